@@ -1,0 +1,56 @@
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from 'jest';
+
+// One Jest project per lib and per app, found on disk so a new lib is picked up without editing
+// this file. Every project shares the SWC transform and the path aliases of tsconfig.json.
+const root = __dirname;
+
+const aliases: Record<string, string> = {};
+for (const lib of readdirSync(join(root, 'libs'))) {
+  aliases[`^@ledgerline/${lib}$`] = `<rootDir>/libs/${lib}/src/index.ts`;
+}
+
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+      keepClassNames: true,
+    },
+    module: { type: 'commonjs' },
+  },
+] as const;
+
+function project(kind: 'apps' | 'libs' | 'bench', name: string): Config {
+  const dir = kind === 'bench' ? 'bench' : `${kind}/${name}`;
+  return {
+    displayName: kind === 'bench' ? 'bench' : `${kind}/${name}`,
+    rootDir: root,
+    roots: [`<rootDir>/${dir}`],
+    testMatch: ['**/*.spec.ts'],
+    testEnvironment: 'node',
+    transform: { '^.+\\.ts$': swc as unknown as [string, Record<string, unknown>] },
+    moduleNameMapper: aliases,
+    setupFiles: ['reflect-metadata'],
+  };
+}
+
+const projects: Config[] = [];
+for (const kind of ['libs', 'apps'] as const) {
+  for (const name of readdirSync(join(root, kind))) {
+    if (existsSync(join(root, kind, name, 'src'))) projects.push(project(kind, name));
+  }
+}
+
+const config: Config = {
+  projects,
+  testTimeout: 30_000,
+  // Integration suites share one PostgreSQL database; their tables are namespaced per test file,
+  // but two workers on two cores are plenty and keep PGlite's WASM start-up cost bounded.
+  maxWorkers: 2,
+};
+
+export default config;

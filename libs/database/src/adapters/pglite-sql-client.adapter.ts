@@ -1,0 +1,70 @@
+import { PGlite, types, type Transaction } from '@electric-sql/pglite';
+import type { SqlClient, SqlExecutor } from '../sql-client.port';
+import { toSqlError } from '../sql-errors';
+
+// Match the pg adapter: int8 as decimal strings (callers turn them into bigint).
+const parsers = { [types.INT8]: (value: string) => value };
+
+class PgliteExecutor implements SqlExecutor {
+  constructor(private readonly target: PGlite | Transaction) {}
+
+  async query<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
+    try {
+      const result = await this.target.query<R>(text, params as unknown[]);
+      return result.rows;
+    } catch (error) {
+      throw toSqlError(error);
+    }
+  }
+
+  async exec(script: string): Promise<void> {
+    try {
+      await this.target.exec(script);
+    } catch (error) {
+      throw toSqlError(error);
+    }
+  }
+}
+
+/**
+ * Embedded PostgreSQL (PGlite, WASM) in one process: the default when no DATABASE_URL is given.
+ * It has a single connection, so transactions run one at a time; that is the trade for needing
+ * nothing but Node.js.
+ */
+export class PgliteSqlClient extends PgliteExecutor implements SqlClient {
+  readonly kind = 'pglite' as const;
+
+  private constructor(private readonly db: PGlite) {
+    super(db);
+  }
+
+  /** `dataDir` persists to that directory; undefined keeps everything in memory (tests). */
+  static async open(dataDir?: string): Promise<PgliteSqlClient> {
+    const db = await PGlite.create({ dataDir, parsers });
+    return new PgliteSqlClient(db);
+  }
+
+  async ping(): Promise<void> {
+    await this.query('select 1');
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction((tx) => fn(new PgliteExecutor(tx)));
+    } catch (error) {
+      throw toSqlError(error);
+    }
+  }
+
+  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+    if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
+    const unlisten = await this.db.listen(channel, () => onNotify());
+    return async () => {
+      if (!this.db.closed) await unlisten();
+    };
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.closed) await this.db.close();
+  }
+}

@@ -1,0 +1,10 @@
+export type { SqlClient, SqlExecutor } from './sql-client.port';
+export { SqlError, DatabaseUnavailableError, toSqlError } from './sql-errors';
+export {
+  PostgresSqlClient,
+  describeDatabase,
+  type PostgresOptions,
+} from './adapters/postgres-sql-client.adapter';
+export { PgliteSqlClient } from './adapters/pglite-sql-client.adapter';
+export { type Migration, MigrationDriftError, migrate, migrationChecksum } from './migrations';
+export { openDatabase, type DatabaseSettings } from './open-database';

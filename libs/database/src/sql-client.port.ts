@@ -1,0 +1,32 @@
+/**
+ * The one way Ledgerline talks SQL, to PostgreSQL (`pg`) or to embedded PGlite. Both adapters speak
+ * the same PostgreSQL dialect, so every lib writes its SQL once.
+ *
+ * Every adapter guarantees:
+ * - `query` runs one statement with `$n` parameters and returns its rows; `name` asks for a
+ *   prepared statement where the driver supports one.
+ * - `exec` runs a parameterless script of several statements.
+ * - `transaction` runs `fn` on one connection inside BEGIN/COMMIT and rolls back if it throws.
+ * - `listen` calls `onNotify` for each NOTIFY on the channel, and once more after any reconnect
+ *   (notifications may have been missed meanwhile), until the returned function is called.
+ * - Connection failures surface as `UnavailableError` (retryable); SQL failures as `SqlError`
+ *   carrying the SQLSTATE. Neither message ever includes parameter values or row data.
+ * - int8 and xid8 values are returned as strings; bytea as Uint8Array; jsonb as parsed JSON.
+ */
+export interface SqlClient extends SqlExecutor {
+  readonly kind: 'postgres' | 'pglite';
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /** Resolves when the database answers; throws UnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SqlExecutor {
+  query<R = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+    options?: { readonly name?: string },
+  ): Promise<R[]>;
+  exec(script: string): Promise<void>;
+}

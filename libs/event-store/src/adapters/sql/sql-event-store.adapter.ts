@@ -1,0 +1,322 @@
+import { SqlError, migrate, type SqlClient } from '@ledgerline/database';
+import {
+  LedgerlineError,
+  START_POSITION,
+  ValidationError,
+  type Clock,
+  type EventStoreLimits,
+  type EventToAppend,
+  type GlobalPosition,
+  type RecordedEvent,
+} from '@ledgerline/kernel';
+import { assertValidStreamId, validateAppend } from '../../append-validation';
+import {
+  EventIdConflictError,
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+} from '../../event-store.errors';
+import type {
+  AllFilter,
+  AppendResult,
+  EventStore,
+  ExpectedRevision,
+  ReadAllOptions,
+  ReadAllPage,
+  ReadStreamOptions,
+  SubscribeOptions,
+  Subscription,
+} from '../../event-store.port';
+import { eventStoreMigrations } from './event-store.migrations';
+import { PollingSubscription } from './polling-subscription';
+
+export interface SqlEventStoreOptions {
+  readonly limits: EventStoreLimits;
+  readonly clock: Clock;
+  /** Safety-net poll interval of subscriptions; notifications wake them sooner. */
+  readonly pollIntervalMs: number;
+}
+
+const MAX_READ = 10_000;
+const DEFAULT_READ = 1_000;
+const CHANNEL = 'll_events';
+
+interface EventRow {
+  tx_id: string;
+  position: string;
+  stream_id: string;
+  revision: string;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  tenant_id: string;
+  recorded_at: Date | string;
+  metadata: Record<string, unknown>;
+  data: Uint8Array | null;
+  matches?: boolean;
+}
+
+interface AppendRow {
+  o_revision: string;
+  o_tx_id: string;
+  o_position: string;
+  o_duplicate: boolean;
+}
+
+const COLUMNS = `tx_id::text as tx_id, position, stream_id, revision, event_id::text as event_id, type,
+  schema_version, tenant_id, recorded_at, metadata`;
+
+// Only rows of transactions older than every running one are visible to $all readers: a row with a
+// smaller (tx_id, position) can then never commit after we have read past it.
+const SAFE = `tx_id < pg_snapshot_xmin(pg_current_snapshot())`;
+
+const READ_ALL = `select ${COLUMNS}, data from ll_events
+  where (tx_id, position) > ($1::xid8, $2::bigint) and ${SAFE}
+  order by tx_id, position limit $3`;
+
+// Filtered reads still scan in global order, so the cursor moves past events that do not match;
+// their bodies are not sent.
+const MATCH = `(($4::text[] is null or exists (select 1 from unnest($4::text[]) p where starts_with(stream_id, p)))
+  and ($5::text[] is null or type = any($5::text[])))`;
+const READ_ALL_FILTERED = `select ${COLUMNS}, case when ${MATCH} then data end as data, ${MATCH} as matches
+  from ll_events
+  where (tx_id, position) > ($1::xid8, $2::bigint) and ${SAFE}
+  order by tx_id, position limit $3`;
+
+/**
+ * The PostgreSQL and PGlite event store: one class, one set of SQL, two SqlClient adapters.
+ * Appends are a single call of the `ll_append` function (expected-revision check, idempotency and
+ * insert in one round trip); `$all` order is (transaction id, sequence), see docs/adr/0003.
+ */
+export class SqlEventStore implements EventStore {
+  private readonly subscriptions = new Set<PollingSubscription>();
+  private unlisten: Promise<() => Promise<void>> | undefined;
+
+  private constructor(
+    private readonly client: SqlClient,
+    private readonly options: SqlEventStoreOptions,
+  ) {}
+
+  /** Applies the event-store migrations, then returns the store. */
+  static async create(client: SqlClient, options: SqlEventStoreOptions): Promise<SqlEventStore> {
+    await migrate(client, 'event-store', eventStoreMigrations);
+    return new SqlEventStore(client, options);
+  }
+
+  async appendToStream(
+    streamId: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
+    validateAppend(streamId, events, expected, this.options.limits);
+    const payload = JSON.stringify(
+      events.map((e) => ({
+        id: e.eventId.toLowerCase(),
+        type: e.type,
+        v: e.schemaVersion,
+        tenant: e.tenantId,
+        meta: e.metadata,
+        data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength).toString('base64'),
+      })),
+    );
+    let rows: AppendRow[];
+    try {
+      rows = await this.client.query<AppendRow>(
+        `select o_revision, o_tx_id::text as o_tx_id, o_position, o_duplicate
+           from ll_append($1, $2, $3::timestamptz, $4::jsonb)`,
+        [
+          streamId,
+          typeof expected === 'bigint' ? expected.toString() : expected,
+          this.options.clock.now().toISOString(),
+          payload,
+        ],
+        { name: 'll_append' },
+      );
+    } catch (error) {
+      throw this.appendError(error, streamId, expected);
+    }
+    const last = rows[rows.length - 1];
+    if (!last)
+      throw new EventStoreUnavailableError(`stream ${streamId}: the append returned no rows`);
+    return {
+      nextExpectedRevision: BigInt(last.o_revision),
+      position: { commit: BigInt(last.o_tx_id), prepare: BigInt(last.o_position) },
+      duplicate: last.o_duplicate,
+    };
+  }
+
+  private appendError(
+    error: unknown,
+    streamId: string,
+    expected: ExpectedRevision,
+  ): LedgerlineError {
+    if (error instanceof SqlError) {
+      if (error.sqlState === 'LL001') {
+        const actual = BigInt(error.detail ?? '-1');
+        return new WrongExpectedRevisionError(
+          streamId,
+          expected,
+          actual < 0n ? 'no_stream' : actual,
+        );
+      }
+      if (
+        error.sqlState === 'LL002' ||
+        (error.sqlState === '23505' && error.constraint === 'll_events_event_id')
+      ) {
+        return new EventIdConflictError(streamId);
+      }
+    }
+    return this.storeError(error);
+  }
+
+  /** Refusals pass through as they are; anything else means the store could not be reached. */
+  private storeError(error: unknown): LedgerlineError {
+    if (error instanceof LedgerlineError && !error.retryable) return error;
+    return new EventStoreUnavailableError('event store unavailable', { cause: error });
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    assertValidStreamId(streamId);
+    const direction = options.direction ?? 'forwards';
+    const maxCount = readCount(options.maxCount);
+    const from = options.fromRevision ?? (direction === 'forwards' ? 'start' : 'end');
+    if (typeof from === 'bigint' && from < 0n)
+      throw new ValidationError('fromRevision must not be negative', 'fromRevision');
+    let sql: string;
+    let params: unknown[];
+    let name: string;
+    if (direction === 'forwards') {
+      name = 'll_read_stream_fwd';
+      sql = `select ${COLUMNS}, data from ll_events where stream_id = $1 and revision >= $2 order by revision asc limit $3`;
+      params = [
+        streamId,
+        from === 'start' ? '0' : from === 'end' ? '9223372036854775807' : from.toString(),
+        maxCount,
+      ];
+    } else {
+      name = 'll_read_stream_bwd';
+      sql = `select ${COLUMNS}, data from ll_events where stream_id = $1 and revision <= $2 order by revision desc limit $3`;
+      params = [
+        streamId,
+        from === 'end' ? '9223372036854775807' : from === 'start' ? '0' : from.toString(),
+        maxCount,
+      ];
+    }
+    try {
+      const rows = await this.client.query<EventRow>(sql, params, { name });
+      return rows.map(toRecordedEvent);
+    } catch (error) {
+      throw this.storeError(error);
+    }
+  }
+
+  async streamRevision(streamId: string): Promise<bigint | undefined> {
+    assertValidStreamId(streamId);
+    try {
+      const rows = await this.client.query<{ revision: string }>(
+        'select revision from ll_streams where stream_id = $1',
+        [streamId],
+        { name: 'll_stream_revision' },
+      );
+      const revision = rows[0] ? BigInt(rows[0].revision) : -1n;
+      return revision < 0n ? undefined : revision;
+    } catch (error) {
+      throw this.storeError(error);
+    }
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<ReadAllPage> {
+    const after = options.after ?? START_POSITION;
+    const maxCount = readCount(options.maxCount);
+    const filter = normaliseFilter(options.filter);
+    let rows: EventRow[];
+    try {
+      rows = filter
+        ? await this.client.query<EventRow>(
+            READ_ALL_FILTERED,
+            [
+              after.commit.toString(),
+              after.prepare.toString(),
+              maxCount,
+              filter.streamPrefixes ?? null,
+              filter.eventTypes ?? null,
+            ],
+            { name: 'll_read_all_filtered' },
+          )
+        : await this.client.query<EventRow>(
+            READ_ALL,
+            [after.commit.toString(), after.prepare.toString(), maxCount],
+            {
+              name: 'll_read_all',
+            },
+          );
+    } catch (error) {
+      throw this.storeError(error);
+    }
+    const last = rows[rows.length - 1];
+    return {
+      events: rows.filter((r) => r.matches !== false).map(toRecordedEvent),
+      next: last ? { commit: BigInt(last.tx_id), prepare: BigInt(last.position) } : after,
+      more: rows.length === maxCount,
+    };
+  }
+
+  subscribeToAll(options: SubscribeOptions): Subscription {
+    const subscription = new PollingSubscription(this, options, this.options.pollIntervalMs, () => {
+      this.subscriptions.delete(subscription);
+    });
+    this.subscriptions.add(subscription);
+    this.unlisten ??= this.client.listen(CHANNEL, () => {
+      for (const s of this.subscriptions) s.wake();
+    });
+    // A listener that fails to start leaves the poll as the only wake-up; the subscription still works.
+    this.unlisten.catch((error: unknown) => options.onRetry?.(error, 0));
+    subscription.start();
+    return subscription;
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.client.ping();
+    } catch (error) {
+      throw this.storeError(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    const unlisten = this.unlisten;
+    this.unlisten = undefined;
+    if (unlisten) await (await unlisten.catch(() => () => Promise.resolve()))();
+  }
+}
+
+function readCount(maxCount: number | undefined): number {
+  const n = maxCount ?? DEFAULT_READ;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_READ) {
+    throw new ValidationError(`maxCount must be an integer from 1 to ${MAX_READ}`, 'maxCount');
+  }
+  return n;
+}
+
+function normaliseFilter(filter: AllFilter | undefined): AllFilter | undefined {
+  if (!filter) return undefined;
+  const streamPrefixes = filter.streamPrefixes?.length ? [...filter.streamPrefixes] : undefined;
+  const eventTypes = filter.eventTypes?.length ? [...filter.eventTypes] : undefined;
+  if (!streamPrefixes && !eventTypes) return undefined;
+  return { streamPrefixes, eventTypes };
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    streamId: row.stream_id,
+    revision: BigInt(row.revision),
+    position: { commit: BigInt(row.tx_id), prepare: BigInt(row.position) } satisfies GlobalPosition,
+    eventId: row.event_id,
+    type: row.type,
+    schemaVersion: Number(row.schema_version),
+    tenantId: row.tenant_id,
+    recordedAt: row.recorded_at instanceof Date ? row.recorded_at : new Date(row.recorded_at),
+    metadata: row.metadata,
+    data: row.data ?? new Uint8Array(0),
+  };
+}

@@ -1,0 +1,55 @@
+import { comparePositions, type GlobalPosition, type RecordedEvent } from '@ledgerline/kernel';
+import type { AllFilter, CheckpointStore, EventStore, Subscription } from './event-store.port';
+
+export interface DurableSubscriptionOptions {
+  /** Unique, stable name: the checkpoint's key. */
+  readonly name: string;
+  readonly filter?: AllFilter;
+  readonly onEvent: (event: RecordedEvent) => Promise<void>;
+  /** Save the checkpoint after this many handled events (and whenever caught up, and on stop). */
+  readonly checkpointEvery?: number;
+  readonly onRetry?: (error: unknown, attempt: number) => void;
+}
+
+/**
+ * A subscription that resumes where it left off: it starts after the saved checkpoint and saves
+ * the position of handled events. Delivery is at-least-once: events handled after the last save
+ * are delivered again after a crash, so handlers must be idempotent.
+ */
+export async function startDurableSubscription(
+  store: EventStore,
+  checkpoints: CheckpointStore,
+  options: DurableSubscriptionOptions,
+): Promise<Subscription> {
+  const every = options.checkpointEvery ?? 100;
+  const start = await checkpoints.load(options.name);
+  let handled: GlobalPosition | undefined;
+  let saved: GlobalPosition | undefined = start;
+  let sinceSave = 0;
+  const save = async (position: GlobalPosition | undefined) => {
+    if (!position || (saved && comparePositions(position, saved) === 0)) return;
+    await checkpoints.save(options.name, position);
+    saved = position;
+    sinceSave = 0;
+  };
+  const inner = store.subscribeToAll({
+    after: start,
+    filter: options.filter,
+    onRetry: options.onRetry,
+    onEvent: async (event) => {
+      await options.onEvent(event);
+      handled = event.position;
+      sinceSave += 1;
+      if (sinceSave >= every) await save(handled);
+    },
+    // Caught up: also move past filtered-out events so a sparse filter does not rescan them.
+    onCaughtUp: (position) => save(position),
+  });
+  return {
+    done: inner.done,
+    async stop() {
+      await inner.stop();
+      await save(handled);
+    },
+  };
+}

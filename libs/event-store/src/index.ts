@@ -1,0 +1,25 @@
+export type {
+  AllFilter,
+  AppendResult,
+  CheckpointStore,
+  EventStore,
+  ExpectedRevision,
+  ReadAllOptions,
+  ReadAllPage,
+  ReadStreamOptions,
+  SubscribeOptions,
+  Subscription,
+} from './event-store.port';
+export {
+  WrongExpectedRevisionError,
+  EventIdConflictError,
+  InvalidStreamIdError,
+  InvalidEventError,
+  InvalidExpectedRevisionError,
+  EventStoreUnavailableError,
+} from './event-store.errors';
+export { validateAppend, assertValidStreamId } from './append-validation';
+export { SqlEventStore, type SqlEventStoreOptions } from './adapters/sql/sql-event-store.adapter';
+export { SqlCheckpointStore } from './adapters/sql/sql-checkpoint-store.adapter';
+export { eventStoreMigrations } from './adapters/sql/event-store.migrations';
+export { startDurableSubscription, type DurableSubscriptionOptions } from './durable-subscription';

@@ -1,0 +1,166 @@
+import { ConfigError } from '../errors';
+import { envSchema, type Env } from './config.schema';
+
+/** The typed configuration every process reads once, at start-up. */
+export interface LedgerlineConfig {
+  readonly env: Env['NODE_ENV'];
+  readonly log: { readonly level: Env['LOG_LEVEL'] };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly shutdownTimeoutMs: number;
+  };
+  readonly storage: {
+    readonly dataDir: string;
+    readonly databaseUrl?: string;
+    readonly poolSize: number;
+    readonly connectTimeoutMs: number;
+    readonly eventStoreUrl?: string;
+  };
+  readonly eventStore: EventStoreLimits & { readonly pollIntervalMs: number };
+  readonly keys: {
+    readonly provider: Env['LEDGERLINE_KEY_PROVIDER'];
+    readonly masterKey?: string;
+    readonly masterKeyFile?: string;
+    readonly keyringFile: string;
+    readonly aws: {
+      readonly region?: string;
+      readonly endpoint?: string;
+      readonly tenantKeys: ReadonlyMap<string, string>;
+      readonly defaultKey?: string;
+      readonly maxAttempts: number;
+    };
+    readonly cache: {
+      readonly maxKeys: number;
+      readonly maxAgeMs: number;
+      readonly maxUses: number;
+    };
+    readonly maxEventsPerDataKey: number;
+  };
+}
+
+export interface EventStoreLimits {
+  readonly maxEventBytes: number;
+  readonly maxMetadataBytes: number;
+  readonly maxBatchEvents: number;
+  readonly maxBatchBytes: number;
+}
+
+export const DEFAULT_EVENT_STORE_LIMITS: EventStoreLimits = {
+  maxEventBytes: 1024 * 1024,
+  maxMetadataBytes: 16 * 1024,
+  maxBatchEvents: 500,
+  maxBatchBytes: 8 * 1024 * 1024,
+};
+
+/**
+ * Reads and validates configuration from an environment map (normally `process.env`). Throws one
+ * ConfigError listing every bad variable by name; values are never echoed, since some are secrets.
+ */
+export function loadConfig(source: Readonly<Record<string, string | undefined>>): LedgerlineConfig {
+  // Empty strings mean "unset", the way shells and compose files write them.
+  const cleaned = Object.fromEntries(
+    Object.entries(source).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(environment)'),
+        problem: issue.message,
+      })),
+    );
+  }
+  const e = parsed.data;
+  const problems: { variable: string; problem: string }[] = [];
+  const tenantKeys = parseTenantKeys(e.LEDGERLINE_KMS_KEYS, problems);
+  if (e.LEDGERLINE_MASTER_KEY && e.LEDGERLINE_MASTER_KEY_FILE) {
+    problems.push({
+      variable: 'LEDGERLINE_MASTER_KEY_FILE',
+      problem: 'set either LEDGERLINE_MASTER_KEY or LEDGERLINE_MASTER_KEY_FILE, not both',
+    });
+  }
+  if (
+    e.LEDGERLINE_KEY_PROVIDER === 'aws-kms' &&
+    !e.LEDGERLINE_KMS_DEFAULT_KEY &&
+    tenantKeys.size === 0
+  ) {
+    problems.push({
+      variable: 'LEDGERLINE_KMS_DEFAULT_KEY',
+      problem: 'required when LEDGERLINE_KEY_PROVIDER=aws-kms and LEDGERLINE_KMS_KEYS is empty',
+    });
+  }
+  if (e.LEDGERLINE_APPEND_MAX_BYTES < e.LEDGERLINE_EVENT_MAX_BYTES) {
+    problems.push({
+      variable: 'LEDGERLINE_APPEND_MAX_BYTES',
+      problem: 'must be at least LEDGERLINE_EVENT_MAX_BYTES',
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    log: { level: e.LOG_LEVEL },
+    http: {
+      host: e.LEDGERLINE_HOST,
+      port: e.LEDGERLINE_PORT,
+      shutdownTimeoutMs: e.LEDGERLINE_SHUTDOWN_TIMEOUT_MS,
+    },
+    storage: {
+      dataDir: e.LEDGERLINE_DATA_DIR,
+      databaseUrl: e.DATABASE_URL,
+      poolSize: e.DATABASE_POOL_SIZE,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      eventStoreUrl: e.EVENTSTORE_URL,
+    },
+    eventStore: {
+      maxEventBytes: e.LEDGERLINE_EVENT_MAX_BYTES,
+      maxMetadataBytes: e.LEDGERLINE_METADATA_MAX_BYTES,
+      maxBatchEvents: e.LEDGERLINE_APPEND_MAX_EVENTS,
+      maxBatchBytes: e.LEDGERLINE_APPEND_MAX_BYTES,
+      pollIntervalMs: e.LEDGERLINE_SUBSCRIPTION_POLL_MS,
+    },
+    keys: {
+      provider: e.LEDGERLINE_KEY_PROVIDER,
+      masterKey: e.LEDGERLINE_MASTER_KEY,
+      masterKeyFile: e.LEDGERLINE_MASTER_KEY_FILE,
+      keyringFile: e.LEDGERLINE_KEYRING_FILE ?? `${e.LEDGERLINE_DATA_DIR}/keyring.json`,
+      aws: {
+        region: e.AWS_REGION,
+        endpoint: e.LEDGERLINE_KMS_ENDPOINT,
+        tenantKeys,
+        defaultKey: e.LEDGERLINE_KMS_DEFAULT_KEY,
+        maxAttempts: e.LEDGERLINE_KMS_MAX_ATTEMPTS,
+      },
+      cache: {
+        maxKeys: e.LEDGERLINE_DEK_CACHE_MAX_KEYS,
+        maxAgeMs: e.LEDGERLINE_DEK_CACHE_MAX_AGE_MS,
+        maxUses: e.LEDGERLINE_DEK_CACHE_MAX_USES,
+      },
+      maxEventsPerDataKey: e.LEDGERLINE_DEK_MAX_EVENTS,
+    },
+  };
+}
+
+function parseTenantKeys(
+  raw: string | undefined,
+  problems: { variable: string; problem: string }[],
+): ReadonlyMap<string, string> {
+  const map = new Map<string, string>();
+  if (!raw) return map;
+  for (const entry of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0 || eq === entry.length - 1) {
+      problems.push({
+        variable: 'LEDGERLINE_KMS_KEYS',
+        problem: 'expected comma-separated tenant=keyId pairs',
+      });
+      return map;
+    }
+    map.set(entry.slice(0, eq).trim(), entry.slice(eq + 1).trim());
+  }
+  return map;
+}

@@ -1,0 +1,54 @@
+import { ConfigError } from '../errors';
+import { loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('gives the embedded defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.storage.dataDir).toBe('./data');
+    expect(config.storage.databaseUrl).toBeUndefined();
+    expect(config.http.port).toBe(3000);
+    expect(config.keys.provider).toBe('local');
+    expect(config.keys.keyringFile).toBe('./data/keyring.json');
+  });
+
+  it('names every bad variable and never echoes its value', () => {
+    let error: unknown;
+    try {
+      loadConfig({ LEDGERLINE_PORT: 'seventy', DATABASE_URL: 'mysql://u:hunter2@db/x' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain('LEDGERLINE_PORT');
+    expect(message).toContain('DATABASE_URL');
+    expect(message).not.toContain('hunter2');
+    expect((error as ConfigError).problems.map((p) => p.variable).sort()).toEqual([
+      'DATABASE_URL',
+      'LEDGERLINE_PORT',
+    ]);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '' }).storage.databaseUrl).toBeUndefined();
+  });
+
+  it('parses per-tenant KMS keys and requires a key for aws-kms', () => {
+    const config = loadConfig({
+      LEDGERLINE_KEY_PROVIDER: 'aws-kms',
+      LEDGERLINE_KMS_KEYS: 'acme=alias/acme, beta=arn:aws:kms:eu-west-1:1:key/abc',
+    });
+    expect(config.keys.aws.tenantKeys.get('acme')).toBe('alias/acme');
+    expect(config.keys.aws.tenantKeys.get('beta')).toBe('arn:aws:kms:eu-west-1:1:key/abc');
+    expect(() => loadConfig({ LEDGERLINE_KEY_PROVIDER: 'aws-kms' })).toThrow(
+      /LEDGERLINE_KMS_DEFAULT_KEY/,
+    );
+    expect(() => loadConfig({ LEDGERLINE_KMS_KEYS: 'nonsense' })).toThrow(/LEDGERLINE_KMS_KEYS/);
+  });
+
+  it('refuses a batch cap smaller than the event cap', () => {
+    expect(() =>
+      loadConfig({ LEDGERLINE_EVENT_MAX_BYTES: '2000', LEDGERLINE_APPEND_MAX_BYTES: '1000' }),
+    ).toThrow(/LEDGERLINE_APPEND_MAX_BYTES/);
+  });
+});

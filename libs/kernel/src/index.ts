@@ -1,0 +1,32 @@
+export type {
+  Actor,
+  EventMetadata,
+  EventToAppend,
+  RecordedEvent,
+  StreamId,
+  StreamRevision,
+} from './envelope';
+export {
+  type GlobalPosition,
+  START_POSITION,
+  comparePositions,
+  encodePosition,
+  decodePosition,
+} from './position';
+export { type IdGenerator, uuidV7Generator, isUuid } from './ids';
+export { type Clock, systemClock, ManualClock } from './clock';
+export {
+  LedgerlineError,
+  ValidationError,
+  TooLargeError,
+  ConflictError,
+  NotFoundError,
+  UnavailableError,
+  ConfigError,
+} from './errors';
+export {
+  type LedgerlineConfig,
+  type EventStoreLimits,
+  DEFAULT_EVENT_STORE_LIMITS,
+  loadConfig,
+} from './config/config';
