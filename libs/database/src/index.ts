@@ -8,3 +8,4 @@ export {
 export { PgliteSqlClient } from './adapters/pglite-sql-client.adapter';
 export { type Migration, MigrationDriftError, migrate, migrationChecksum } from './migrations';
 export { openDatabase, type DatabaseSettings } from './open-database';
+export { DatabaseModule, SQL_CLIENT } from './database.module';

@@ -23,3 +23,4 @@ export { SqlEventStore, type SqlEventStoreOptions } from './adapters/sql/sql-eve
 export { SqlCheckpointStore } from './adapters/sql/sql-checkpoint-store.adapter';
 export { eventStoreMigrations } from './adapters/sql/event-store.migrations';
 export { startDurableSubscription, type DurableSubscriptionOptions } from './durable-subscription';
+export { EventStoreModule, EVENT_STORE, CHECKPOINT_STORE } from './event-store.module';

@@ -53,7 +53,20 @@ async function waitFor(predicate: () => boolean, what: string, ms = 10_000): Pro
  * The behaviour every EventStore adapter must show (see the guarantees on the port). Each adapter's
  * spec calls this with a factory; stream names are unique per test so one store serves a file.
  */
-export function eventStoreContract(name: string, open: () => Promise<ContractFixture>): void {
+/**
+ * What an adapter cannot guarantee, each with the reason shown in the skipped test's name, so a
+ * report never counts an unchecked guarantee as passed.
+ */
+export interface ContractLimitations {
+  /** Re-using an event id in another stream is not detected. */
+  readonly crossStreamEventIds?: string;
+}
+
+export function eventStoreContract(
+  name: string,
+  open: () => Promise<ContractFixture>,
+  limitations: ContractLimitations = {},
+): void {
   describe(`EventStore contract: ${name}`, () => {
     let f: ContractFixture;
     let prefix: string;
@@ -209,18 +222,29 @@ export function eventStoreContract(name: string, open: () => Promise<ContractFix
         expect(await f.store.readStream(stream('ic'))).toHaveLength(2);
       });
 
-      it('refuses a batch that repeats only some ids, or ids of another stream, and writes nothing', async () => {
+      it('refuses a batch that repeats only some ids, and writes nothing', async () => {
         const a = event('a');
         await f.store.appendToStream(stream('p'), [a], 'no_stream');
         await expect(
           f.store.appendToStream(stream('p'), [a, event('new')], 'any'),
         ).rejects.toBeInstanceOf(EventIdConflictError);
+        expect(await f.store.readStream(stream('p'))).toHaveLength(1);
+      });
+
+      const crossStream = 'refuses ids already used in another stream, and writes nothing';
+      const crossStreamTest = async () => {
+        const a = event('a');
+        await f.store.appendToStream(stream('p'), [a], 'no_stream');
         await expect(f.store.appendToStream(stream('other'), [a], 'any')).rejects.toBeInstanceOf(
           EventIdConflictError,
         );
-        expect(await f.store.readStream(stream('p'))).toHaveLength(1);
         expect(await f.store.streamRevision(stream('other'))).toBeUndefined();
-      });
+      };
+      if (limitations.crossStreamEventIds) {
+        it.skip(`${crossStream} [skipped: ${limitations.crossStreamEventIds}]`, crossStreamTest);
+      } else {
+        it(crossStream, crossStreamTest);
+      }
     });
 
     describe('bad input changes nothing', () => {

@@ -1,0 +1,35 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { DatabaseModule } from '@ledgerline/database';
+import { EventStoreModule } from '@ledgerline/event-store';
+import {
+  CLOCK,
+  CONFIG,
+  ID_GENERATOR,
+  systemClock,
+  uuidV7Generator,
+  type LedgerlineConfig,
+} from '@ledgerline/kernel';
+import { HealthController } from './health/health.controller';
+import { Readiness } from './health/readiness';
+import { loggerOptions } from './logging';
+
+/** Every role in one process: the embedded default behind `npm start`. */
+@Module({})
+export class AppModule {
+  static forRoot(config: LedgerlineConfig): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [LoggerModule.forRoot(loggerOptions(config)), DatabaseModule, EventStoreModule],
+      controllers: [HealthController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: CLOCK, useValue: systemClock },
+        { provide: ID_GENERATOR, useValue: uuidV7Generator },
+        Readiness,
+      ],
+      exports: [CONFIG, CLOCK, ID_GENERATOR, Readiness],
+    };
+  }
+}

@@ -1,0 +1,48 @@
+import 'reflect-metadata';
+import type { Server } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
+import { Logger } from 'nestjs-pino';
+import type { LedgerlineConfig } from '@ledgerline/kernel';
+import { AppModule } from './app.module';
+import { Readiness } from './health/readiness';
+
+export interface RunningServer {
+  readonly app: INestApplication;
+  readonly url: string;
+  /** Stops accepting, drains in-flight requests, stops subscriptions, closes the store. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Builds and starts the server; throws (with a typed error) if a dependency is unreachable. */
+export async function startServer(config: LedgerlineConfig): Promise<RunningServer> {
+  const app = await NestFactory.create(AppModule.forRoot(config), {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+  await app.listen(config.http.port, config.http.host);
+  const server = app.getHttpServer() as Server;
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    closing ??= (async () => {
+      logger.log(`shutting down (${reason}): no longer ready, draining requests`);
+      app.get(Readiness).markDraining();
+      // Stop accepting and wait for in-flight requests; idle keep-alive sockets are closed.
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      // Then the providers: subscriptions stop (beforeApplicationShutdown), the database closes last.
+      await app.close();
+      logger.log('shut down cleanly');
+    })();
+    return closing;
+  };
+  return { app, url, shutdown };
+}

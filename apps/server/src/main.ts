@@ -1,0 +1,67 @@
+import { resolve } from 'node:path';
+import {
+  ConfigError,
+  LedgerlineError,
+  loadConfig,
+  type LedgerlineConfig,
+} from '@ledgerline/kernel';
+import { startServer } from './bootstrap';
+
+// Exit codes from sysexits.h, so supervisors can tell "fix your config" from "dependency down".
+const EX_UNAVAILABLE = 69;
+const EX_CONFIG = 78;
+
+function fatal(message: string, code: number): never {
+  // One JSON line like every other log line; printed directly because the logger may not exist yet.
+  process.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), msg: message })}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  let config: LedgerlineConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    fatal(error instanceof ConfigError ? error.message : 'invalid configuration', EX_CONFIG);
+  }
+
+  let running;
+  try {
+    running = await startServer(config);
+  } catch (error) {
+    if (error instanceof LedgerlineError && error.retryable)
+      fatal(`cannot start: ${error.message}`, EX_UNAVAILABLE);
+    if (error instanceof LedgerlineError) fatal(`cannot start: ${error.message}`, 1);
+    throw error;
+  }
+
+  const storage = config.storage.eventStoreUrl
+    ? 'events in EventStoreDB'
+    : config.storage.databaseUrl
+      ? 'events in PostgreSQL'
+      : `events in embedded PGlite at ${resolve(config.storage.dataDir, 'pglite')}`;
+  process.stdout.write(
+    `${JSON.stringify({ level: 30, time: Date.now(), msg: `Ledgerline listening on ${running.url} (${storage})`, url: running.url })}\n`,
+  );
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    const force = setTimeout(
+      () => fatal(`shutdown took longer than ${config.http.shutdownTimeoutMs} ms; exiting`, 1),
+      config.http.shutdownTimeoutMs,
+    );
+    force.unref();
+    running.shutdown(signal).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : 'unknown error'}\n`,
+  );
+  process.exit(1);
+});
