@@ -20,4 +20,6 @@ if (skipped.length > 0) {
   for (const name of skipped) console.log(`  - ${name}`);
 }
 const failed = report.numFailedTests + (report.numRuntimeErrorTestSuites ?? 0);
-console.log(`tests: ${report.numPassedTests} passed, ${failed} failed, ${report.numPendingTests} skipped`);
+console.log(
+  `tests: ${report.numPassedTests} passed, ${failed} failed, ${report.numPendingTests} skipped`,
+);
