@@ -12,6 +12,14 @@ export interface AppendResult {
   readonly duplicate: boolean;
 }
 
+export interface AppendOptions {
+  /**
+   * The time recorded with every event of the batch. Default: the store's clock. The ledger passes
+   * its own, because the recorded time is covered by each sealed event's hash.
+   */
+  readonly recordedAt?: Date;
+}
+
 export interface ReadStreamOptions {
   readonly direction?: 'forwards' | 'backwards';
   /** Inclusive. Default: 'start' forwards, 'end' backwards. */
@@ -85,6 +93,7 @@ export interface EventStore {
     streamId: StreamId,
     events: readonly EventToAppend[],
     expected: ExpectedRevision,
+    options?: AppendOptions,
   ): Promise<AppendResult>;
   readStream(streamId: StreamId, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** The stream's last revision, or undefined when it has no events. */

@@ -1,5 +1,6 @@
 export type {
   AllFilter,
+  AppendOptions,
   AppendResult,
   CheckpointStore,
   EventStore,

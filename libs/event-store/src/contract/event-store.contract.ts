@@ -113,6 +113,14 @@ export function eventStoreContract(
         expect(await f.store.streamRevision(stream('s'))).toBe(2n);
       });
 
+      it('records the caller-supplied time when one is given', async () => {
+        f.clock.set('2026-03-04T05:06:07.000Z');
+        const at = new Date('2025-12-31T23:59:58.123Z');
+        await f.store.appendToStream(stream('at'), [event('a')], 'no_stream', { recordedAt: at });
+        const [stored] = await f.store.readStream(stream('at'));
+        expect(stored!.recordedAt.toISOString()).toBe(at.toISOString());
+      });
+
       it('round-trips arbitrary bytes, including NUL and invalid UTF-8', async () => {
         const bytes = Uint8Array.from([0, 255, 0xc3, 0x28, 1, 2, 3, 0]);
         await f.store.appendToStream(stream('b'), [event('', { data: bytes })], 'any');

@@ -30,6 +30,7 @@ import {
   WrongExpectedRevisionError,
 } from '../../event-store.errors';
 import type {
+  AppendOptions,
   AppendResult,
   EventStore,
   ExpectedRevision,
@@ -113,6 +114,7 @@ export class EventStoreDbEventStore implements EventStore {
     streamId: string,
     events: readonly EventToAppend[],
     expected: ExpectedRevision,
+    options: AppendOptions = {},
   ): Promise<AppendResult> {
     validateAppend(streamId, events, expected, this.options.limits);
     const ids = events.map((e) => e.eventId.toLowerCase());
@@ -122,7 +124,7 @@ export class EventStoreDbEventStore implements EventStore {
       if (earlier) return earlier;
     }
     const appendId = randomUUID();
-    const recordedAt = this.options.clock.now().toISOString();
+    const recordedAt = (options.recordedAt ?? this.options.clock.now()).toISOString();
     const data = events.map((e, i) =>
       binaryEvent({
         id: ids[i],

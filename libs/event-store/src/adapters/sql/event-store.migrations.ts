@@ -116,7 +116,8 @@ begin
     returning event_id, revision, tx_id, position, false;
 
   update ll_streams set revision = v_current + v_count where stream_id = p_stream;
-  perform pg_notify('ll_events', '');
+  -- No NOTIFY here: a notifying transaction takes a database-wide lock at commit, which made
+  -- concurrent appends commit one at a time. The adapter notifies after commit (see ADR 0002).
 end $$;
 `,
   },

@@ -17,6 +17,7 @@ import {
 } from '../../event-store.errors';
 import type {
   AllFilter,
+  AppendOptions,
   AppendResult,
   EventStore,
   ExpectedRevision,
@@ -90,6 +91,8 @@ const READ_ALL_FILTERED = `select ${COLUMNS}, case when ${MATCH} then data end a
 export class SqlEventStore implements EventStore {
   private readonly subscriptions = new Set<PollingSubscription>();
   private unlisten: Promise<() => Promise<void>> | undefined;
+  private notifying = false;
+  private notifyAgain = false;
 
   private constructor(
     private readonly client: SqlClient,
@@ -106,6 +109,7 @@ export class SqlEventStore implements EventStore {
     streamId: string,
     events: readonly EventToAppend[],
     expected: ExpectedRevision,
+    options: AppendOptions = {},
   ): Promise<AppendResult> {
     validateAppend(streamId, events, expected, this.options.limits);
     const payload = JSON.stringify(
@@ -126,7 +130,7 @@ export class SqlEventStore implements EventStore {
         [
           streamId,
           typeof expected === 'bigint' ? expected.toString() : expected,
-          this.options.clock.now().toISOString(),
+          (options.recordedAt ?? this.options.clock.now()).toISOString(),
           payload,
         ],
         { name: 'll_append' },
@@ -137,11 +141,33 @@ export class SqlEventStore implements EventStore {
     const last = rows[rows.length - 1];
     if (!last)
       throw new EventStoreUnavailableError(`stream ${streamId}: the append returned no rows`);
+    if (!last.o_duplicate) this.notifyCommitted();
     return {
       nextExpectedRevision: BigInt(last.o_revision),
       position: { commit: BigInt(last.o_tx_id), prepare: BigInt(last.o_position) },
       duplicate: last.o_duplicate,
     };
+  }
+
+  /**
+   * Wakes subscribers in every process listening on the database, after the append committed.
+   * Concurrent appends share one NOTIFY: while one is in flight, later ones only ask for another.
+   * A lost notification costs latency, never an event: subscriptions also poll.
+   */
+  private notifyCommitted(): void {
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    this.notifyAgain = false;
+    this.client
+      .query(`select pg_notify('${CHANNEL}', '')`, [], { name: 'll_notify' })
+      .catch(() => undefined)
+      .finally(() => {
+        this.notifying = false;
+        if (this.notifyAgain) this.notifyCommitted();
+      });
   }
 
   private appendError(

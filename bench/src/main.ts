@@ -1,0 +1,192 @@
+/**
+ * `npm run bench`: how fast Ledgerline's write path is, as a ratio to what the same database does
+ * for a plain write of the same bytes, measured in the same run.
+ *
+ * How to read the table
+ * - Each row is one scenario at one batch size and concurrency. `batch` is the number of events
+ *   per operation (one `appendToStream` call, one INSERT statement; each is its own transaction),
+ *   `concurrency` the number of workers, each running its operations back to back.
+ * - `events/s` is events written per second of wall-clock time, all workers together.
+ *   `p50 ms` / `p99 ms` are latencies of one operation, i.e. of a whole batch, not per event.
+ * - The `ref` columns are the reference measured next to it: for `event-store append`, a plain
+ *   multi-row INSERT of rows with the same ids, stream ids, metadata and 512-byte payloads into a
+ *   table without keys, indexes or triggers, at the same batch size and concurrency.
+ * - `ratio events/s` = subject / reference throughput: 0.40x means the store writes 40% as many
+ *   events per second as the bare INSERT. `ratio p50` / `ratio p99` = subject / reference latency:
+ *   2.50x means an append takes 2.5 times as long. The ratios are the figures to compare across
+ *   machines and commits; the absolute figures depend on the disk (every commit waits for its WAL
+ *   flush when synchronous_commit is on), the CPU count and whatever else the machine is doing.
+ * - Each row starts after a CHECKPOINT (where the role may) and an untimed warm-up; subject and
+ *   reference then alternate in rounds (A B, B A, ...) so drift falls on both. On two cores, run to
+ *   run, throughput ratios moved by about 0.05 and p50 ratios by about 0.3; p99 ratios, from 1,000
+ *   to 10,000 samples, move far more and are indicative only. Raise BENCH_SCALE to steady them.
+ *
+ * Configuration: BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test.
+ * Each run works in a fresh schema and drops it at the end. BENCH_SCALE (or --scale) multiplies
+ * every operation count; 1 takes under a minute on two cores. `--json <file>` also writes the
+ * results as JSON, `--only <names>` runs some scenarios, `--pglite` runs on in-memory PGlite.
+ *
+ * When PostgreSQL is unreachable the bench exits with status 2 instead of falling back to PGlite:
+ * PGlite has one connection (concurrency 16 would be serialised) and runs in WASM inside the
+ * benchmark's own process, so its figures answer a different question, and a silent fallback would
+ * let a CI job or a comparison between commits record them as PostgreSQL figures. `--pglite` asks
+ * for it explicitly; the header then says so.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  DatabaseUnreachableError,
+  openPglite,
+  openPostgres,
+  type BenchDatabase,
+} from './bench-database';
+import { comparisonJson, formatComparisons, type Comparison } from './report';
+import { scenarios, type Scenario } from './scenarios';
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+/** At least the highest concurrency any scenario uses, so no worker waits for a connection. */
+const POOL_SIZE = 20;
+
+interface BenchConfig {
+  readonly databaseUrl: string;
+  readonly pglite: boolean;
+  readonly scale: number;
+  readonly jsonFile?: string;
+  readonly scenarios: readonly Scenario[];
+}
+
+function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): BenchConfig {
+  const command = new Command('bench')
+    .description('Ledgerline write-path benchmark (see bench/src/main.ts for how to read it)')
+    .option('--json <file>', 'also write the results as JSON to <file>')
+    .option(
+      '--only <names>',
+      `comma-separated scenarios: ${scenarios.map((s) => s.name).join(', ')}`,
+    )
+    .option('--pglite', 'run on in-memory PGlite instead of PostgreSQL')
+    .addOption(
+      new Option('--scale <factor>', 'multiply every operation count by <factor>')
+        .env('BENCH_SCALE')
+        .default(1)
+        .argParser(parseScale),
+    )
+    .parse(argv);
+  const options = command.opts<{ json?: string; only?: string; pglite?: boolean; scale: number }>();
+  let selected = scenarios;
+  if (options.only) {
+    const names = options.only.split(',').map((n) => n.trim());
+    const unknown = names.filter((n) => !scenarios.some((s) => s.name === n));
+    if (unknown.length > 0) command.error(`error: unknown scenario: ${unknown.join(', ')}`);
+    selected = scenarios.filter((s) => names.includes(s.name));
+  }
+  return {
+    databaseUrl: env['BENCH_DATABASE_URL'] || env['DATABASE_URL'] || DEFAULT_DATABASE_URL,
+    pglite: options.pglite ?? false,
+    scale: options.scale,
+    jsonFile: options.json,
+    scenarios: selected,
+  };
+}
+
+function parseScale(value: string): number {
+  const scale = Number(value);
+  if (!Number.isFinite(scale) || scale <= 0) {
+    throw new InvalidArgumentError('BENCH_SCALE must be a positive number');
+  }
+  return scale;
+}
+
+class Interrupted extends Error {}
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function main(): Promise<number> {
+  const config = readConfig(process.argv, process.env);
+  const interrupted = new AbortController();
+  process.once('SIGINT', () => {
+    progress('interrupted: stopping and dropping the bench schema (Ctrl-C again to quit now)');
+    interrupted.abort(new Interrupted('interrupted'));
+  });
+
+  let db: BenchDatabase;
+  try {
+    db = config.pglite ? await openPglite() : await openPostgres(config.databaseUrl, POOL_SIZE);
+  } catch (error) {
+    if (!(error instanceof DatabaseUnreachableError)) throw error;
+    const reason = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    progress(
+      `bench: ${error.message}${reason}\n` +
+        'Start PostgreSQL or point BENCH_DATABASE_URL (or DATABASE_URL) at one; ' +
+        'or pass --pglite to measure embedded PGlite instead (different figures, see main.ts).',
+    );
+    return 2;
+  }
+
+  progress(`bench: ${db.description}, BENCH_SCALE=${config.scale}`);
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const comparisons: Comparison[] = [];
+  try {
+    for (const scenario of config.scenarios) {
+      comparisons.push(
+        ...(await scenario.run({
+          db,
+          scale: config.scale,
+          signal: interrupted.signal,
+          progress,
+        })),
+      );
+    }
+  } finally {
+    await db.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpus = availableParallelism();
+
+  process.stdout.write(
+    `${db.description}; Node.js ${process.version}, ${cpus} CPUs; ` +
+      `BENCH_SCALE=${config.scale}; ${seconds.toFixed(0)} s\n\n` +
+      `${formatComparisons(comparisons)}\n\n` +
+      config.scenarios.map((s) => `${s.name}: ${s.summary}.\n`).join('') +
+      'ratio events/s = subject / reference (below 1: slower); ' +
+      'ratio p50, p99 = subject / reference (above 1: slower); latencies are per batch.\n',
+  );
+
+  if (config.jsonFile) {
+    mkdirSync(dirname(config.jsonFile), { recursive: true });
+    const report = {
+      startedAt: startedAt.toISOString(),
+      seconds,
+      database: { kind: db.kind, description: db.description },
+      node: process.version,
+      cpus,
+      scale: config.scale,
+      results: comparisons.map(comparisonJson),
+    };
+    writeFileSync(config.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+    progress(`bench: results written to ${config.jsonFile}`);
+  }
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof Interrupted) {
+      progress('bench: interrupted, nothing left behind');
+      process.exitCode = 130;
+      return;
+    }
+    progress(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,23 @@
+import type { BenchDatabase } from '../bench-database';
+import type { Comparison } from '../report';
+
+export interface ScenarioContext {
+  readonly db: BenchDatabase;
+  /** Multiplies every operation count (BENCH_SCALE); 1 keeps the whole bench near a minute. */
+  readonly scale: number;
+  /** Aborted on Ctrl-C: stop at the next operation so the run can still clean up. */
+  readonly signal: AbortSignal;
+  /** Progress for humans, on stderr; the results go to stdout. */
+  readonly progress: (line: string) => void;
+}
+
+/**
+ * A benchmark: it measures a subject against a reference in the same run, on the database it is
+ * given, and returns one comparison per parameter combination. It owns the tables it creates.
+ */
+export interface Scenario {
+  /** Short, stable: the `scenario` column, `--only` and the JSON output use it. */
+  readonly name: string;
+  readonly summary: string;
+  run(context: ScenarioContext): Promise<Comparison[]>;
+}
