@@ -59,3 +59,9 @@ export {
   DATA_KEYS,
   LEGAL_HOLDS,
 } from './crypto.module';
+export {
+  rotateTenantKeys,
+  type RotationOptions,
+  type RotationProgress,
+  type RotationResult,
+} from './key-rotation';

@@ -1,0 +1,20 @@
+export {
+  Ledger,
+  monthEpoch,
+  type LedgerKeys,
+  type LedgerOptions,
+  type OpenedBody,
+  type OpenedEvent,
+  type PlainEvent,
+} from './ledger';
+export { IntegrityError, type IntegrityFailure } from './ledger.errors';
+export { SEAL_KEY, sealOf, type SealInfo } from './sealed-envelope';
+export {
+  KeyLifecycle,
+  keyStreamId,
+  type DataKeysShreddedV1,
+  type KekRotatedV1,
+  type RotationOutcome,
+  type ShredOutcome,
+  type ShredRequest,
+} from './key-lifecycle';

@@ -1,0 +1,359 @@
+import { LRUCache } from 'lru-cache';
+import {
+  ValidationError,
+  type Clock,
+  type EventMetadata,
+  type RecordedEvent,
+  type StreamId,
+} from '@ledgerline/kernel';
+import {
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type ReadStreamOptions,
+  type SubscribeOptions,
+  type Subscription,
+} from '@ledgerline/event-store';
+import { DataKeyShreddedError, type DataKeys } from '@ledgerline/crypto';
+import { associatedData, decryptPayload, encryptPayload } from './event-cipher';
+import { canonicalHeader, chainHash } from './hash-chain';
+import { IntegrityError, type IntegrityFailure } from './ledger.errors';
+import { SEAL_KEY, sealOf, withoutSeal, type SealInfo } from './sealed-envelope';
+
+/** An event as a domain hands it to the ledger: its payload in clear, metadata PHI-free. */
+export interface PlainEvent {
+  readonly eventId: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly metadata: EventMetadata;
+  readonly payload: Uint8Array;
+}
+
+/** The payload of an opened event: readable, or gone because its data key was shredded. */
+export type OpenedBody =
+  | { readonly status: 'available'; readonly payload: Buffer }
+  | { readonly status: 'shredded'; readonly keyId: string; readonly epoch: string };
+
+/** A verified event. `metadata` is the clear metadata without the seal. */
+export interface OpenedEvent extends Omit<RecordedEvent, 'data' | 'metadata'> {
+  readonly metadata: EventMetadata;
+  readonly body: OpenedBody;
+}
+
+/** What the ledger uses of key management: reserve a sealing key, fetch an opening key. */
+export type LedgerKeys = Pick<DataKeys, 'sealingKey' | 'openingKey'>;
+
+export interface LedgerOptions {
+  readonly clock: Clock;
+  /** Retention epoch of a data key sealing at `at`. Default: the UTC month, `YYYY-MM`. */
+  readonly epochOf?: (at: Date) => string;
+  /** Called with every integrity failure before it is thrown: raise an alert (never log payloads). */
+  readonly onIntegrityFailure?: (error: IntegrityError) => void;
+  /** Streams whose last revision and hash are kept in memory to seal without a read. */
+  readonly tipCacheSize?: number;
+  /** Appends with a loose expected revision retried after losing a race. */
+  readonly maxAppendAttempts?: number;
+}
+
+interface Tip {
+  readonly revision: bigint; // -1n: no stream
+  readonly hash: string | null;
+}
+
+const NO_STREAM_TIP: Tip = { revision: -1n, hash: null };
+
+export const monthEpoch = (at: Date): string => at.toISOString().slice(0, 7);
+
+/**
+ * The one path events take in and out of the store. Appending seals each payload (AES-256-GCM
+ * under the stream's data key for the epoch, bound to its event) and chains it to the stream's
+ * previous event; reading verifies the chain and the tag before decrypting. A failed check is an
+ * IntegrityError naming stream and revision, and the event is never returned as data. An event
+ * whose data key was shredded opens as `{ status: 'shredded' }`, never as an error.
+ */
+export class Ledger {
+  private readonly tips: LRUCache<StreamId, Tip>;
+  private readonly epochOf: (at: Date) => string;
+  private readonly maxAttempts: number;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly keys: LedgerKeys,
+    private readonly options: LedgerOptions,
+  ) {
+    this.tips = new LRUCache({ max: options.tipCacheSize ?? 10_000 });
+    this.epochOf = options.epochOf ?? monthEpoch;
+    this.maxAttempts = options.maxAppendAttempts ?? 5;
+  }
+
+  async append(
+    tenantId: string,
+    streamId: StreamId,
+    events: readonly PlainEvent[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
+    if (events.length === 0)
+      throw new ValidationError('an append needs at least one event', 'events');
+    for (let attempt = 1; ; attempt++) {
+      const tip = await this.tip(streamId);
+      const fits = satisfies(expected, tip.revision);
+      // When the caller's expectation fits what we know, seal against that tip and append at
+      // exactly its revision, so the chain can never fork. Otherwise let the store decide: it
+      // answers a retried batch with the original result, and refuses anything else.
+      const storeExpected: ExpectedRevision = fits
+        ? tip.revision < 0n
+          ? 'no_stream'
+          : tip.revision
+        : expected;
+      const recordedAt = this.options.clock.now();
+      const sealed = await this.seal(tenantId, streamId, events, tip, recordedAt);
+      try {
+        const result = await this.store.appendToStream(streamId, sealed.events, storeExpected, {
+          recordedAt,
+        });
+        if (result.duplicate) this.tips.delete(streamId);
+        else
+          this.tips.set(streamId, { revision: result.nextExpectedRevision, hash: sealed.lastHash });
+        return result;
+      } catch (error) {
+        this.tips.delete(streamId);
+        const lostRace =
+          error instanceof WrongExpectedRevisionError &&
+          fits &&
+          satisfies(expected, error.actual === 'no_stream' ? -1n : error.actual);
+        if (!lostRace || attempt >= this.maxAttempts) throw error;
+      }
+    }
+  }
+
+  private async seal(
+    tenantId: string,
+    streamId: StreamId,
+    events: readonly PlainEvent[],
+    tip: Tip,
+    recordedAt: Date,
+  ) {
+    const epoch = this.epochOf(recordedAt);
+    const lease = await this.keys.sealingKey({ tenantId, streamId, epoch }, events.length);
+    try {
+      let prev = tip.hash;
+      const out = events.map((e, i) => {
+        if (SEAL_KEY in e.metadata) {
+          throw new ValidationError(`metadata key "${SEAL_KEY}" is reserved`, 'metadata');
+        }
+        const body = encryptPayload(
+          lease.key,
+          associatedData({
+            tenantId,
+            streamId,
+            eventId: e.eventId,
+            type: e.type,
+            schemaVersion: e.schemaVersion,
+          }),
+          e.payload,
+        );
+        const header = canonicalHeader({
+          tenantId,
+          streamId,
+          revision: tip.revision + 1n + BigInt(i),
+          eventId: e.eventId,
+          type: e.type,
+          schemaVersion: e.schemaVersion,
+          recordedAt,
+          keyId: lease.keyId,
+          epoch,
+          metadata: e.metadata,
+        });
+        const hash = chainHash(header, body, prev);
+        const seal: SealInfo = { v: 1, key: lease.keyId, epoch, prev, hash };
+        prev = hash;
+        return {
+          eventId: e.eventId,
+          type: e.type,
+          schemaVersion: e.schemaVersion,
+          tenantId,
+          metadata: { ...e.metadata, [SEAL_KEY]: seal },
+          data: body,
+        };
+      });
+      return { events: out, lastHash: prev };
+    } finally {
+      lease.key.fill(0);
+    }
+  }
+
+  /** The stream's last revision and hash: from memory, or from its last stored event (verified). */
+  private async tip(streamId: StreamId): Promise<Tip> {
+    const cached = this.tips.get(streamId);
+    if (cached) return cached;
+    const [last] = await this.store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
+    if (!last) return NO_STREAM_TIP;
+    const seal = this.verifyHash(last);
+    return { revision: last.revision, hash: seal.hash };
+  }
+
+  /**
+   * Reads a stream and opens every event, verifying the chain across the page, to the event before
+   * it, and (when the page reaches the end) that no event is missing from the stream's tail.
+   */
+  async readStream(streamId: StreamId, options: ReadStreamOptions = {}): Promise<OpenedEvent[]> {
+    const events = await this.store.readStream(streamId, options);
+    const forwards = (options.direction ?? 'forwards') === 'forwards';
+    const ordered = forwards ? events : [...events].reverse();
+    await this.verifyChain(streamId, ordered);
+    const reachedEnd = forwards
+      ? events.length < (options.maxCount ?? 1_000)
+      : options.fromRevision === undefined || options.fromRevision === 'end';
+    if (reachedEnd) await this.verifyTail(streamId, ordered[ordered.length - 1]);
+    const opened = await Promise.all(ordered.map((e) => this.openVerified(e, sealOf(e.metadata)!)));
+    return forwards ? opened : opened.reverse();
+  }
+
+  private async verifyChain(streamId: StreamId, ordered: readonly RecordedEvent[]): Promise<void> {
+    const first = ordered[0];
+    if (!first) return;
+    let prev: { revision: bigint; hash: string | null } =
+      first.revision === 0n
+        ? { revision: -1n, hash: null }
+        : await this.previousOf(streamId, first.revision);
+    for (const event of ordered) {
+      const seal = this.verifyHash(event);
+      if (event.revision !== prev.revision + 1n)
+        this.fail(streamId, prev.revision + 1n, 'chain_broken');
+      if (seal.prev !== prev.hash) this.fail(streamId, event.revision, 'chain_broken');
+      prev = { revision: event.revision, hash: seal.hash };
+    }
+  }
+
+  private async previousOf(streamId: StreamId, revision: bigint) {
+    const [before] = await this.store.readStream(streamId, {
+      direction: 'backwards',
+      fromRevision: revision - 1n,
+      maxCount: 1,
+    });
+    if (!before || before.revision !== revision - 1n)
+      this.fail(streamId, revision - 1n, 'chain_broken');
+    return { revision: before.revision, hash: this.verifyHash(before).hash };
+  }
+
+  /** The store's own revision counter must agree with the last event read: a removed tail shows. */
+  private async verifyTail(streamId: StreamId, last: RecordedEvent | undefined): Promise<void> {
+    const revision = await this.store.streamRevision(streamId);
+    const lastRead = last?.revision ?? -1n;
+    if (revision !== undefined && revision > lastRead)
+      this.fail(streamId, lastRead + 1n, 'stream_truncated');
+  }
+
+  /**
+   * Opens one event read from `$all` or a subscription: verifies its hash and, when given, that it
+   * follows `prevHash`; then decrypts.
+   */
+  async open(event: RecordedEvent, prevHash?: string | null): Promise<OpenedEvent> {
+    const seal = this.verifyHash(event);
+    if (prevHash !== undefined && seal.prev !== prevHash)
+      this.fail(event.streamId, event.revision, 'chain_broken');
+    return this.openVerified(event, seal);
+  }
+
+  /**
+   * A subscription to `$all` that hands over opened events. Chain continuity is checked for every
+   * stream the subscription has seen the previous event of; the first event of any other stream is
+   * checked against its stored predecessor.
+   */
+  subscribe(
+    options: Omit<SubscribeOptions, 'onEvent'> & { onEvent: (event: OpenedEvent) => Promise<void> },
+  ): Subscription {
+    const seen = new LRUCache<StreamId, Tip>({ max: this.options.tipCacheSize ?? 10_000 });
+    return this.store.subscribeToAll({
+      ...options,
+      onEvent: async (event) => {
+        const known = seen.get(event.streamId);
+        const prev =
+          event.revision === 0n
+            ? null
+            : known && known.revision === event.revision - 1n
+              ? known.hash
+              : (await this.previousOf(event.streamId, event.revision)).hash;
+        const opened = await this.open(event, prev);
+        seen.set(event.streamId, { revision: event.revision, hash: sealOf(event.metadata)!.hash });
+        await options.onEvent(opened);
+      },
+    });
+  }
+
+  private verifyHash(event: RecordedEvent): SealInfo {
+    const seal = sealOf(event.metadata);
+    if (!seal) this.fail(event.streamId, event.revision, 'seal_missing');
+    const header = canonicalHeader({
+      tenantId: event.tenantId,
+      streamId: event.streamId,
+      revision: event.revision,
+      eventId: event.eventId,
+      type: event.type,
+      schemaVersion: event.schemaVersion,
+      recordedAt: event.recordedAt,
+      keyId: seal.key,
+      epoch: seal.epoch,
+      metadata: withoutSeal(event.metadata),
+    });
+    if (chainHash(header, event.data, seal.prev) !== seal.hash) {
+      this.fail(event.streamId, event.revision, 'hash_mismatch');
+    }
+    return seal;
+  }
+
+  private async openVerified(event: RecordedEvent, seal: SealInfo): Promise<OpenedEvent> {
+    const { data: _data, ...rest } = event;
+    const metadata = withoutSeal(event.metadata);
+    let key: Buffer;
+    try {
+      key = await this.keys.openingKey(seal.key, {
+        tenantId: event.tenantId,
+        streamId: event.streamId,
+      });
+    } catch (error) {
+      if (error instanceof DataKeyShreddedError) {
+        return {
+          ...rest,
+          metadata,
+          body: { status: 'shredded', keyId: seal.key, epoch: seal.epoch },
+        };
+      }
+      throw error;
+    }
+    try {
+      return {
+        ...rest,
+        metadata,
+        body: {
+          status: 'available',
+          payload: decryptPayload(key, associatedData(event), event.data),
+        },
+      };
+    } catch {
+      this.fail(event.streamId, event.revision, 'decryption_failed');
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  private fail(streamId: StreamId, revision: bigint, failure: IntegrityFailure): never {
+    const error = new IntegrityError(streamId, revision, failure);
+    this.options.onIntegrityFailure?.(error);
+    throw error;
+  }
+}
+
+function satisfies(expected: ExpectedRevision, revision: bigint): boolean {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return revision < 0n;
+    case 'stream_exists':
+      return revision >= 0n;
+    default:
+      return expected === revision;
+  }
+}
