@@ -1,7 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { CryptoModule } from '@ledgerline/crypto';
 import { DatabaseModule } from '@ledgerline/database';
 import { EventStoreModule } from '@ledgerline/event-store';
+import { LedgerModule } from '@ledgerline/ledger';
 import {
   CLOCK,
   CONFIG,
@@ -21,7 +23,13 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [LoggerModule.forRoot(loggerOptions(config)), DatabaseModule, EventStoreModule],
+      imports: [
+        LoggerModule.forRoot(loggerOptions(config)),
+        DatabaseModule,
+        EventStoreModule,
+        CryptoModule,
+        LedgerModule,
+      ],
       controllers: [HealthController],
       providers: [
         { provide: CONFIG, useValue: config },

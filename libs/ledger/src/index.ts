@@ -18,3 +18,4 @@ export {
   type ShredOutcome,
   type ShredRequest,
 } from './key-lifecycle';
+export { LedgerModule, LEDGER, KEY_LIFECYCLE } from './ledger.module';

@@ -6,3 +6,4 @@ export {
   type TestDatabaseKind,
 } from './test-database';
 export { describeWhenEnv } from './skip';
+export { DeciderSpecification, type Decider, type DecisionOutcome } from './decider-spec';

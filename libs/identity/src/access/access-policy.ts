@@ -1,0 +1,60 @@
+import type { Principal } from '../principal';
+import { AccessDeniedError, type AccessDenial } from '../identity.errors';
+import type { AccessDeniedRecorder, ResourceRef } from './access-denied-recorder.port';
+import type { Permission } from './permissions';
+import type { RolePolicy } from './role-policy';
+
+/**
+ * The access check every handler starts with: does one of the principal's roles grant the
+ * permission, and is the resource (when named) in the principal's tenant? A refusal is recorded
+ * through the AccessDeniedRecorder before the AccessDeniedError reaches the caller.
+ */
+export class AccessPolicy {
+  constructor(
+    private readonly policy: RolePolicy,
+    private readonly recorder: AccessDeniedRecorder,
+  ) {}
+
+  /** Resolves when allowed; otherwise records the denial and throws AccessDeniedError. */
+  async check(principal: Principal, permission: Permission, resource?: ResourceRef): Promise<void> {
+    const denial = this.denialOf(principal, permission, resource);
+    if (denial === undefined) return;
+    try {
+      await this.recorder.record({ principal, permission, denial, resource });
+    } catch (error) {
+      throw new AccessDeniedError(permission, denial, false, { cause: error });
+    }
+    throw new AccessDeniedError(permission, denial, true);
+  }
+
+  /** The same decision as `check`, without recording: for hiding a button, never for enforcing. */
+  allows(principal: Principal, permission: Permission, resource?: ResourceRef): boolean {
+    return this.denialOf(principal, permission, resource) === undefined;
+  }
+
+  /** Every permission the principal's roles grant (roles the policy does not define grant none). */
+  permissionsOf(principal: Principal): ReadonlySet<Permission> {
+    const granted = new Set<Permission>();
+    for (const role of principal.roles) {
+      for (const p of this.policy.roles.get(role) ?? []) granted.add(p);
+    }
+    return granted;
+  }
+
+  /** True when policies/roles.yaml defines the role (API keys may only be given defined roles). */
+  definesRole(role: string): boolean {
+    return this.policy.roles.has(role);
+  }
+
+  private denialOf(
+    principal: Principal,
+    permission: Permission,
+    resource: ResourceRef | undefined,
+  ): AccessDenial | undefined {
+    if (resource && resource.tenantId !== principal.tenantId) return 'other_tenant';
+    for (const role of principal.roles) {
+      if (this.policy.roles.get(role)?.has(permission)) return undefined;
+    }
+    return 'missing_permission';
+  }
+}

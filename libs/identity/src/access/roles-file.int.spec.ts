@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import { PolicyFileError } from '../identity.errors';
+import { PERMISSIONS } from './permissions';
+import { loadRolePolicy } from './role-policy';
+
+// The checked-in policies/roles.yaml, read from disk as the server reads it at start-up.
+const ROLES_FILE = join(__dirname, '../../../../policies/roles.yaml');
+
+describe('policies/roles.yaml', () => {
+  it('loads, and gives every role the permissions its job needs and no more', () => {
+    const policy = loadRolePolicy(ROLES_FILE);
+    const granted = (role: string) => [...(policy.roles.get(role) ?? [])].sort();
+    expect([...policy.roles.keys()].sort()).toEqual([
+      'admin',
+      'agent',
+      'auditor',
+      'service',
+      'user',
+    ]);
+    expect(granted('auditor')).toEqual(['audit.export', 'audit.read', 'audit.replay']);
+    expect(granted('admin')).toEqual(['apikeys.manage', 'keys.rotate', 'keys.shred']);
+    // Only auditors read the audit log; only admins touch keys.
+    for (const role of ['user', 'agent', 'service']) {
+      expect(granted(role).filter((p) => /^(audit|keys|apikeys)\./.test(p))).toEqual([]);
+    }
+    // An agent is a narrower user.
+    expect(granted('agent').every((p) => granted('user').includes(p))).toBe(true);
+    expect(granted('agent')).not.toContain('message.redact');
+    // Every permission is granted by some role (a permission nobody holds is a dead handler).
+    const all = new Set([...policy.roles.values()].flatMap((s) => [...s]));
+    expect(PERMISSIONS.filter((p) => !all.has(p))).toEqual([]);
+  });
+
+  it('a missing file is a PolicyFileError naming the file', () => {
+    expect(() => loadRolePolicy('/nonexistent/roles.yaml')).toThrow(PolicyFileError);
+    expect(() => loadRolePolicy('/nonexistent/roles.yaml')).toThrow(
+      /Invalid policy file \/nonexistent\/roles\.yaml:\n {2}\(file\): cannot be read \(ENOENT\)/,
+    );
+  });
+});

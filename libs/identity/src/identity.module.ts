@@ -1,0 +1,109 @@
+import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule } from '@nestjs/common';
+import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
+import {
+  CLOCK,
+  CONFIG,
+  ID_GENERATOR,
+  type Clock,
+  type IdGenerator,
+  type LedgerlineConfig,
+} from '@ledgerline/kernel';
+import { AccessPolicy } from './access/access-policy';
+import type { AccessDeniedRecorder } from './access/access-denied-recorder.port';
+import { loadRolePolicy, type RolePolicy } from './access/role-policy';
+import { ApiKeyStore } from './api-keys/api-key-store';
+import { BearerAuthenticator } from './authentication/bearer-authenticator';
+import { JwtAuthenticator } from './authentication/jwt-authenticator';
+import { DevTokenIssuer } from './dev-tokens/dev-token-issuer';
+import { resolveJwtSettings, type IdentitySettings } from './identity.config';
+
+export const IDENTITY_SETTINGS = Symbol('IdentitySettings');
+/** The validated policies/roles.yaml (RolePolicy). */
+export const ROLE_POLICY = Symbol('RolePolicy');
+/** The AccessPolicy every handler checks first. */
+export const ACCESS_POLICY = Symbol('AccessPolicy');
+/** Port the audit lib provides (globally); the identity module refuses to start without it. */
+export const ACCESS_DENIED_RECORDER = Symbol('AccessDeniedRecorder');
+/** The edge's Authenticator: API keys and JWTs behind one call (BearerAuthenticator). */
+export const AUTHENTICATOR = Symbol('Authenticator');
+export const JWT_AUTHENTICATOR = Symbol('JwtAuthenticator');
+export const API_KEY_STORE = Symbol('ApiKeyStore');
+/** The DevTokenIssuer when LEDGERLINE_DEV_TOKENS=true, else null. */
+export const DEV_TOKEN_ISSUER = Symbol('DevTokenIssuer');
+
+class IdentityLifecycle implements BeforeApplicationShutdown {
+  constructor(@Inject(DEV_TOKEN_ISSUER) private readonly dev: DevTokenIssuer | null) {}
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.dev?.close();
+  }
+}
+
+/**
+ * Authentication (JWTs of the host app, API keys of its backends, dev tokens in development) and
+ * the access policy. Needs CONFIG, CLOCK, ID_GENERATOR and SQL_CLIENT from the app, and an
+ * ACCESS_DENIED_RECORDER from the audit lib. The roles file is loaded and validated while the
+ * module starts, so a bad policy stops the process before it serves anything.
+ */
+@Module({})
+export class IdentityModule {
+  static forRoot(settings: IdentitySettings): DynamicModule {
+    return {
+      module: IdentityModule,
+      global: true,
+      providers: [
+        { provide: IDENTITY_SETTINGS, useValue: settings },
+        { provide: ROLE_POLICY, useFactory: () => loadRolePolicy(settings.rolesFile) },
+        {
+          provide: ACCESS_POLICY,
+          inject: [ROLE_POLICY, ACCESS_DENIED_RECORDER],
+          useFactory: (policy: RolePolicy, recorder: AccessDeniedRecorder) =>
+            new AccessPolicy(policy, recorder),
+        },
+        {
+          provide: DEV_TOKEN_ISSUER,
+          inject: [CONFIG, CLOCK],
+          useFactory: (config: LedgerlineConfig, clock: Clock) =>
+            settings.devTokens
+              ? DevTokenIssuer.start({
+                  environment: config.env,
+                  jwt: settings.jwt,
+                  port: settings.devTokensPort,
+                  clock,
+                })
+              : null,
+        },
+        {
+          provide: JWT_AUTHENTICATOR,
+          inject: [CONFIG, CLOCK, DEV_TOKEN_ISSUER],
+          useFactory: (config: LedgerlineConfig, clock: Clock, dev: DevTokenIssuer | null) =>
+            new JwtAuthenticator(
+              dev ? dev.jwtSettings() : resolveJwtSettings(settings.jwt, config.env),
+              clock,
+            ),
+        },
+        {
+          provide: API_KEY_STORE,
+          inject: [SQL_CLIENT, CLOCK, ID_GENERATOR, ROLE_POLICY],
+          useFactory: (client: SqlClient, clock: Clock, ids: IdGenerator, policy: RolePolicy) =>
+            ApiKeyStore.open(client, { clock, ids, definesRole: (role) => policy.roles.has(role) }),
+        },
+        {
+          provide: AUTHENTICATOR,
+          inject: [JWT_AUTHENTICATOR, API_KEY_STORE],
+          useFactory: (jwt: JwtAuthenticator, apiKeys: ApiKeyStore) =>
+            new BearerAuthenticator(jwt, apiKeys),
+        },
+        IdentityLifecycle,
+      ],
+      exports: [
+        IDENTITY_SETTINGS,
+        ROLE_POLICY,
+        ACCESS_POLICY,
+        AUTHENTICATOR,
+        JWT_AUTHENTICATOR,
+        API_KEY_STORE,
+        DEV_TOKEN_ISSUER,
+      ],
+    };
+  }
+}

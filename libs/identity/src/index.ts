@@ -1,0 +1,48 @@
+export { type Principal, type PrincipalKind, actorOf } from './principal';
+export {
+  AuthenticationError,
+  type AuthenticationFailure,
+  AccessDeniedError,
+  type AccessDenial,
+  PolicyFileError,
+  DevTokensForbiddenError,
+} from './identity.errors';
+export {
+  type IdentitySettings,
+  type JwtSettings,
+  type ResolvedJwtSettings,
+  DEFAULT_IDENTITY_SETTINGS,
+  DEFAULT_JWT_SETTINGS,
+  resolveJwtSettings,
+} from './identity.config';
+export type { Authenticator, AuthenticationExpectation } from './authentication/authenticator.port';
+export { bearerCredential } from './authentication/bearer-credential';
+export { JwtAuthenticator, ACCEPTED_JWT_ALGORITHMS } from './authentication/jwt-authenticator';
+export { BearerAuthenticator } from './authentication/bearer-authenticator';
+export { ApiKeyStore, type ApiKeyInfo, type ApiKeyStoreOptions } from './api-keys/api-key-store';
+export { identityMigrations } from './api-keys/identity.migrations';
+export { PERMISSIONS, type Permission, isPermission } from './access/permissions';
+export { type RolePolicy, loadRolePolicy, parseRolePolicy } from './access/role-policy';
+export { AccessPolicy } from './access/access-policy';
+export type {
+  AccessDenied,
+  AccessDeniedRecorder,
+  ResourceRef,
+} from './access/access-denied-recorder.port';
+export {
+  DevTokenIssuer,
+  type DevTokenIssuerOptions,
+  type DevTokenRequest,
+} from './dev-tokens/dev-token-issuer';
+export {
+  IdentityModule,
+  IDENTITY_SETTINGS,
+  ROLE_POLICY,
+  ACCESS_POLICY,
+  ACCESS_DENIED_RECORDER,
+  AUTHENTICATOR,
+  JWT_AUTHENTICATOR,
+  API_KEY_STORE,
+  DEV_TOKEN_ISSUER,
+} from './identity.module';
+export { CollectedAccessDenials } from './testing/collected-access-denials';

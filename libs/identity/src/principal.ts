@@ -1,0 +1,30 @@
+import type { Actor } from '@ledgerline/kernel';
+
+/**
+ * Who is making a request, once authenticated. Ids only: a display name, an e-mail address or any
+ * other claim a token may carry never reaches a principal, so a principal can be logged and put in
+ * audit metadata as it is.
+ *
+ * - `user`: an end user of the host app, authenticated by the app's JWT (`id` is its subject).
+ * - `agent`: an AI assistant taking part in conversations under its own identity, also by JWT;
+ *   it is audited like anyone else and gets only what its roles grant.
+ * - `service`: a backend of the host app, authenticated by an API key (`id` is the key's id).
+ */
+export interface Principal {
+  readonly kind: PrincipalKind;
+  readonly id: string;
+  readonly tenantId: string;
+  /** Tenant-level roles, resolved to permissions by policies/roles.yaml. */
+  readonly roles: readonly string[];
+  /** When the credential stops being valid (JWTs); a long-lived connection re-checks at that time. */
+  readonly tokenExpiresAt?: Date;
+  /** The credential that authenticated this principal (an API key id), for audit. */
+  readonly credentialId?: string;
+}
+
+export type PrincipalKind = 'user' | 'service' | 'agent';
+
+/** The actor recorded in event metadata for something this principal did. */
+export function actorOf(principal: Principal): Actor {
+  return { id: principal.id, kind: principal.kind };
+}

@@ -1,0 +1,23 @@
+import type { AccessDenied, AccessDeniedRecorder } from '../access/access-denied-recorder.port';
+
+/**
+ * An AccessDeniedRecorder that keeps denials in memory, for tests only: the real recorder appends
+ * audit events and comes with libs/audit, which does not exist yet. It records for real (tests
+ * assert on `denials`) and can be made to fail, to test what happens when the audit trail cannot
+ * be written. Never wire it into an app: its records die with the process.
+ */
+export class CollectedAccessDenials implements AccessDeniedRecorder {
+  readonly denials: AccessDenied[] = [];
+  private failure: Error | undefined;
+
+  record(denied: AccessDenied): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    this.denials.push(denied);
+    return Promise.resolve();
+  }
+
+  /** Makes every following `record` reject with `error` (undefined: succeed again). */
+  failWith(error: Error | undefined): void {
+    this.failure = error;
+  }
+}

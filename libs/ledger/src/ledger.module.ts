@@ -1,0 +1,58 @@
+import { Global, Logger, Module } from '@nestjs/common';
+import {
+  DATA_KEYS,
+  DATA_KEY_STORE,
+  KEY_PROVIDER,
+  type DataKeyStore,
+  type DataKeys,
+  type KeyProvider,
+} from '@ledgerline/crypto';
+import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
+import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '@ledgerline/kernel';
+import { KeyLifecycle } from './key-lifecycle';
+import { Ledger } from './ledger';
+
+export const LEDGER = Symbol('Ledger');
+export const KEY_LIFECYCLE = Symbol('KeyLifecycle');
+
+/**
+ * The ledger on the process's event store and data keys. Integrity failures are logged at the
+ * highest level with `alert: true` and the stream and revision only, for alerting rules to match.
+ */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: LEDGER,
+      inject: [EVENT_STORE, DATA_KEYS, CLOCK],
+      useFactory: (store: EventStore, dataKeys: DataKeys, clock: Clock) => {
+        const logger = new Logger('Ledger');
+        return new Ledger(store, dataKeys, {
+          clock,
+          onIntegrityFailure: (e) =>
+            logger.fatal({
+              alert: true,
+              code: e.code,
+              streamId: e.streamId,
+              revision: e.revision.toString(),
+              failure: e.failure,
+              msg: 'integrity check failed: event not served',
+            }),
+        });
+      },
+    },
+    {
+      provide: KEY_LIFECYCLE,
+      inject: [LEDGER, KEY_PROVIDER, DATA_KEY_STORE, DATA_KEYS, ID_GENERATOR],
+      useFactory: (
+        ledger: Ledger,
+        provider: KeyProvider,
+        store: DataKeyStore,
+        dataKeys: DataKeys,
+        ids: IdGenerator,
+      ) => new KeyLifecycle(ledger, provider, store, dataKeys, ids),
+    },
+  ],
+  exports: [LEDGER, KEY_LIFECYCLE],
+})
+export class LedgerModule {}
