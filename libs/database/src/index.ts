@@ -1,5 +1,5 @@
 export type { SqlClient, SqlExecutor } from './sql-client.port';
-export { SqlError, DatabaseUnavailableError, toSqlError } from './sql-errors';
+export { SqlError, DatabaseInUseError, DatabaseUnavailableError, toSqlError } from './sql-errors';
 export {
   PostgresSqlClient,
   describeDatabase,

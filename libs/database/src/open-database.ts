@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { PostgresSqlClient } from './adapters/postgres-sql-client.adapter';
 import { PgliteSqlClient } from './adapters/pglite-sql-client.adapter';
 import type { SqlClient } from './sql-client.port';
+import { DatabaseInUseError } from './sql-errors';
 
 export interface DatabaseSettings {
   /** PostgreSQL URL; when absent, PGlite under `dataDir`. */
@@ -25,5 +27,24 @@ export async function openDatabase(settings: DatabaseSettings): Promise<SqlClien
   }
   const dir = resolve(settings.dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
-  return PgliteSqlClient.open(join(dir));
+  // PGlite is one process's database: a second process opening the same directory (a CLI next to
+  // the running server) would corrupt it. The lock is refreshed while held; a crashed holder's
+  // lock goes stale and is taken over.
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(dir, { realpath: false, stale: 10_000, update: 2_000 });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ELOCKED') {
+      throw new DatabaseInUseError(
+        `the embedded database at ${dir} is in use by another Ledgerline process; stop it first (or use PostgreSQL via DATABASE_URL)`,
+      );
+    }
+    throw error;
+  }
+  try {
+    return await PgliteSqlClient.open(dir, { onClose: () => release() });
+  } catch (error) {
+    await release();
+    throw error;
+  }
 }

@@ -21,6 +21,11 @@ export class DatabaseUnavailableError extends UnavailableError {
   override readonly code = 'database_unavailable';
 }
 
+/** The embedded database directory is open in another process (PGlite has one writer). */
+export class DatabaseInUseError extends LedgerlineError {
+  readonly code = 'database_in_use';
+}
+
 interface DriverError {
   code?: unknown;
   detail?: unknown;

@@ -10,6 +10,7 @@ import {
 import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import lockfile from 'proper-lockfile';
 import { KeyProviderError, KeyProviderUnavailableError, KeyRingOpenError } from '../crypto.errors';
 
 // The local key ring on disk: one JSON file whose header says how to derive the file key from the
@@ -355,66 +356,40 @@ async function syncDirectory(dir: string): Promise<void> {
 
 export interface FileLockOptions {
   readonly timeoutMs?: number;
-  /** A lock file older than this is taken to be left by a crashed process and removed. */
+  /** A lock not refreshed for this long is taken to be left by a crashed process. */
   readonly staleMs?: number;
 }
 
 /**
  * Cross-process mutual exclusion for read-modify-write of the ring (the server and the CLI may
- * both rotate), with a lock file created exclusively next to the ring.
+ * both rotate), with proper-lockfile's lock directory next to the ring.
  */
 export async function withFileLock<T>(
   file: string,
   fn: () => Promise<T>,
   options: FileLockOptions = {},
 ): Promise<T> {
-  const lockFile = `${file}.lock`;
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
-  const staleMs = options.staleMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? 10_000;
   await mkdir(dirname(file), { recursive: true, mode: 0o700 }).catch(() => undefined);
-  for (;;) {
-    try {
-      const handle = await open(lockFile, 'wx', 0o600);
-      try {
-        await handle.writeFile(`${process.pid}\n`, 'utf8');
-      } finally {
-        await handle.close();
-      }
-      break;
-    } catch (error) {
-      if (errorCode(error) !== 'EEXIST') {
-        throw new KeyProviderError(`cannot lock key ring ${file} (${errorCode(error) ?? 'error'})`);
-      }
-      const lockStat = await stat(lockFile).catch(() => undefined);
-      if ((lockStat && Date.now() - lockStat.mtimeMs > staleMs) || (await holderIsGone(lockFile))) {
-        await rm(lockFile, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new KeyProviderUnavailableError(
-          `key ring ${file} is locked by another process (${lockFile}); retry later`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(file, {
+      realpath: false,
+      stale: Math.max(options.staleMs ?? 30_000, 2_000),
+      retries: { retries: Math.ceil(timeoutMs / 50), minTimeout: 20, maxTimeout: 50, factor: 1 },
+    });
+  } catch (error) {
+    if (errorCode(error) === 'ELOCKED') {
+      throw new KeyProviderUnavailableError(
+        `key ring ${file} is locked by another process; retry later`,
+      );
     }
+    throw new KeyProviderError(`cannot lock key ring ${file} (${errorCode(error) ?? 'error'})`);
   }
   try {
     return await fn();
   } finally {
-    await rm(lockFile, { force: true });
-  }
-}
-
-/** True when the lock names a process of this host that no longer exists (it crashed). */
-async function holderIsGone(lockFile: string): Promise<boolean> {
-  const pid = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
-  // Our own pid may be another ring instance of this process: leave that to the stale timeout.
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return errorCode(error) === 'ESRCH';
+    await release().catch(() => undefined);
   }
 }
 

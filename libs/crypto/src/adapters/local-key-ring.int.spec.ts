@@ -1,7 +1,18 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { ValidationError } from '@ledgerline/kernel';
 import { CONTRACT_TENANTS, keyProviderContract } from '../contract/key-provider.contract';
 import { KekNotFoundError, KeyProviderError, KeyRingOpenError } from '../crypto.errors';
@@ -219,8 +230,10 @@ describe('LocalKeyRing file', () => {
 
   it('takes over a lock left by a process that died mid-change', async () => {
     const { ring } = await openRing({ file, masterSecret: secret() });
-    // No live process has this pid (above the kernel's pid_max of 2^22).
-    await writeFile(`${file}.lock`, '9999999\n');
+    // A lock its holder stopped refreshing a minute ago: the holder died.
+    await mkdir(`${file}.lock`);
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    await utimes(`${file}.lock`, aMinuteAgo, aMinuteAgo);
     const rotation = await ring.rotateKek('tenant-a');
     expect(rotation.kek.currentVersion).toBe('1');
     expect(await readdir(join(dir, 'nested'))).toEqual(['keyring.json']);
@@ -235,12 +248,13 @@ describe('LocalKeyRing file', () => {
       scrypt: FAST,
       lock: { timeoutMs: 200 },
     });
-    await writeFile(`${file}.lock`, `${process.ppid}\n`);
+    // Another process (the CLI, say) holds the lock and keeps it fresh.
+    const release = await lockfile.lock(file, { realpath: false });
     await expect(ring.rotateKek('tenant-a')).rejects.toMatchObject({
       code: 'key_provider_unavailable',
       retryable: true,
     });
-    await rm(`${file}.lock`);
+    await release();
     await expect(ring.rotateKek('tenant-a')).resolves.toMatchObject({ created: true });
     await ring.close();
   });

@@ -34,14 +34,23 @@ class PgliteExecutor implements SqlExecutor {
 export class PgliteSqlClient extends PgliteExecutor implements SqlClient {
   readonly kind = 'pglite' as const;
 
-  private constructor(private readonly db: PGlite) {
+  private constructor(
+    private readonly db: PGlite,
+    private readonly onClose: () => Promise<void>,
+  ) {
     super(db);
   }
 
-  /** `dataDir` persists to that directory; undefined keeps everything in memory (tests). */
-  static async open(dataDir?: string): Promise<PgliteSqlClient> {
+  /**
+   * `dataDir` persists to that directory; undefined keeps everything in memory (tests). `onClose`
+   * runs once the database is closed (e.g. to release the directory's lock).
+   */
+  static async open(
+    dataDir?: string,
+    options: { readonly onClose?: () => Promise<void> } = {},
+  ): Promise<PgliteSqlClient> {
     const db = await PGlite.create({ dataDir, parsers });
-    return new PgliteSqlClient(db);
+    return new PgliteSqlClient(db, options.onClose ?? (() => Promise.resolve()));
   }
 
   async ping(): Promise<void> {
@@ -65,6 +74,8 @@ export class PgliteSqlClient extends PgliteExecutor implements SqlClient {
   }
 
   async close(): Promise<void> {
-    if (!this.db.closed) await this.db.close();
+    if (this.db.closed) return;
+    await this.db.close();
+    await this.onClose();
   }
 }
