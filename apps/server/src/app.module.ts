@@ -8,8 +8,7 @@ import {
   CLOCK,
   CONFIG,
   ID_GENERATOR,
-  systemClock,
-  uuidV7Generator,
+  kernelProviders,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
 import { HealthController } from './health/health.controller';
@@ -31,12 +30,7 @@ export class AppModule {
         LedgerModule,
       ],
       controllers: [HealthController],
-      providers: [
-        { provide: CONFIG, useValue: config },
-        { provide: CLOCK, useValue: systemClock },
-        { provide: ID_GENERATOR, useValue: uuidV7Generator },
-        Readiness,
-      ],
+      providers: [...kernelProviders(config), Readiness],
       exports: [CONFIG, CLOCK, ID_GENERATOR, Readiness],
     };
   }

@@ -30,4 +30,4 @@ export {
   DEFAULT_EVENT_STORE_LIMITS,
   loadConfig,
 } from './config/config';
-export { CONFIG, CLOCK, ID_GENERATOR } from './tokens';
+export { CONFIG, CLOCK, ID_GENERATOR, kernelProviders } from './tokens';

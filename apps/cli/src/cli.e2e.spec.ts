@@ -1,0 +1,176 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '@ledgerline/kernel';
+import { LEDGER, keyStreamId, type Ledger, type OpenedEvent } from '@ledgerline/ledger';
+import { withCliContext } from './cli-context';
+
+const CLI = resolve(__dirname, '../../../dist/apps/cli/src/main.js');
+const CANARY = 'CANARY-cli-Jane-Roe-MRN-0042';
+const REASON = 'CANARY-reason-court-order-Roe';
+
+/** The built CLI, run as an operator would, on the embedded database in `dataDir`. */
+function cli(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr, all: r.stdout + r.stderr };
+}
+
+describe('ledgerline keys (the built CLI on the embedded defaults)', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  const tenant = 'clinic-a';
+  const streams = ['note:clinic-a:1', 'note:clinic-a:2'];
+
+  const withLedger = <T>(fn: (ledger: Ledger) => Promise<T>) =>
+    withCliContext(loadConfig(env), (app) => fn(app.get<Ledger>(LEDGER)));
+  const texts = (events: OpenedEvent[]) =>
+    events.map((e) => (e.body.status === 'available' ? e.body.payload.toString() : e.body.status));
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'ledgerline-cli-'));
+    env = {
+      LEDGERLINE_DATA_DIR: dataDir,
+      LEDGERLINE_MASTER_KEY: randomBytes(32).toString('base64'),
+    };
+    await withLedger(async (ledger) => {
+      for (const stream of streams) {
+        await ledger.append(
+          tenant,
+          stream,
+          [
+            {
+              eventId: randomUUID(),
+              type: 'NoteWritten',
+              schemaVersion: 1,
+              metadata: { actor: { id: 'u1', kind: 'user' } },
+              payload: Buffer.from(CANARY),
+            },
+          ],
+          'no_stream',
+        );
+      }
+    });
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('status shows the KEK version and what it wraps', () => {
+    const r = cli(env, 'keys', 'status');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/tenant clinic-a: KEK \S+ current version 1/);
+    expect(r.out).toMatch(/data keys: 2 active, 0 retired, 0 shredded, 0 without any wrap/);
+    expect(r.out).toMatch(/wrapped under \S+ version 1: 2/);
+  });
+
+  it('rotate re-wraps under a new version, and every event still opens', async () => {
+    const r = cli(env, 'keys', 'rotate', '--tenant', tenant);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /rotated tenant clinic-a to KEK \S+ version 2: 2 key\(s\) re-wrapped, 2 old wrap\(s\) removed/,
+    );
+    // Two note keys, and the key stream's own, which now holds the sealed KekRotated event.
+    expect(cli(env, 'keys', 'status').out).toMatch(/wrapped under \S+ version 2: 3/);
+    await withLedger(async (ledger) => {
+      for (const stream of streams)
+        expect(texts(await ledger.readStream(stream))).toEqual([CANARY]);
+    });
+  });
+
+  it('shred needs --confirm, is refused under a legal hold, and then makes the payload unreadable', async () => {
+    const unconfirmed = cli(
+      env,
+      'keys',
+      'shred',
+      '--tenant',
+      tenant,
+      '--stream',
+      streams[0]!,
+      '--reason',
+      REASON,
+    );
+    expect(unconfirmed.code).toBe(1);
+    expect(unconfirmed.err).toContain('--confirm');
+
+    const held = cli(
+      env,
+      'keys',
+      'hold',
+      'add',
+      '--tenant',
+      tenant,
+      '--stream',
+      streams[0]!,
+      '--reason',
+      'litigation',
+    );
+    expect(held.code).toBe(0);
+    const holdId = /legal hold (\S+) added/.exec(held.out)![1]!;
+    const refused = cli(
+      env,
+      'keys',
+      'shred',
+      '--tenant',
+      tenant,
+      '--stream',
+      streams[0]!,
+      '--reason',
+      REASON,
+      '--confirm',
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('legal_hold');
+    await withLedger(async (ledger) =>
+      expect(texts(await ledger.readStream(streams[0]!))).toEqual([CANARY]),
+    );
+
+    expect(cli(env, 'keys', 'hold', 'release', holdId).code).toBe(0);
+    const shred = cli(
+      env,
+      'keys',
+      'shred',
+      '--tenant',
+      tenant,
+      '--stream',
+      streams[0]!,
+      '--reason',
+      REASON,
+      '--confirm',
+    );
+    expect(shred.code).toBe(0);
+    expect(shred.out).toMatch(/shredded 1 data key\(s\) of stream note:clinic-a:1/);
+
+    await withLedger(async (ledger) => {
+      expect(texts(await ledger.readStream(streams[0]!))).toEqual(['shredded']);
+      expect(texts(await ledger.readStream(streams[1]!))).toEqual([CANARY]);
+      const keyEvents = await ledger.readStream(keyStreamId(tenant));
+      expect(keyEvents.map((e) => e.type)).toEqual(['KekRotated', 'DataKeysShredded']);
+      expect(texts(keyEvents)[1]).toContain(REASON);
+    });
+    expect(cli(env, 'keys', 'status').out).toMatch(/2 active, 0 retired, 1 shredded/);
+  });
+
+  it('never prints a payload or a reason, and refuses to open a database another process holds', async () => {
+    for (const r of [
+      cli(env, 'keys', 'status'),
+      cli(env, 'keys', 'hold', 'list', '--tenant', tenant),
+    ]) {
+      expect(r.all).not.toContain('CANARY');
+    }
+    await withLedger(async () => {
+      const busy = cli(env, 'keys', 'status');
+      expect(busy.code).toBe(1);
+      expect(busy.err).toContain('database_in_use');
+    });
+  });
+
+  it('names the bad variable when the configuration is wrong', () => {
+    const r = cli({ ...env, LEDGERLINE_DEK_MAX_EVENTS: 'lots' }, 'keys', 'status');
+    expect(r.code).toBe(78);
+    expect(r.err).toContain('LEDGERLINE_DEK_MAX_EVENTS');
+  });
+});
