@@ -90,6 +90,19 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       problem: 'required when LEDGERLINE_KEY_PROVIDER=aws-kms and LEDGERLINE_KMS_KEYS is empty',
     });
   }
+  if (
+    e.NODE_ENV === 'production' &&
+    e.LEDGERLINE_KEY_PROVIDER === 'local' &&
+    !e.LEDGERLINE_MASTER_KEY &&
+    !e.LEDGERLINE_MASTER_KEY_FILE
+  ) {
+    // A generated master secret next to the ring protects nothing once both are in one backup.
+    problems.push({
+      variable: 'LEDGERLINE_MASTER_KEY_FILE',
+      problem:
+        'required in production with the local key ring (or set LEDGERLINE_MASTER_KEY); only development generates one',
+    });
+  }
   if (e.LEDGERLINE_APPEND_MAX_BYTES < e.LEDGERLINE_EVENT_MAX_BYTES) {
     problems.push({
       variable: 'LEDGERLINE_APPEND_MAX_BYTES',

@@ -51,4 +51,12 @@ describe('loadConfig', () => {
       loadConfig({ LEDGERLINE_EVENT_MAX_BYTES: '2000', LEDGERLINE_APPEND_MAX_BYTES: '1000' }),
     ).toThrow(/LEDGERLINE_APPEND_MAX_BYTES/);
   });
+
+  it('requires a master secret in production with the local key ring', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/LEDGERLINE_MASTER_KEY_FILE/);
+    expect(
+      loadConfig({ NODE_ENV: 'production', LEDGERLINE_MASTER_KEY_FILE: '/run/secrets/mk' }).env,
+    ).toBe('production');
+    expect(loadConfig({}).keys.masterKeyFile).toBeUndefined();
+  });
 });
