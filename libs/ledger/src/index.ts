@@ -19,3 +19,4 @@ export {
   type ShredRequest,
 } from './key-lifecycle';
 export { LedgerModule, LEDGER, KEY_LIFECYCLE } from './ledger.module';
+export { startDurableLedgerSubscription } from './durable-ledger-subscription';

@@ -2,11 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { LegalHoldError } from '@ledgerline/crypto';
 import type { RecordedEvent } from '@ledgerline/kernel';
-import { availableDatabases } from '@ledgerline/testing';
+import { availableDatabases, openLedgerFixture, type LedgerFixture } from '@ledgerline/testing';
 import { keyStreamId } from './key-lifecycle';
 import type { OpenedEvent, PlainEvent } from './ledger';
 import { IntegrityError } from './ledger.errors';
-import { openLedgerFixture, type LedgerFixture } from './testing/ledger-fixture';
 
 const CANARY = 'CANARY-7f3a-patient-Jane-Roe-dx-hypertension';
 const actor = { id: 'user-1', kind: 'user' as const };

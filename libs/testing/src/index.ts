@@ -7,3 +7,4 @@ export {
 } from './test-database';
 export { describeWhenEnv } from './skip';
 export { DeciderSpecification, type Decider, type DecisionOutcome } from './decider-spec';
+export { CountingProvider, openLedgerFixture, type LedgerFixture } from './ledger-fixture';

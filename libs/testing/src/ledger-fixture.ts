@@ -12,10 +12,8 @@ import {
 } from '@ledgerline/crypto';
 import { SqlEventStore } from '@ledgerline/event-store';
 import { DEFAULT_EVENT_STORE_LIMITS, ManualClock, uuidV7Generator } from '@ledgerline/kernel';
-import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '@ledgerline/testing';
-import { KeyLifecycle } from '../key-lifecycle';
-import { Ledger } from '../ledger';
-import type { IntegrityError } from '../ledger.errors';
+import { KeyLifecycle, Ledger, type IntegrityError } from '@ledgerline/ledger';
+import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from './test-database';
 
 /** Counts the provider calls that reach the KMS (or the key ring), for "not per event" checks. */
 export class CountingProvider implements KeyProvider {
