@@ -62,6 +62,26 @@ export const envSchema = z.object({
   LEDGERLINE_DEK_MAX_EVENTS: int(1, 1_000_000_000).default(1_000_000),
 
   LEDGERLINE_DEV_MODE_WARNINGS: bool.default(true),
+
+  /** The host app's identity provider: the exact `iss`, the `aud` for this deployment, its JWKS. */
+  LEDGERLINE_JWT_ISSUER: z.string().min(1).optional(),
+  LEDGERLINE_JWT_AUDIENCE: z.string().min(1).optional(),
+  LEDGERLINE_JWT_JWKS_URL: url(['http', 'https']).optional(),
+  LEDGERLINE_JWT_TENANT_CLAIM: z.string().min(1).default('tenant_id'),
+  LEDGERLINE_JWT_ROLES_CLAIM: z.string().min(1).default('roles'),
+  LEDGERLINE_JWT_KIND_CLAIM: z.string().min(1).default('principal_kind'),
+  LEDGERLINE_JWT_CLOCK_TOLERANCE_SEC: int(0, 300).default(30),
+  /** How long fetched keys keep working while the JWKS endpoint is down. */
+  LEDGERLINE_JWKS_CACHE_MAX_AGE_MS: int(1_000, 86_400_000).default(600_000),
+  LEDGERLINE_JWKS_COOLDOWN_MS: int(0, 3_600_000).default(30_000),
+  LEDGERLINE_JWKS_TIMEOUT_MS: int(100, 60_000).default(5_000),
+  /**
+   * Development only: a local token issuer trusted instead of the identity provider. Default: on in
+   * development when no LEDGERLINE_JWT_ISSUER is set, off otherwise.
+   */
+  LEDGERLINE_DEV_TOKENS: bool.optional(),
+  LEDGERLINE_DEV_TOKENS_PORT: int(0, 65535).default(0),
+  LEDGERLINE_ROLES_FILE: z.string().min(1).default('policies/roles.yaml'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -37,6 +37,24 @@ export interface LedgerlineConfig {
     };
     readonly maxEventsPerDataKey: number;
   };
+  /** Read by libs/identity (its `IdentitySettings`). */
+  readonly identity: {
+    readonly jwt: {
+      readonly issuer?: string;
+      readonly audience?: string;
+      readonly jwksUrl?: string;
+      readonly tenantClaim: string;
+      readonly rolesClaim: string;
+      readonly kindClaim: string;
+      readonly clockToleranceSec: number;
+      readonly jwksCacheMaxAgeMs: number;
+      readonly jwksCooldownMs: number;
+      readonly jwksTimeoutMs: number;
+    };
+    readonly devTokens: boolean;
+    readonly devTokensPort: number;
+    readonly rolesFile: string;
+  };
 }
 
 export interface EventStoreLimits {
@@ -109,6 +127,12 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       problem: 'must be at least LEDGERLINE_EVENT_MAX_BYTES',
     });
   }
+  if (e.NODE_ENV === 'production' && e.LEDGERLINE_DEV_TOKENS) {
+    problems.push({
+      variable: 'LEDGERLINE_DEV_TOKENS',
+      problem: 'development tokens are refused when NODE_ENV=production',
+    });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -151,6 +175,24 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
         maxUses: e.LEDGERLINE_DEK_CACHE_MAX_USES,
       },
       maxEventsPerDataKey: e.LEDGERLINE_DEK_MAX_EVENTS,
+    },
+    identity: {
+      jwt: {
+        issuer: e.LEDGERLINE_JWT_ISSUER,
+        audience: e.LEDGERLINE_JWT_AUDIENCE,
+        jwksUrl: e.LEDGERLINE_JWT_JWKS_URL,
+        tenantClaim: e.LEDGERLINE_JWT_TENANT_CLAIM,
+        rolesClaim: e.LEDGERLINE_JWT_ROLES_CLAIM,
+        kindClaim: e.LEDGERLINE_JWT_KIND_CLAIM,
+        clockToleranceSec: e.LEDGERLINE_JWT_CLOCK_TOLERANCE_SEC,
+        jwksCacheMaxAgeMs: e.LEDGERLINE_JWKS_CACHE_MAX_AGE_MS,
+        jwksCooldownMs: e.LEDGERLINE_JWKS_COOLDOWN_MS,
+        jwksTimeoutMs: e.LEDGERLINE_JWKS_TIMEOUT_MS,
+      },
+      devTokens:
+        e.LEDGERLINE_DEV_TOKENS ?? (e.NODE_ENV === 'development' && !e.LEDGERLINE_JWT_ISSUER),
+      devTokensPort: e.LEDGERLINE_DEV_TOKENS_PORT,
+      rolesFile: e.LEDGERLINE_ROLES_FILE,
     },
   };
 }

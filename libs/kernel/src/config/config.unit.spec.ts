@@ -59,4 +59,19 @@ describe('loadConfig', () => {
     ).toBe('production');
     expect(loadConfig({}).keys.masterKeyFile).toBeUndefined();
   });
+
+  it('turns development tokens on only in development without an identity provider', () => {
+    expect(loadConfig({}).identity.devTokens).toBe(true);
+    expect(loadConfig({ LEDGERLINE_JWT_ISSUER: 'https://idp.example' }).identity.devTokens).toBe(
+      false,
+    );
+    expect(loadConfig({ NODE_ENV: 'test' }).identity.devTokens).toBe(false);
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        LEDGERLINE_MASTER_KEY: 'x'.repeat(44),
+        LEDGERLINE_DEV_TOKENS: 'true',
+      }),
+    ).toThrow(/LEDGERLINE_DEV_TOKENS/);
+  });
 });
