@@ -1,9 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { AuditModule } from '@ledgerline/audit';
 import { CryptoModule } from '@ledgerline/crypto';
 import { DatabaseModule } from '@ledgerline/database';
 import { EventStoreModule } from '@ledgerline/event-store';
-import { LedgerModule } from '@ledgerline/ledger';
+import { GraphqlEdgeModule } from '@ledgerline/graphql';
+import { IdentityModule } from '@ledgerline/identity';
 import {
   CLOCK,
   CONFIG,
@@ -11,6 +13,9 @@ import {
   kernelProviders,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
+import { LedgerModule } from '@ledgerline/ledger';
+import { DevTokenController } from './dev-tokens/dev-token.controller';
+import { graphqlResolvers } from './graphql-resolvers';
 import { HealthController } from './health/health.controller';
 import { Readiness } from './health/readiness';
 import { loggerOptions } from './logging';
@@ -28,9 +33,12 @@ export class AppModule {
         EventStoreModule,
         CryptoModule,
         LedgerModule,
+        AuditModule,
+        IdentityModule.forRoot(config.identity),
+        GraphqlEdgeModule.forRoot({ autoSchemaFile: true }),
       ],
-      controllers: [HealthController],
-      providers: [...kernelProviders(config), Readiness],
+      controllers: [HealthController, ...(config.identity.devTokens ? [DevTokenController] : [])],
+      providers: [...kernelProviders(config), Readiness, ...graphqlResolvers],
       exports: [CONFIG, CLOCK, ID_GENERATOR, Readiness],
     };
   }

@@ -2,7 +2,10 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { json } from 'body-parser';
 import { Logger } from 'nestjs-pino';
+import { GraphqlWsGateway } from '@ledgerline/graphql';
 import type { LedgerlineConfig } from '@ledgerline/kernel';
 import { AppModule } from './app.module';
 import { Readiness } from './health/readiness';
@@ -16,14 +19,17 @@ export interface RunningServer {
 
 /** Builds and starts the server; throws (with a typed error) if a dependency is unreachable. */
 export async function startServer(config: LedgerlineConfig): Promise<RunningServer> {
-  const app = await NestFactory.create(AppModule.forRoot(config), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bufferLogs: true,
     abortOnError: false,
+    // The GraphQL edge parses /graphql itself, under its own cap; other routes take small JSON.
+    bodyParser: false,
   });
+  app.use('/dev', json({ limit: '4kb' }));
   const logger = app.get(Logger);
   app.useLogger(logger);
   await app.listen(config.http.port, config.http.host);
-  const server = app.getHttpServer() as Server;
+  const server = app.getHttpServer();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
@@ -33,6 +39,8 @@ export async function startServer(config: LedgerlineConfig): Promise<RunningServ
     closing ??= (async () => {
       logger.log(`shutting down (${reason}): no longer ready, draining requests`);
       app.get(Readiness).markDraining();
+      // Open WebSockets would keep server.close() waiting: close them with "going away".
+      await app.get(GraphqlWsGateway).drain();
       // Stop accepting and wait for in-flight requests; idle keep-alive sockets are closed.
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -43,6 +43,11 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ level: 30, time: Date.now(), msg: `Ledgerline listening on ${running.url} (${storage})`, url: running.url })}\n`,
   );
+  if (config.identity.devTokens) {
+    process.stdout.write(
+      `${JSON.stringify({ level: 40, time: Date.now(), msg: `development tokens are on: POST ${running.url}/dev/token with {"tenantId","userId"} (never in production)` })}\n`,
+    );
+  }
 
   const onSignal = (signal: NodeJS.Signals) => {
     const force = setTimeout(

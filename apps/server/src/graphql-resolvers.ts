@@ -1,0 +1,5 @@
+/**
+ * Every GraphQL resolver the server serves, in one list: the app module registers them, and the
+ * schema export (`npm run graphql:schema`) builds `schema.graphql` from the same list.
+ */
+export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [];
