@@ -1,16 +1,24 @@
 /**
- * `npm run bench`: how fast Ledgerline's write path is, as a ratio to what the same database does
- * for a plain write of the same bytes, measured in the same run.
+ * `npm run bench`: how fast Ledgerline's write and read paths are, as a ratio to what the layer
+ * below does with the same bytes, measured in the same run; and how many KMS calls sealing and
+ * reading make.
  *
- * How to read the table
- * - Each row is one scenario at one batch size and concurrency. `batch` is the number of events
- *   per operation (one `appendToStream` call, one INSERT statement; each is its own transaction),
+ * How to read the first table
+ * - Each row is one scenario at one variant (payload size; cold or warm data-key cache), batch
+ *   size and concurrency. `batch` is the number of events per operation (one `appendToStream` or
+ *   `Ledger.append` call, one INSERT statement, each its own transaction; one page read),
  *   `concurrency` the number of workers, each running its operations back to back.
- * - `events/s` is events written per second of wall-clock time, all workers together.
+ * - `events/s` is events written (or read) per second of wall-clock time, all workers together.
  *   `p50 ms` / `p99 ms` are latencies of one operation, i.e. of a whole batch, not per event.
- * - The `ref` columns are the reference measured next to it: for `event-store append`, a plain
- *   multi-row INSERT of rows with the same ids, stream ids, metadata and 512-byte payloads into a
- *   table without keys, indexes or triggers, at the same batch size and concurrency.
+ * - The `ref` columns are the reference measured next to it, at the same batch and concurrency:
+ *   - `event-store append`: a plain multi-row INSERT of rows with the same ids, stream ids,
+ *     metadata and 512-byte payloads into a table without keys, indexes or triggers.
+ *   - `sealed append`: `SqlEventStore.appendToStream` of the same payloads unsealed, so the ratio
+ *     is the cost of sealing (AES-256-GCM, the hash chain, the data-key reservation, which is an
+ *     UPDATE of its own, and a new data key for every new stream).
+ *   - `sealed read`: `SqlEventStore.readStream` of the same sealed rows, so the ratio is the cost
+ *     of opening them (chain and seal checks, their extra lookups, decryption; cold rows add the
+ *     data-key lookup and unwrap a fresh process makes).
  * - `ratio events/s` = subject / reference throughput: 0.40x means the store writes 40% as many
  *   events per second as the bare INSERT. `ratio p50` / `ratio p99` = subject / reference latency:
  *   2.50x means an append takes 2.5 times as long. The ratios are the figures to compare across
@@ -21,10 +29,14 @@
  *   run, throughput ratios moved by about 0.05 and p50 ratios by about 0.3; p99 ratios, from 1,000
  *   to 10,000 samples, move far more and are indicative only. Raise BENCH_SCALE to steady them.
  *
+ * The second table (`kms calls`) is plain counts, not ratios: KeyProvider calls per 10,000 events
+ * sealed, then read by a fresh process, then read again by it. The footnotes say what drives them.
+ *
  * Configuration: BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test.
  * Each run works in a fresh schema and drops it at the end. BENCH_SCALE (or --scale) multiplies
- * every operation count; 1 takes under a minute on two cores. `--json <file>` also writes the
- * results as JSON, `--only <names>` runs some scenarios, `--pglite` runs on in-memory PGlite.
+ * every operation count except the exact KMS counts; 1 takes about two minutes on two cores.
+ * `--json <file>` also writes the results as JSON, `--only <names>` runs some scenarios (e.g.
+ * `--only 'sealed append,sealed read,kms calls'`), `--pglite` runs on in-memory PGlite.
  *
  * When PostgreSQL is unreachable the bench exits with status 2 instead of falling back to PGlite:
  * PGlite has one connection (concurrency 16 would be serialised) and runs in WASM inside the
@@ -43,7 +55,14 @@ import {
   openPostgres,
   type BenchDatabase,
 } from './bench-database';
-import { comparisonJson, formatComparisons, type Comparison } from './report';
+import {
+  comparisonJson,
+  formatComparisons,
+  formatTallies,
+  tallyJson,
+  type Comparison,
+  type Tally,
+} from './report';
 import { scenarios, type Scenario } from './scenarios';
 
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -60,7 +79,7 @@ interface BenchConfig {
 
 function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): BenchConfig {
   const command = new Command('bench')
-    .description('Ledgerline write-path benchmark (see bench/src/main.ts for how to read it)')
+    .description('Ledgerline sealing benchmark (see bench/src/main.ts for how to read it)')
     .option('--json <file>', 'also write the results as JSON to <file>')
     .option(
       '--only <names>',
@@ -131,16 +150,17 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const t0 = performance.now();
   const comparisons: Comparison[] = [];
+  const tallies: Tally[] = [];
   try {
     for (const scenario of config.scenarios) {
-      comparisons.push(
-        ...(await scenario.run({
-          db,
-          scale: config.scale,
-          signal: interrupted.signal,
-          progress,
-        })),
-      );
+      const result = await scenario.run({
+        db,
+        scale: config.scale,
+        signal: interrupted.signal,
+        progress,
+      });
+      comparisons.push(...result.comparisons);
+      tallies.push(...result.tallies);
     }
   } finally {
     await db.close();
@@ -151,10 +171,11 @@ async function main(): Promise<number> {
   process.stdout.write(
     `${db.description}; Node.js ${process.version}, ${cpus} CPUs; ` +
       `BENCH_SCALE=${config.scale}; ${seconds.toFixed(0)} s\n\n` +
-      `${formatComparisons(comparisons)}\n\n` +
+      (comparisons.length > 0 ? `${formatComparisons(comparisons)}\n\n` : '') +
+      (tallies.length > 0 ? `${formatTallies(tallies)}\n\n` : '') +
       config.scenarios.map((s) => `${s.name}: ${s.summary}.\n`).join('') +
       'ratio events/s = subject / reference (below 1: slower); ' +
-      'ratio p50, p99 = subject / reference (above 1: slower); latencies are per batch.\n',
+      'ratio p50, p99 = subject / reference (above 1: slower); latencies are per batch or page.\n',
   );
 
   if (config.jsonFile) {
@@ -167,6 +188,7 @@ async function main(): Promise<number> {
       cpus,
       scale: config.scale,
       results: comparisons.map(comparisonJson),
+      tallies: tallies.map(tallyJson),
     };
     writeFileSync(config.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
     progress(`bench: results written to ${config.jsonFile}`);

@@ -15,6 +15,8 @@ export interface Stats {
 /** A subject measured against a reference in the same run, with the same batch and concurrency. */
 export interface Comparison {
   readonly scenario: string;
+  /** What else sets the row apart: payload size, cold or warm cache. */
+  readonly variant: string;
   readonly batch: number;
   readonly concurrency: number;
   readonly subject: Stats;
@@ -90,6 +92,7 @@ export function formatTable(
 export function formatComparisons(comparisons: readonly Comparison[]): string {
   const columns: { title: string; align: Align }[] = [
     { title: 'scenario', align: 'left' },
+    { title: 'variant', align: 'left' },
     { title: 'batch', align: 'right' },
     { title: 'concurrency', align: 'right' },
     { title: 'events/s', align: 'right' },
@@ -107,6 +110,7 @@ export function formatComparisons(comparisons: readonly Comparison[]): string {
     const r = ratios(c);
     return [
       c.scenario,
+      c.variant,
       String(c.batch),
       String(c.concurrency),
       formatRate(c.subject.eventsPerSecond),
@@ -128,6 +132,56 @@ export function formatComparisons(comparisons: readonly Comparison[]): string {
 export function comparisonJson(c: Comparison): Comparison & { ratios: Ratios } {
   return { ...c, ratios: ratios(c) };
 }
+
+/**
+ * A plain figure, not a ratio: how many calls of each kind one phase of a scenario made, e.g. the
+ * KeyProvider calls while sealing or reading, shown per TALLY_EVENTS events.
+ */
+export interface Tally {
+  readonly scenario: string;
+  readonly phase: string;
+  readonly streams: number;
+  readonly events: number;
+  /** Calls counted during the phase, by operation, in the order the table shows them. */
+  readonly calls: Readonly<Record<string, number>>;
+}
+
+export const TALLY_EVENTS = 10_000;
+
+function perTallyEvents(t: Tally, calls: number): number {
+  return (calls * TALLY_EVENTS) / t.events;
+}
+
+/** The counts table: one column per operation counted, each per TALLY_EVENTS events. */
+export function formatTallies(tallies: readonly Tally[]): string {
+  const operations = [...new Set(tallies.flatMap((t) => Object.keys(t.calls)))];
+  const per = rateFormat.format(TALLY_EVENTS);
+  const columns: { title: string; align: Align }[] = [
+    { title: 'scenario', align: 'left' },
+    { title: 'phase', align: 'left' },
+    { title: 'streams', align: 'right' },
+    { title: 'events', align: 'right' },
+    ...operations.map((op) => ({ title: `${op} per ${per} events`, align: 'right' as const })),
+  ];
+  const rows = tallies.map((t) => [
+    t.scenario,
+    t.phase,
+    rateFormat.format(t.streams),
+    rateFormat.format(t.events),
+    ...operations.map((op) => countFormat.format(perTallyEvents(t, t.calls[op] ?? 0))),
+  ]);
+  return formatTable(columns, rows);
+}
+
+/** What `--json` writes per tally: the raw counts and the per-TALLY_EVENTS figures. */
+export function tallyJson(t: Tally): Tally & { perTallyEvents: Record<string, number> } {
+  const perTally = Object.fromEntries(
+    Object.entries(t.calls).map(([op, calls]) => [op, perTallyEvents(t, calls)]),
+  );
+  return { ...t, perTallyEvents: perTally };
+}
+
+const countFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
 
 const rateFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 

@@ -1,15 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { SqlEventStore, type ExpectedRevision } from '@ledgerline/event-store';
-import {
-  DEFAULT_EVENT_STORE_LIMITS,
-  systemClock,
-  uuidV7Generator,
-  type EventToAppend,
-} from '@ledgerline/kernel';
+import { SqlEventStore } from '@ledgerline/event-store';
+import { DEFAULT_EVENT_STORE_LIMITS, systemClock } from '@ledgerline/kernel';
 import type { SqlClient } from '@ledgerline/database';
-import { compare, type Workload } from '../runner';
+import type { Workload } from '../runner';
 import type { Comparison } from '../report';
-import type { Scenario, ScenarioContext } from './scenario';
+import { WorkerStreams, newEvents, payloadLabel, storeAppendWorkload } from './append-workloads';
+import { measureRow } from './measure-row';
+import type { Scenario, ScenarioContext, ScenarioResult } from './scenario';
 
 const BATCHES = [1, 10, 100] as const;
 const CONCURRENCIES = [1, 16] as const;
@@ -21,18 +17,6 @@ const CONCURRENCIES = [1, 16] as const;
 const OPS: Record<(typeof BATCHES)[number], number> = { 1: 10_000, 10: 5_000, 100: 1_000 };
 const MAX_SECONDS = 6;
 const PAYLOAD_BYTES = 512;
-const TENANT = 'bench';
-const EVENT_TYPE = 'MessageSent';
-
-/**
- * Streams: every worker appends only to streams of its own and starts a new one every
- * APPENDS_PER_STREAM appends (a conversation's worth), tracking the expected revision from each
- * append's result the way a command handler does. No two workers ever touch one stream, so
- * concurrency 16 measures the store (indexes, the sequence, WAL and commit, the notify queue), not
- * the per-stream row lock that serialises appends to one stream by design; the periodic new
- * stream keeps stream creation in the mix. The reference writes the same stream ids.
- */
-const APPENDS_PER_STREAM = 20;
 
 /** The reference: the same rows in a table with no keys, indexes, triggers or functions. */
 const PLAIN_TABLE = `create table bench_plain_events (
@@ -53,60 +37,38 @@ export const eventStoreAppend: Scenario = {
   name: NAME,
   summary:
     'SqlEventStore.appendToStream vs a plain multi-row INSERT of the same rows into a bare table',
-  async run(context: ScenarioContext): Promise<Comparison[]> {
-    const { db, scale, signal, progress } = context;
+  async run(context: ScenarioContext): Promise<ScenarioResult> {
+    const { db } = context;
     await db.client.exec(PLAIN_TABLE);
     const store = await SqlEventStore.create(db.client, {
       limits: DEFAULT_EVENT_STORE_LIMITS,
       clock: systemClock,
       pollIntervalMs: 1_000,
     });
-    const results: Comparison[] = [];
+    const comparisons: Comparison[] = [];
     try {
       for (const batch of BATCHES) {
         for (const concurrency of CONCURRENCIES) {
-          progress(`${NAME}: batch ${batch}, concurrency ${concurrency}`);
-          await db.settle();
-          const ops = Math.max(concurrency, Math.round(OPS[batch] * scale));
-          const measured = await compare({
-            subject: appendWorkload(store, batch),
-            reference: plainInsertWorkload(db.client, batch),
-            concurrency,
-            ops,
-            warmupOps: Math.max(2 * concurrency, Math.round(ops / 10)),
-            maxSeconds: MAX_SECONDS * scale,
-            rounds: 4,
-            signal,
-          });
-          results.push({ scenario: NAME, batch, concurrency, ...measured });
+          comparisons.push(
+            await measureRow(context, {
+              scenario: NAME,
+              variant: payloadLabel(PAYLOAD_BYTES),
+              batch,
+              concurrency,
+              subject: storeAppendWorkload(store, batch, PAYLOAD_BYTES),
+              reference: plainInsertWorkload(db.client, batch),
+              ops: OPS[batch],
+              maxSeconds: MAX_SECONDS,
+            }),
+          );
         }
       }
     } finally {
       await store.close();
     }
-    return results;
+    return { comparisons, tallies: [] };
   },
 };
-
-function appendWorkload(store: SqlEventStore, batch: number): Workload {
-  return {
-    label: 'appendToStream',
-    eventsPerOp: batch,
-    prepare(_worker, ops) {
-      const batches = Array.from({ length: ops }, () => newEvents(batch));
-      let streamId = '';
-      let expected: ExpectedRevision = 'no_stream';
-      return async (i) => {
-        if (i % APPENDS_PER_STREAM === 0) {
-          streamId = newStreamId();
-          expected = 'no_stream';
-        }
-        const result = await store.appendToStream(streamId, batches[i]!, expected);
-        expected = result.nextExpectedRevision;
-      };
-    },
-  };
-}
 
 function plainInsertWorkload(client: SqlClient, batch: number): Workload {
   const placeholders = Array.from(
@@ -122,10 +84,10 @@ function plainInsertWorkload(client: SqlClient, batch: number): Workload {
     label: 'plain INSERT',
     eventsPerOp: batch,
     prepare(_worker, ops) {
-      const batches = Array.from({ length: ops }, () => newEvents(batch));
-      let streamId = '';
+      const batches = Array.from({ length: ops }, () => newEvents(batch, PAYLOAD_BYTES));
+      const streams = new WorkerStreams();
       return async (i) => {
-        if (i % APPENDS_PER_STREAM === 0) streamId = newStreamId();
+        const { streamId } = streams.at(i);
         // Like the store, one statement per batch (its own transaction) and one timestamp per call.
         const recordedAt = systemClock.now().toISOString();
         const params = batches[i]!.flatMap((e) => [
@@ -142,20 +104,4 @@ function plainInsertWorkload(client: SqlClient, batch: number): Workload {
       };
     },
   };
-}
-
-function newStreamId(): string {
-  return `conversation-${uuidV7Generator.next()}`;
-}
-
-function newEvents(count: number): EventToAppend[] {
-  const correlationId = randomUUID();
-  return Array.from({ length: count }, () => ({
-    eventId: uuidV7Generator.next(),
-    type: EVENT_TYPE,
-    schemaVersion: 1,
-    tenantId: TENANT,
-    metadata: { actor: { id: randomUUID(), kind: 'user' }, correlationId },
-    data: randomBytes(PAYLOAD_BYTES),
-  }));
 }

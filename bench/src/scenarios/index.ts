@@ -1,7 +1,15 @@
 import { eventStoreAppend } from './event-store-append';
+import { kmsCalls } from './kms-calls';
+import { sealedAppend } from './sealed-append';
+import { sealedRead } from './sealed-read';
 import type { Scenario } from './scenario';
 
-export type { Scenario, ScenarioContext } from './scenario';
+export type { Scenario, ScenarioContext, ScenarioResult } from './scenario';
 
 /** Every scenario `npm run bench` runs, in order. Add new ones here. */
-export const scenarios: readonly Scenario[] = [eventStoreAppend];
+export const scenarios: readonly Scenario[] = [
+  eventStoreAppend,
+  sealedAppend,
+  sealedRead,
+  kmsCalls,
+];

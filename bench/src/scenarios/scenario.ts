@@ -1,9 +1,9 @@
 import type { BenchDatabase } from '../bench-database';
-import type { Comparison } from '../report';
+import type { Comparison, Tally } from '../report';
 
 export interface ScenarioContext {
   readonly db: BenchDatabase;
-  /** Multiplies every operation count (BENCH_SCALE); 1 keeps the whole bench near a minute. */
+  /** Multiplies every operation count (BENCH_SCALE); 1 keeps the whole bench near two minutes. */
   readonly scale: number;
   /** Aborted on Ctrl-C: stop at the next operation so the run can still clean up. */
   readonly signal: AbortSignal;
@@ -11,13 +11,20 @@ export interface ScenarioContext {
   readonly progress: (line: string) => void;
 }
 
+/** What a scenario measured: ratios against a reference, and plain counts. Either may be empty. */
+export interface ScenarioResult {
+  readonly comparisons: readonly Comparison[];
+  readonly tallies: readonly Tally[];
+}
+
 /**
  * A benchmark: it measures a subject against a reference in the same run, on the database it is
- * given, and returns one comparison per parameter combination. It owns the tables it creates.
+ * given, and returns one comparison per parameter combination (or, where a count is the answer,
+ * tallies). It owns the tables it creates.
  */
 export interface Scenario {
   /** Short, stable: the `scenario` column, `--only` and the JSON output use it. */
   readonly name: string;
   readonly summary: string;
-  run(context: ScenarioContext): Promise<Comparison[]>;
+  run(context: ScenarioContext): Promise<ScenarioResult>;
 }

@@ -32,6 +32,7 @@ export interface SealingKey {
 export class DataKeys {
   private readonly ids: IdGenerator;
   private readonly inflight = new Map<string, Promise<void>>();
+  private readonly lookups = new Map<string, Promise<DataKeyRecord>>();
 
   constructor(
     private readonly provider: KeyProvider,
@@ -94,8 +95,19 @@ export class DataKeys {
 
   /** The key `keyId` of this tenant's stream, for opening events; the caller owns (and wipes) it. */
   async openingKey(keyId: string, context: KeyContext): Promise<Buffer> {
-    const hit = this.cache.get(cacheKey(context, keyId));
+    const ck = cacheKey(context, keyId);
+    const hit = this.cache.get(ck);
     if (hit) return hit;
+    // A page of events under one key asks for it many times at once: look it up once.
+    let pending = this.lookups.get(ck);
+    if (!pending) {
+      pending = this.lookUp(keyId, context).finally(() => this.lookups.delete(ck));
+      this.lookups.set(ck, pending);
+    }
+    return this.load(await pending, context, 1);
+  }
+
+  private async lookUp(keyId: string, context: KeyContext): Promise<DataKeyRecord> {
     const record = await this.store.getKey(keyId);
     if (!record || record.tenantId !== context.tenantId || record.streamId !== context.streamId) {
       throw new DataKeyNotFoundError(
@@ -107,7 +119,7 @@ export class DataKeys {
         `data key ${keyId} of stream ${context.streamId} (tenant ${context.tenantId}) was shredded at ${record.shreddedAt.toISOString()}`,
       );
     }
-    return this.load(record, context, 1);
+    return record;
   }
 
   /** Shreds the stream's data keys (of one epoch, or all) and drops them from this cache. */

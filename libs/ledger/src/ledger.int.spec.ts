@@ -121,6 +121,18 @@ for (const kind of availableDatabases()) {
       }
     });
 
+    it('pages forward to the end and past it without a false alarm', async () => {
+      await f.ledger.append(tenant, stream('p'), [plain('1'), plain('2')], 'no_stream');
+      const alarmsBefore = f.alarms.length;
+      expect(
+        await f.ledger.readStream(stream('p'), { fromRevision: 0n, maxCount: 2 }),
+      ).toHaveLength(2);
+      expect(await f.ledger.readStream(stream('p'), { fromRevision: 2n, maxCount: 2 })).toEqual([]);
+      expect(await f.ledger.readStream(stream('p'), { fromRevision: 9n })).toEqual([]);
+      expect(await f.ledger.readStream(stream('never'))).toEqual([]);
+      expect(f.alarms).toHaveLength(alarmsBefore);
+    });
+
     it('a retried append is stored once', async () => {
       const batch = [plain('x'), plain('y')];
       const first = await f.ledger.append(tenant, stream('r'), batch, 'no_stream');

@@ -205,7 +205,15 @@ export class Ledger {
     const reachedEnd = forwards
       ? events.length < (options.maxCount ?? 1_000)
       : options.fromRevision === undefined || options.fromRevision === 'end';
-    if (reachedEnd) await this.verifyTail(streamId, ordered[ordered.length - 1]);
+    if (reachedEnd) {
+      // With nothing read, the page began past the last event we can vouch for: a forward read
+      // from revision R must find the stream ending before R.
+      const from = options.fromRevision;
+      const before = forwards && typeof from === 'bigint' ? from - 1n : -1n;
+      if (!(forwards && from === 'end')) {
+        await this.verifyTail(streamId, ordered[ordered.length - 1]?.revision ?? before);
+      }
+    }
     const opened = await Promise.all(ordered.map((e) => this.openVerified(e, sealOf(e.metadata)!)));
     return forwards ? opened : opened.reverse();
   }
@@ -238,9 +246,8 @@ export class Ledger {
   }
 
   /** The store's own revision counter must agree with the last event read: a removed tail shows. */
-  private async verifyTail(streamId: StreamId, last: RecordedEvent | undefined): Promise<void> {
+  private async verifyTail(streamId: StreamId, lastRead: bigint): Promise<void> {
     const revision = await this.store.streamRevision(streamId);
-    const lastRead = last?.revision ?? -1n;
     if (revision !== undefined && revision > lastRead)
       this.fail(streamId, lastRead + 1n, 'stream_truncated');
   }
