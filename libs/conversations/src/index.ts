@@ -88,3 +88,75 @@ export {
   isValidConversationId,
   isValidMemberId,
 } from './domain/conversation.validation';
+export {
+  ConversationCommands,
+  type ConversationCommandsOptions,
+  type ConversationCommandResult,
+  type ConversationRequest,
+  type SendMessageRequest,
+  type SendMessageResult,
+  type ResultOf,
+} from './application/conversation-commands.handler';
+export { permissionFor } from './application/conversation-permissions';
+export {
+  ConversationStates,
+  type ConversationStatesOptions,
+  type ConversationStatesStats,
+  type LoadedConversation,
+  type MessagePlacement,
+} from './application/conversation-states';
+export {
+  SqlConversationSnapshots,
+  conversationSnapshotMigrations,
+  type ConversationSnapshotStore,
+  type ConversationSnapshotRecord,
+  type SnapshotProblem,
+  type SqlConversationSnapshotsOptions,
+} from './application/conversation-snapshots.adapter';
+export {
+  encodeConversationEvent,
+  decodeConversationEvent,
+  openConversationEvent,
+  isConversationEventType,
+  type CausalIds,
+} from './application/conversation-events.codec';
+export {
+  ConversationShreddedError,
+  ConversationBusyError,
+  UnsupportedConversationEventError,
+  NotAConversationMemberError,
+  MessageNotFoundError,
+  PageSizeError,
+  InvalidCursorError,
+} from './application/conversations.errors';
+export {
+  ConversationQueries,
+  type ConversationQueriesOptions,
+  type ConversationSummary,
+  type ConversationReceipts,
+  type DeliveryMarkView,
+  type EditHistory,
+  type ListConversationsRequest,
+  type MessageContent,
+  type MessageReactions,
+  type MessageReceipts,
+  type MessageVersion,
+  type MessageView,
+  type Page,
+  type PageRequest,
+  type ReactionCount,
+  type ReadMarkView,
+  type Thread,
+  type TitleContent,
+} from './application/queries/conversation-queries.handler';
+export {
+  ConversationProjections,
+  CONVERSATION_PROJECTIONS,
+  ProjectionSupersededError,
+  projectionCheckpointName,
+  type ConversationProjectionsOptions,
+  type RebuildOutcome,
+} from './projections/conversation-projections';
+export type { ConversationProjection, ProjectedEvent } from './projections/conversation-projection';
+export { conversationReadModelMigrations } from './projections/conversations.migrations';
+export { ConversationsModule, type ConversationsModuleOptions } from './conversations.module';

@@ -23,5 +23,11 @@ export { validateAppend, assertValidStreamId } from './append-validation';
 export { SqlEventStore, type SqlEventStoreOptions } from './adapters/sql/sql-event-store.adapter';
 export { SqlCheckpointStore } from './adapters/sql/sql-checkpoint-store.adapter';
 export { eventStoreMigrations } from './adapters/sql/event-store.migrations';
-export { startDurableSubscription, type DurableSubscriptionOptions } from './durable-subscription';
+export {
+  startDurableSubscription,
+  startDurableSubscriptionWith,
+  type DurableSubscriptionOptions,
+  type PositionedEvent,
+  type SubscribeFunction,
+} from './durable-subscription';
 export { EventStoreModule, EVENT_STORE, CHECKPOINT_STORE } from './event-store.module';

@@ -20,3 +20,4 @@ export {
 } from './key-lifecycle';
 export { LedgerModule, LEDGER, KEY_LIFECYCLE } from './ledger.module';
 export { startDurableLedgerSubscription } from './durable-ledger-subscription';
+export { encryptPayload, decryptPayload } from './event-cipher';

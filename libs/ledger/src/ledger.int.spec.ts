@@ -4,7 +4,7 @@ import { LegalHoldError } from '@ledgerline/crypto';
 import type { RecordedEvent } from '@ledgerline/kernel';
 import { availableDatabases, openLedgerFixture, type LedgerFixture } from '@ledgerline/testing';
 import { keyStreamId } from './key-lifecycle';
-import type { OpenedEvent, PlainEvent } from './ledger';
+import { Ledger, type OpenedEvent, type PlainEvent } from './ledger';
 import { IntegrityError } from './ledger.errors';
 
 const CANARY = 'CANARY-7f3a-patient-Jane-Roe-dx-hypertension';
@@ -130,6 +130,42 @@ for (const kind of availableDatabases()) {
       expect(await f.ledger.readStream(stream('p'), { fromRevision: 2n, maxCount: 2 })).toEqual([]);
       expect(await f.ledger.readStream(stream('p'), { fromRevision: 9n })).toEqual([]);
       expect(await f.ledger.readStream(stream('never'))).toEqual([]);
+      expect(f.alarms).toHaveLength(alarmsBefore);
+    });
+
+    it("a process whose cached tip is stale still chains correctly at the caller's revision", async () => {
+      const a = f.newLedger().ledger;
+      const b = f.newLedger().ledger;
+      await a.append(tenant, stream('st'), [plain('a0')], 'no_stream'); // a caches revision 0
+      await b.append(tenant, stream('st'), [plain('b1')], 0n);
+      await a.append(tenant, stream('st'), [plain('a2')], 1n); // a's tip was stale
+      const retried = plain('b3');
+      await b.append(tenant, stream('st'), [retried], 2n);
+      await expect(a.append(tenant, stream('st'), [plain('late')], 1n)).rejects.toMatchObject({
+        code: 'wrong_expected_revision',
+        actual: 3n,
+      });
+      expect((await a.append(tenant, stream('st'), [retried], 2n)).duplicate).toBe(true);
+      const read = await f.newLedger().ledger.readStream(stream('st'));
+      expect(read.map(textOf)).toEqual(['a0', 'b1', 'a2', 'b3']);
+    });
+
+    it('a page that races an append is not taken for a truncated stream', async () => {
+      await f.ledger.append(tenant, stream('race'), [plain('r0')], 'no_stream');
+      const writer = f.newLedger().ledger;
+      const store = f.store;
+      // The store's revision counter is read after the page: let an append land in between.
+      const racing = Object.create(store) as typeof store;
+      racing.streamRevision = async (id: string) => {
+        await writer.append(tenant, id, [plain('concurrent')], 'any');
+        return store.streamRevision(id);
+      };
+      const reader = new Ledger(racing, f.newLedger().dataKeys, {
+        clock: f.clock,
+        onIntegrityFailure: (e) => f.alarms.push(e),
+      });
+      const alarmsBefore = f.alarms.length;
+      expect((await reader.readStream(stream('race'))).map(textOf)).toEqual(['r0']);
       expect(f.alarms).toHaveLength(alarmsBefore);
     });
 

@@ -96,18 +96,13 @@ export class Ledger {
     if (events.length === 0)
       throw new ValidationError('an append needs at least one event', 'events');
     for (let attempt = 1; ; attempt++) {
-      const tip = await this.tip(streamId);
-      const fits = satisfies(expected, tip.revision);
-      // When the caller's expectation fits what we know, seal against that tip and append at
-      // exactly its revision, so the chain can never fork. Otherwise let the store decide: it
-      // answers a retried batch with the original result, and refuses anything else.
-      const storeExpected: ExpectedRevision = fits
-        ? tip.revision < 0n
-          ? 'no_stream'
-          : tip.revision
-        : expected;
+      const base = await this.sealingBase(streamId, expected);
+      // The batch is sealed onto `base` and appended at exactly its revision, never at a looser
+      // expectation: whatever the store accepts then extends the chain it was sealed for. A
+      // retried batch is still recognised (the store answers it with the original result).
+      const storeExpected: ExpectedRevision = base.revision < 0n ? 'no_stream' : base.revision;
       const recordedAt = this.options.clock.now();
-      const sealed = await this.seal(tenantId, streamId, events, tip, recordedAt);
+      const sealed = await this.seal(tenantId, streamId, events, base, recordedAt);
       try {
         const result = await this.store.appendToStream(streamId, sealed.events, storeExpected, {
           recordedAt,
@@ -118,13 +113,36 @@ export class Ledger {
         return result;
       } catch (error) {
         this.tips.delete(streamId);
-        const lostRace =
-          error instanceof WrongExpectedRevisionError &&
-          fits &&
-          satisfies(expected, error.actual === 'no_stream' ? -1n : error.actual);
-        if (!lostRace || attempt >= this.maxAttempts) throw error;
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        const actual = error.actual === 'no_stream' ? -1n : error.actual;
+        // Lost a race that the caller's expectation allows (`any`, `stream_exists`): go again.
+        if (satisfies(expected, actual) && attempt < this.maxAttempts) continue;
+        throw new WrongExpectedRevisionError(streamId, expected, error.actual);
       }
     }
+  }
+
+  /**
+   * The event the batch will follow. Normally the stream's tip; when the caller expects another
+   * revision, the tip is re-read (a cached one may be stale: another process appended), and if the
+   * expectation still differs, the event at the expected revision, so that a retried batch meets
+   * the store's idempotency check and anything else its expected-revision check.
+   */
+  private async sealingBase(streamId: StreamId, expected: ExpectedRevision): Promise<Tip> {
+    let tip = await this.tip(streamId);
+    if (satisfies(expected, tip.revision)) return tip;
+    this.tips.delete(streamId);
+    tip = await this.tip(streamId);
+    if (satisfies(expected, tip.revision)) return tip;
+    const actual = tip.revision < 0n ? 'no_stream' : tip.revision;
+    if (expected === 'no_stream') return NO_STREAM_TIP;
+    // Ahead of the stream, or `stream_exists` on none: no batch of it can exist yet.
+    if (expected === 'stream_exists' || expected === 'any' || expected > tip.revision) {
+      throw new WrongExpectedRevisionError(streamId, expected, actual);
+    }
+    const [at] = await this.store.readStream(streamId, { fromRevision: expected, maxCount: 1 });
+    if (!at || at.revision !== expected) this.fail(streamId, expected, 'chain_broken');
+    return { revision: at.revision, hash: this.verifyHash(at).hash };
   }
 
   private async seal(
@@ -245,11 +263,19 @@ export class Ledger {
     return { revision: before.revision, hash: this.verifyHash(before).hash };
   }
 
-  /** The store's own revision counter must agree with the last event read: a removed tail shows. */
+  /**
+   * The store's own revision counter must agree with the last event read: a removed tail shows.
+   * A counter ahead of the page is only an alarm when the next event is really missing (it may
+   * have been appended since the page was read).
+   */
   private async verifyTail(streamId: StreamId, lastRead: bigint): Promise<void> {
     const revision = await this.store.streamRevision(streamId);
-    if (revision !== undefined && revision > lastRead)
-      this.fail(streamId, lastRead + 1n, 'stream_truncated');
+    if (revision === undefined || revision <= lastRead) return;
+    const [next] = await this.store.readStream(streamId, {
+      fromRevision: lastRead + 1n,
+      maxCount: 1,
+    });
+    if (next?.revision !== lastRead + 1n) this.fail(streamId, lastRead + 1n, 'stream_truncated');
   }
 
   /**

@@ -72,7 +72,7 @@ const SAFE = `tx_id < pg_snapshot_xmin(pg_current_snapshot())`;
 
 const READ_ALL = `select ${COLUMNS}, data from ll_events
   where (tx_id, position) > ($1::xid8, $2::bigint) and ${SAFE}
-  order by tx_id, position limit $3`;
+  order by ll_events.tx_id, ll_events.position limit $3`;
 
 // Filtered reads still scan in global order, so the cursor moves past events that do not match;
 // their bodies are not sent.
@@ -81,7 +81,7 @@ const MATCH = `(($4::text[] is null or exists (select 1 from unnest($4::text[]) 
 const READ_ALL_FILTERED = `select ${COLUMNS}, case when ${MATCH} then data end as data, ${MATCH} as matches
   from ll_events
   where (tx_id, position) > ($1::xid8, $2::bigint) and ${SAFE}
-  order by tx_id, position limit $3`;
+  order by ll_events.tx_id, ll_events.position limit $3`;
 
 /**
  * The PostgreSQL and PGlite event store: one class, one set of SQL, two SqlClient adapters.

@@ -1,0 +1,252 @@
+import { WrongExpectedRevisionError } from '@ledgerline/event-store';
+import type { AccessPolicy, Principal } from '@ledgerline/identity';
+import type { Clock, GlobalPosition, IdGenerator } from '@ledgerline/kernel';
+import type { Ledger } from '@ledgerline/ledger';
+import {
+  DEFAULT_CONVERSATION_LIMITS,
+  type ConversationCommand,
+  type ConversationLimits,
+} from '../domain/conversation.commands';
+import { decideConversation } from '../domain/conversation.decider';
+import { findMessageIdByClientMessageId, foldConversation } from '../domain/conversation.state';
+import { conversationStreamId } from '../domain/stream-ids';
+import { encodeConversationEvent, type CausalIds } from './conversation-events.codec';
+import { permissionFor } from './conversation-permissions';
+import type { ConversationSnapshotStore } from './conversation-snapshots.adapter';
+import type {
+  ConversationStates,
+  LoadedConversation,
+  MessagePlacement,
+} from './conversation-states';
+import { ConversationBusyError } from './conversations.errors';
+
+type FromPrincipal<C> = C extends { readonly type: infer T; readonly data: infer D }
+  ? { readonly type: T; readonly data: Omit<D, 'tenantId' | 'actor'> }
+  : never;
+
+/**
+ * A conversation command as a caller sends it: the tenant and the actor are not part of it, they
+ * are the authenticated principal's.
+ */
+export type ConversationRequest = FromPrincipal<ConversationCommand>;
+export type SendMessageRequest = Extract<ConversationRequest, { type: 'SendMessage' }>;
+
+export interface ConversationCommandResult {
+  readonly conversationId: string;
+  readonly streamId: string;
+  /** Events appended, in order; empty when the command changed nothing (a retry, a no-op). */
+  readonly eventIds: readonly string[];
+  /** The stream's revision after the command: its last appended event's, or the state's. */
+  readonly revision: bigint;
+  /**
+   * Global position of the last appended event, for the ack. For a retried send, the original
+   * message's when this process has seen its event (not when it came only from a snapshot).
+   */
+  readonly position: GlobalPosition | undefined;
+}
+
+export interface SendMessageResult extends ConversationCommandResult {
+  /** The new message's id, or the original one when the client message id was already sent. */
+  readonly messageId: string;
+  /** True when the client message id was already sent: nothing new was stored. */
+  readonly duplicate: boolean;
+}
+
+export type ResultOf<R extends ConversationRequest> = R extends SendMessageRequest
+  ? SendMessageResult
+  : ConversationCommandResult;
+
+export interface ConversationCommandsOptions {
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly limits?: ConversationLimits;
+  /** Decide-and-append attempts when other writers move the stream meanwhile. */
+  readonly maxAttempts?: number;
+  /** Snapshot the state once it is this many events past the last snapshot. */
+  readonly snapshotEvery?: number;
+  /** A snapshot could not be written (the command itself succeeded). Ids only. */
+  readonly onSnapshotError?: (streamId: string, error: unknown) => void;
+}
+
+/**
+ * The one entry for conversation commands: authorize → load (cache + catch-up) → decide (pure) →
+ * append through the ledger (sealed) with the state's revision as the expected revision.
+ *
+ * - The access check comes first, before anything is read; a refusal is recorded by the policy.
+ * - Commands on one stream are serialised in this process, so they do not race each other; other
+ *   processes are met by the expected revision: on WrongExpectedRevisionError the state catches
+ *   up and the command is decided again, at most `maxAttempts` times.
+ * - A send retried with its client message id appends nothing and answers the original id.
+ * - A conversation whose events were shredded (and that no readable snapshot covers) refuses every
+ *   command with ConversationShreddedError.
+ */
+export class ConversationCommands {
+  private readonly limits: ConversationLimits;
+  private readonly maxAttempts: number;
+  private readonly snapshotEvery: number;
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly access: Pick<AccessPolicy, 'check'>,
+    private readonly ledger: Pick<Ledger, 'append'>,
+    private readonly states: ConversationStates,
+    private readonly snapshots: ConversationSnapshotStore,
+    private readonly options: ConversationCommandsOptions,
+  ) {
+    this.limits = options.limits ?? DEFAULT_CONVERSATION_LIMITS;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.snapshotEvery = options.snapshotEvery ?? 100;
+  }
+
+  async execute<R extends ConversationRequest>(
+    principal: Principal,
+    request: R,
+    causal: CausalIds = {},
+  ): Promise<ResultOf<R>> {
+    const command = {
+      type: request.type,
+      data: {
+        ...request.data,
+        tenantId: principal.tenantId,
+        actor: { id: principal.id, kind: principal.kind },
+      },
+    } as ConversationCommand;
+    await this.access.check(principal, permissionFor(command), {
+      tenantId: principal.tenantId,
+      type: 'conversation',
+      id: command.data.conversationId,
+    });
+    const streamId = conversationStreamId(command.data.tenantId, command.data.conversationId);
+    const result = await this.serialised(streamId, () => this.run(command, streamId, causal));
+    return result as ResultOf<R>;
+  }
+
+  private async run(
+    command: ConversationCommand,
+    streamId: string,
+    causal: CausalIds,
+  ): Promise<ConversationCommandResult | SendMessageResult> {
+    const { tenantId, conversationId } = command.data;
+    for (let attempt = 1; ; attempt++) {
+      const loaded = await this.states.load(tenantId, streamId);
+      const events = decideConversation(command, loaded.state, {
+        now: this.options.clock.now(),
+        ids: this.options.ids,
+        limits: this.limits,
+      });
+      if (events.length === 0) return this.unchanged(command, loaded);
+
+      const eventIds = events.map(() => this.options.ids.next());
+      const sealed = events.map((e, i) => encodeConversationEvent(e, eventIds[i]!, causal));
+      let appended;
+      try {
+        appended = await this.ledger.append(
+          tenantId,
+          streamId,
+          sealed,
+          loaded.revision < 0n ? 'no_stream' : loaded.revision,
+        );
+      } catch (error) {
+        if (error instanceof WrongExpectedRevisionError) {
+          if (attempt < this.maxAttempts) continue; // catch up, decide again
+          throw new ConversationBusyError(streamId, attempt);
+        }
+        // The outcome is unknown (e.g. the connection dropped after COMMIT): read it next time.
+        this.states.forget(streamId);
+        throw error;
+      }
+
+      const revision = appended.nextExpectedRevision;
+      const decided: LoadedConversation = {
+        streamId,
+        state: foldConversation(events, loaded.state),
+        revision,
+        lastEventId: eventIds[eventIds.length - 1],
+        snapshotRevision: loaded.snapshotRevision,
+      };
+      // The store reports the last event's position; the decider decides one event per command,
+      // so a sent message is that last event.
+      const last = events[events.length - 1]!;
+      const placement: MessagePlacement = { revision, position: appended.position };
+      this.states.remember(
+        decided,
+        last.type === 'MessageSent' ? [[last.data.messageId, placement]] : [],
+      );
+      await this.snapshotIfDue(decided);
+      const result: ConversationCommandResult = {
+        conversationId,
+        streamId,
+        eventIds,
+        revision,
+        position: appended.position,
+      };
+      if (last.type === 'MessageSent') {
+        return { ...result, messageId: last.data.messageId, duplicate: false };
+      }
+      return result;
+    }
+  }
+
+  /** Nothing to append: a retried send answers with the original message. */
+  private unchanged(
+    command: ConversationCommand,
+    loaded: LoadedConversation,
+  ): ConversationCommandResult | SendMessageResult {
+    const base: ConversationCommandResult = {
+      conversationId: command.data.conversationId,
+      streamId: loaded.streamId,
+      eventIds: [],
+      revision: loaded.revision,
+      position: undefined,
+    };
+    if (command.type !== 'SendMessage') return base;
+    const messageId = findMessageIdByClientMessageId(
+      loaded.state,
+      command.data.actor.id,
+      command.data.clientMessageId,
+    );
+    // The decider decides nothing for a send only when the client message id is known.
+    if (messageId === undefined) throw new Error('a send decided nothing for an unknown message');
+    const placement = this.states.placementOf(loaded.streamId, messageId);
+    return {
+      ...base,
+      revision: placement?.revision ?? loaded.revision,
+      position: placement?.position,
+      messageId,
+      duplicate: true,
+    };
+  }
+
+  private async snapshotIfDue(loaded: LoadedConversation): Promise<void> {
+    if (loaded.revision - loaded.snapshotRevision < BigInt(this.snapshotEvery)) return;
+    if (!loaded.state.exists) return;
+    try {
+      await this.snapshots.save(
+        loaded.state.tenantId,
+        loaded.streamId,
+        loaded.revision,
+        loaded.state,
+      );
+      this.states.remember({ ...loaded, snapshotRevision: loaded.revision });
+    } catch (error) {
+      // The command is appended and acknowledged all the same; the next one tries again.
+      this.options.onSnapshotError?.(loaded.streamId, error);
+    }
+  }
+
+  /** Runs `fn` after every earlier call for the same stream in this process has settled. */
+  private async serialised<T>(streamId: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.queues.get(streamId) ?? Promise.resolve();
+    const run = before.then(fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(streamId, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.queues.get(streamId) === settled) this.queues.delete(streamId);
+    }
+  }
+}

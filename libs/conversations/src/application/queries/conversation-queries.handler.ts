@@ -1,0 +1,712 @@
+import type { SqlExecutor } from '@ledgerline/database';
+import type { AccessPolicy, Principal } from '@ledgerline/identity';
+import { decodePosition, encodePosition, type GlobalPosition } from '@ledgerline/kernel';
+import type { Ledger } from '@ledgerline/ledger';
+import type { ConversationActor, MemberRole } from '../../domain/conversation.events';
+import { conversationStreamId } from '../../domain/stream-ids';
+import {
+  InvalidCursorError,
+  MessageNotFoundError,
+  NotAConversationMemberError,
+  PageSizeError,
+} from '../conversations.errors';
+import { SealedContents, textOf, titleOf, type OpenedContent } from './sealed-contents';
+
+/** A message's content as a reader may see it. */
+export type MessageContent =
+  | { readonly status: 'available'; readonly text: string }
+  /** Redacted: gone from every member-facing read. */
+  | { readonly status: 'redacted' }
+  /** Its data key was shredded: the text no longer exists anywhere. */
+  | { readonly status: 'unavailable' };
+
+export type TitleContent =
+  { readonly status: 'available'; readonly title: string } | { readonly status: 'unavailable' };
+
+export interface MessageView {
+  readonly messageId: string;
+  readonly sequence: number;
+  readonly authorId: string;
+  readonly authorKind: ConversationActor['kind'];
+  readonly threadRootId: string | undefined;
+  readonly sentAt: Date;
+  /** The message's `$all` position, and the same as a paging cursor. */
+  readonly position: GlobalPosition;
+  readonly cursor: string;
+  readonly revision: bigint;
+  readonly editCount: number;
+  readonly editedAt: Date | undefined;
+  readonly replyCount: number;
+  readonly lastReplyAt: Date | undefined;
+  readonly redactedAt: Date | undefined;
+  readonly content: MessageContent;
+}
+
+/**
+ * A page by `$all` position. `after` reads forwards from a cursor, `before` backwards to one; with
+ * neither, the newest page. Items are always in ascending position order.
+ */
+export interface PageRequest {
+  readonly after?: string;
+  readonly before?: string;
+  readonly limit?: number;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** More items lie beyond this page in the direction it was read. */
+  readonly more: boolean;
+  /** Cursor of the first item: pass as `before` for the page before. */
+  readonly startCursor: string | undefined;
+  /** Cursor of the last item: pass as `after` for the page after. */
+  readonly endCursor: string | undefined;
+}
+
+export interface ConversationSummary {
+  readonly conversationId: string;
+  readonly kind: 'direct' | 'group';
+  readonly archived: boolean;
+  /** Always false: there is no mute command yet (see the conversation-list projection). */
+  readonly muted: boolean;
+  readonly role: MemberRole;
+  readonly unreadCount: number;
+  readonly readUpToSequence: number;
+  /** A group's title; undefined for a direct conversation (clients show `peerId`). */
+  readonly title: TitleContent | undefined;
+  /** The other member of a direct conversation. */
+  readonly peerId: string | undefined;
+  readonly createdAt: Date;
+  readonly lastMessage:
+    | {
+        readonly messageId: string;
+        readonly authorId: string;
+        readonly sentAt: Date;
+        /** The start of the current text (at most `previewChars` characters). */
+        readonly preview: MessageContent;
+      }
+    | undefined;
+  /** Paging cursor (the position of the conversation's last activity). */
+  readonly cursor: string;
+}
+
+export interface ListConversationsRequest {
+  readonly before?: string;
+  readonly limit?: number;
+  /** Only archived (true) or only active (false) conversations; default both. */
+  readonly archived?: boolean;
+}
+
+export interface Thread {
+  readonly root: MessageView;
+  readonly replies: Page<MessageView>;
+}
+
+export interface MessageVersion {
+  /** 0 is the message as sent; 1, 2… its edits. */
+  readonly editNumber: number;
+  readonly at: Date;
+  readonly editorId: string;
+  readonly content: MessageContent;
+}
+
+export interface EditHistory {
+  readonly messageId: string;
+  readonly redacted: boolean;
+  /** Every version, oldest first; empty for a redacted message. */
+  readonly versions: readonly MessageVersion[];
+}
+
+export interface ReactionCount {
+  /** Null when the events naming it were shredded. */
+  readonly emoji: string | null;
+  readonly count: number;
+  readonly memberIds: readonly string[];
+  /** The reader is among `memberIds`. */
+  readonly mine: boolean;
+}
+
+export interface MessageReactions {
+  readonly messageId: string;
+  readonly reactions: readonly ReactionCount[];
+  /** Some reaction events could not be opened (shredded): counts may be incomplete. */
+  readonly incomplete: boolean;
+}
+
+export interface DeliveryMarkView {
+  readonly memberId: string;
+  readonly deviceId: string;
+  readonly upToSequence: number;
+  readonly upToMessageId: string;
+  /** When the mark last moved. */
+  readonly at: Date;
+}
+
+export interface ReadMarkView {
+  readonly memberId: string;
+  readonly upToSequence: number;
+  readonly upToMessageId: string;
+  readonly at: Date;
+}
+
+export interface ConversationReceipts {
+  readonly delivered: readonly DeliveryMarkView[];
+  readonly read: readonly ReadMarkView[];
+}
+
+export interface MessageReceipts extends ConversationReceipts {
+  readonly messageId: string;
+  readonly sequence: number;
+}
+
+export interface ConversationQueriesOptions {
+  /** Largest page a caller may ask for; above it, PageSizeError. */
+  readonly maxPageSize?: number;
+  readonly defaultPageSize?: number;
+  /** Characters of the last message shown in the conversation list. */
+  readonly previewChars?: number;
+  /** Streams opened at once for a conversation list. */
+  readonly openConcurrency?: number;
+}
+
+interface MessageRow {
+  message_id: string;
+  revision: string;
+  commit_position: string;
+  prepare_position: string;
+  sequence: number;
+  author_id: string;
+  author_kind: ConversationActor['kind'];
+  thread_root_id: string | null;
+  sent_at: Date;
+  text_revision: string | null;
+  edit_count: number;
+  edited_at: Date | null;
+  redacted: boolean;
+  redacted_at: Date | null;
+  reply_count: number;
+  last_reply_at: Date | null;
+}
+
+const MESSAGE_COLUMNS = `message_id, revision::text as revision, commit_position::text as commit_position,
+  prepare_position::text as prepare_position, sequence, author_id, author_kind, thread_root_id, sent_at,
+  text_revision::text as text_revision, edit_count, edited_at, redacted, redacted_at, reply_count, last_reply_at`;
+
+interface ParsedPage {
+  readonly limit: number;
+  readonly backwards: boolean;
+  readonly cursor: GlobalPosition | undefined;
+}
+
+/**
+ * Reads of conversations for one principal, from the read models, each behind the same two checks:
+ * the tenant-level `conversation.read` permission (recorded when denied), then membership of the
+ * conversation. Users and agents read only conversations they are members of (a non-member gets
+ * NotAConversationMemberError whether or not the conversation exists); a service, which is never a
+ * member, reads the conversations of its own tenant. Every read is scoped to the principal's tenant.
+ *
+ * Membership comes from the conversation-list read model, so it follows commands with the same
+ * small delay as everything else read here.
+ */
+export class ConversationQueries {
+  private readonly maxPageSize: number;
+  private readonly defaultPageSize: number;
+  private readonly previewChars: number;
+  private readonly openConcurrency: number;
+  private readonly contents: SealedContents;
+
+  constructor(
+    private readonly access: Pick<AccessPolicy, 'check'>,
+    private readonly db: SqlExecutor,
+    ledger: Pick<Ledger, 'readStream'>,
+    options: ConversationQueriesOptions = {},
+  ) {
+    this.maxPageSize = options.maxPageSize ?? 100;
+    this.defaultPageSize = Math.min(options.defaultPageSize ?? 50, this.maxPageSize);
+    this.previewChars = options.previewChars ?? 140;
+    this.openConcurrency = options.openConcurrency ?? 8;
+    this.contents = new SealedContents(ledger);
+  }
+
+  /** The principal's own conversations, most recently active first. */
+  async listConversations(
+    principal: Principal,
+    request: ListConversationsRequest = {},
+  ): Promise<Page<ConversationSummary>> {
+    await this.access.check(principal, 'conversation.read', {
+      tenantId: principal.tenantId,
+      type: 'conversation',
+    });
+    const limit = this.pageSize(request.limit);
+    const before = request.before === undefined ? undefined : parseCursor(request.before);
+    const rows = await this.db.query<{
+      conversation_id: string;
+      kind: 'direct' | 'group';
+      archived: boolean;
+      title_revision: string | null;
+      created_at: Date;
+      last_message_id: string | null;
+      last_message_author_id: string | null;
+      last_message_text_revision: string | null;
+      last_message_redacted: boolean;
+      last_message_at: Date | null;
+      activity_commit: string;
+      activity_prepare: string;
+      role: MemberRole;
+      unread_count: number;
+      muted: boolean;
+      read_up_to_sequence: number;
+      peer_id: string | null;
+    }>(
+      `select c.conversation_id, c.kind, c.archived, c.title_revision::text as title_revision, c.created_at,
+         c.last_message_id, c.last_message_author_id,
+         c.last_message_text_revision::text as last_message_text_revision, c.last_message_redacted,
+         c.last_message_at, c.activity_commit::text as activity_commit,
+         c.activity_prepare::text as activity_prepare, m.role, m.unread_count, m.muted,
+         m.read_up_to_sequence,
+         case when c.kind = 'direct' then (
+           select o.member_id from ll_conv_list_members o
+           where o.tenant_id = c.tenant_id and o.conversation_id = c.conversation_id
+             and o.member_id <> m.member_id
+           order by o.member_id limit 1) end as peer_id
+       from ll_conv_list_members m
+       join ll_conv_list_conversations c
+         on c.tenant_id = m.tenant_id and c.conversation_id = m.conversation_id
+       where m.tenant_id = $1 and m.member_id = $2
+         and ($3::boolean is null or c.archived = $3::boolean)
+         and ($4::numeric is null or (c.activity_commit, c.activity_prepare) < ($4::numeric, $5::bigint))
+       order by c.activity_commit desc, c.activity_prepare desc
+       limit $6`,
+      [
+        principal.tenantId,
+        principal.id,
+        request.archived ?? null,
+        before?.commit.toString() ?? null,
+        before?.prepare.toString() ?? null,
+        limit + 1,
+      ],
+    );
+    const more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    const items = await mapConcurrently(page, this.openConcurrency, async (row) => {
+      const revisions = [row.title_revision, row.last_message_text_revision]
+        .filter((r): r is string => r !== null)
+        .map(BigInt);
+      const opened =
+        revisions.length === 0
+          ? new Map<bigint, OpenedContent>()
+          : await this.contents.open(
+              conversationStreamId(principal.tenantId, row.conversation_id),
+              revisions,
+            );
+      const title =
+        row.title_revision === null
+          ? undefined
+          : titleContent(opened.get(BigInt(row.title_revision)));
+      const position = {
+        commit: BigInt(row.activity_commit),
+        prepare: BigInt(row.activity_prepare),
+      };
+      const summary: ConversationSummary = {
+        conversationId: row.conversation_id,
+        kind: row.kind,
+        archived: row.archived,
+        muted: row.muted,
+        role: row.role,
+        unreadCount: Number(row.unread_count),
+        readUpToSequence: Number(row.read_up_to_sequence),
+        title,
+        peerId: row.peer_id ?? undefined,
+        createdAt: row.created_at,
+        lastMessage:
+          row.last_message_id === null
+            ? undefined
+            : {
+                messageId: row.last_message_id,
+                authorId: row.last_message_author_id!,
+                sentAt: row.last_message_at!,
+                preview: this.preview(
+                  row.last_message_redacted,
+                  row.last_message_text_revision,
+                  opened,
+                ),
+              },
+        cursor: encodePosition(position),
+      };
+      return summary;
+    });
+    // Newest first; startCursor/endCursor follow the list's own order.
+    return {
+      items,
+      more,
+      startCursor: items[0]?.cursor,
+      endCursor: items[items.length - 1]?.cursor,
+    };
+  }
+
+  /** Messages of a conversation (thread replies included, with their root id), by position. */
+  async messages(
+    principal: Principal,
+    conversationId: string,
+    request: PageRequest = {},
+  ): Promise<Page<MessageView>> {
+    const streamId = await this.authorize(principal, conversationId);
+    return this.messagePage(principal.tenantId, conversationId, streamId, request);
+  }
+
+  /** A thread: its root message and a page of its replies, by position. */
+  async thread(
+    principal: Principal,
+    conversationId: string,
+    threadRootId: string,
+    request: PageRequest = {},
+  ): Promise<Thread> {
+    const streamId = await this.authorize(principal, conversationId);
+    const root = await this.messageRow(principal.tenantId, conversationId, threadRootId);
+    if (!root || root.thread_root_id !== null) {
+      throw new MessageNotFoundError(conversationId, threadRootId);
+    }
+    const [rootView] = await this.views(streamId, [root]);
+    const replies = await this.messagePage(
+      principal.tenantId,
+      conversationId,
+      streamId,
+      request,
+      threadRootId,
+    );
+    return { root: rootView!, replies };
+  }
+
+  /** Every version of a message, oldest first (none once it is redacted). */
+  async editHistory(
+    principal: Principal,
+    conversationId: string,
+    messageId: string,
+  ): Promise<EditHistory> {
+    const streamId = await this.authorize(principal, conversationId);
+    const message = await this.messageRow(principal.tenantId, conversationId, messageId);
+    if (!message) throw new MessageNotFoundError(conversationId, messageId);
+    if (message.redacted) return { messageId, redacted: true, versions: [] };
+    const rows = await this.db.query<{
+      edit_number: number;
+      revision: string;
+      edited_at: Date;
+      editor_id: string;
+    }>(
+      `select e.edit_number, e.revision::text as revision, e.edited_at, e.editor_id
+       from ll_conv_message_edits e
+       where e.tenant_id = $1 and e.conversation_id = $2 and e.message_id = $3
+       order by e.edit_number`,
+      [principal.tenantId, conversationId, messageId],
+    );
+    const opened = await this.contents.open(
+      streamId,
+      rows.map((r) => BigInt(r.revision)),
+    );
+    return {
+      messageId,
+      redacted: false,
+      versions: rows.map((r) => ({
+        editNumber: r.edit_number,
+        at: r.edited_at,
+        editorId: r.editor_id,
+        content: messageContent(false, opened.get(BigInt(r.revision))),
+      })),
+    };
+  }
+
+  /** Who reacted to a message with what; the emoji are opened from the sealed events. */
+  async reactions(
+    principal: Principal,
+    conversationId: string,
+    messageId: string,
+  ): Promise<MessageReactions> {
+    const streamId = await this.authorize(principal, conversationId);
+    const message = await this.messageRow(principal.tenantId, conversationId, messageId);
+    if (!message) throw new MessageNotFoundError(conversationId, messageId);
+    const rows = await this.db.query<{ revision: string; member_id: string; added: boolean }>(
+      `select r.revision::text as revision, r.member_id, r.added from ll_conv_reactions r
+       where r.tenant_id = $1 and r.conversation_id = $2 and r.message_id = $3
+       order by r.revision`,
+      [principal.tenantId, conversationId, messageId],
+    );
+    const opened = await this.contents.open(
+      streamId,
+      rows.map((r) => BigInt(r.revision)),
+    );
+    // Replay adds and removes per member, as the decider does.
+    const byMember = new Map<string, Set<string>>();
+    let incomplete = false;
+    for (const row of rows) {
+      const content = opened.get(BigInt(row.revision));
+      const event = content?.status === 'available' ? content.event : undefined;
+      if (!event || (event.type !== 'ReactionAdded' && event.type !== 'ReactionRemoved')) {
+        incomplete = true;
+        continue;
+      }
+      const mine = byMember.get(row.member_id) ?? new Set<string>();
+      if (row.added) mine.add(event.data.emoji);
+      else mine.delete(event.data.emoji);
+      byMember.set(row.member_id, mine);
+    }
+    const byEmoji = new Map<string, string[]>();
+    for (const [memberId, emoji] of byMember) {
+      for (const e of emoji) byEmoji.set(e, [...(byEmoji.get(e) ?? []), memberId]);
+    }
+    return {
+      messageId,
+      incomplete,
+      reactions: [...byEmoji].map(([emoji, memberIds]) => ({
+        emoji,
+        count: memberIds.length,
+        memberIds: memberIds.sort(),
+        mine: memberIds.includes(principal.id),
+      })),
+    };
+  }
+
+  /** Every delivery mark (per device) and read mark (per member) of a conversation. */
+  async receipts(principal: Principal, conversationId: string): Promise<ConversationReceipts> {
+    await this.authorize(principal, conversationId);
+    return this.marks(principal.tenantId, conversationId, 0);
+  }
+
+  /** The devices a message was delivered to and the members who read it. */
+  async messageReceipts(
+    principal: Principal,
+    conversationId: string,
+    messageId: string,
+  ): Promise<MessageReceipts> {
+    await this.authorize(principal, conversationId);
+    const message = await this.messageRow(principal.tenantId, conversationId, messageId);
+    if (!message) throw new MessageNotFoundError(conversationId, messageId);
+    const marks = await this.marks(principal.tenantId, conversationId, message.sequence);
+    return { messageId, sequence: message.sequence, ...marks };
+  }
+
+  // ---- shared ------------------------------------------------------------------------------------
+
+  /** Permission, then membership; answers the conversation's stream id. */
+  private async authorize(principal: Principal, conversationId: string): Promise<string> {
+    await this.access.check(principal, 'conversation.read', {
+      tenantId: principal.tenantId,
+      type: 'conversation',
+      id: conversationId,
+    });
+    const streamId = conversationStreamId(principal.tenantId, conversationId);
+    if (principal.kind === 'service') return streamId;
+    const member = await this.db.query(
+      `select 1 from ll_conv_list_members
+       where tenant_id = $1 and conversation_id = $2 and member_id = $3`,
+      [principal.tenantId, conversationId, principal.id],
+    );
+    if (member.length === 0) throw new NotAConversationMemberError(conversationId);
+    return streamId;
+  }
+
+  private async messagePage(
+    tenantId: string,
+    conversationId: string,
+    streamId: string,
+    request: PageRequest,
+    threadRootId?: string,
+  ): Promise<Page<MessageView>> {
+    const page = this.parsePage(request);
+    const cmp = page.backwards ? '<' : '>';
+    const dir = page.backwards ? 'desc' : 'asc';
+    // Qualified: the select list's text aliases would otherwise shadow the numeric columns.
+    const rows = await this.db.query<MessageRow>(
+      `select ${MESSAGE_COLUMNS} from ll_conv_messages m
+       where m.tenant_id = $1 and m.conversation_id = $2
+         and ($3::text is null or m.thread_root_id = $3::text)
+         and ($4::numeric is null or (m.commit_position, m.prepare_position) ${cmp} ($4::numeric, $5::bigint))
+       order by m.commit_position ${dir}, m.prepare_position ${dir}
+       limit $6`,
+      [
+        tenantId,
+        conversationId,
+        threadRootId ?? null,
+        page.cursor?.commit.toString() ?? null,
+        page.cursor?.prepare.toString() ?? null,
+        page.limit + 1,
+      ],
+    );
+    const more = rows.length > page.limit;
+    const taken = rows.slice(0, page.limit);
+    if (page.backwards) taken.reverse();
+    const items = await this.views(streamId, taken);
+    return {
+      items,
+      more,
+      startCursor: items[0]?.cursor,
+      endCursor: items[items.length - 1]?.cursor,
+    };
+  }
+
+  private async views(streamId: string, rows: readonly MessageRow[]): Promise<MessageView[]> {
+    const revisions = rows
+      .filter((r) => !r.redacted && r.text_revision !== null)
+      .map((r) => BigInt(r.text_revision!));
+    const opened =
+      revisions.length === 0
+        ? new Map<bigint, OpenedContent>()
+        : await this.contents.open(streamId, revisions);
+    return rows.map((r) => {
+      const position = { commit: BigInt(r.commit_position), prepare: BigInt(r.prepare_position) };
+      return {
+        messageId: r.message_id,
+        sequence: r.sequence,
+        authorId: r.author_id,
+        authorKind: r.author_kind,
+        threadRootId: r.thread_root_id ?? undefined,
+        sentAt: r.sent_at,
+        position,
+        cursor: encodePosition(position),
+        revision: BigInt(r.revision),
+        editCount: r.edit_count,
+        editedAt: r.edited_at ?? undefined,
+        replyCount: r.reply_count,
+        lastReplyAt: r.last_reply_at ?? undefined,
+        redactedAt: r.redacted_at ?? undefined,
+        content: messageContent(
+          r.redacted,
+          r.text_revision === null ? undefined : opened.get(BigInt(r.text_revision)),
+        ),
+      };
+    });
+  }
+
+  private async messageRow(
+    tenantId: string,
+    conversationId: string,
+    messageId: string,
+  ): Promise<MessageRow | undefined> {
+    const [row] = await this.db.query<MessageRow>(
+      `select ${MESSAGE_COLUMNS} from ll_conv_messages
+       where tenant_id = $1 and conversation_id = $2 and message_id = $3`,
+      [tenantId, conversationId, messageId],
+    );
+    return row;
+  }
+
+  private async marks(
+    tenantId: string,
+    conversationId: string,
+    atLeast: number,
+  ): Promise<ConversationReceipts> {
+    const delivered = await this.db.query<{
+      member_id: string;
+      device_id: string;
+      up_to_sequence: number;
+      up_to_message_id: string;
+      marked_at: Date;
+    }>(
+      `select member_id, device_id, up_to_sequence, up_to_message_id, marked_at from ll_conv_deliveries
+       where tenant_id = $1 and conversation_id = $2 and up_to_sequence >= $3
+       order by member_id, device_id`,
+      [tenantId, conversationId, atLeast],
+    );
+    const read = await this.db.query<{
+      member_id: string;
+      up_to_sequence: number;
+      up_to_message_id: string;
+      marked_at: Date;
+    }>(
+      `select member_id, up_to_sequence, up_to_message_id, marked_at from ll_conv_reads
+       where tenant_id = $1 and conversation_id = $2 and up_to_sequence >= $3
+       order by member_id`,
+      [tenantId, conversationId, atLeast],
+    );
+    return {
+      delivered: delivered.map((d) => ({
+        memberId: d.member_id,
+        deviceId: d.device_id,
+        upToSequence: d.up_to_sequence,
+        upToMessageId: d.up_to_message_id,
+        at: d.marked_at,
+      })),
+      read: read.map((r) => ({
+        memberId: r.member_id,
+        upToSequence: r.up_to_sequence,
+        upToMessageId: r.up_to_message_id,
+        at: r.marked_at,
+      })),
+    };
+  }
+
+  private preview(
+    redacted: boolean,
+    textRevision: string | null,
+    opened: ReadonlyMap<bigint, OpenedContent>,
+  ): MessageContent {
+    const content = messageContent(
+      redacted,
+      textRevision === null ? undefined : opened.get(BigInt(textRevision)),
+    );
+    if (content.status !== 'available') return content;
+    const chars = Array.from(content.text);
+    return {
+      status: 'available',
+      text:
+        chars.length <= this.previewChars
+          ? content.text
+          : chars.slice(0, this.previewChars).join(''),
+    };
+  }
+
+  private pageSize(requested: number | undefined): number {
+    if (requested === undefined) return this.defaultPageSize;
+    if (!Number.isInteger(requested) || requested < 1 || requested > this.maxPageSize) {
+      throw new PageSizeError(requested, this.maxPageSize);
+    }
+    return requested;
+  }
+
+  private parsePage(request: PageRequest): ParsedPage {
+    const limit = this.pageSize(request.limit);
+    if (request.after !== undefined && request.before !== undefined) {
+      throw new InvalidCursorError('give either after or before, not both', 'after');
+    }
+    if (request.after !== undefined) {
+      return { limit, backwards: false, cursor: parseCursor(request.after, 'after') };
+    }
+    return {
+      limit,
+      backwards: true,
+      cursor: request.before === undefined ? undefined : parseCursor(request.before, 'before'),
+    };
+  }
+}
+
+function parseCursor(token: string, field = 'before'): GlobalPosition {
+  const position = decodePosition(token);
+  if (!position) throw new InvalidCursorError(`${field} is not a cursor`, field);
+  return position;
+}
+
+function messageContent(redacted: boolean, opened: OpenedContent | undefined): MessageContent {
+  if (redacted) return { status: 'redacted' };
+  const text = textOf(opened);
+  return text === undefined ? { status: 'unavailable' } : { status: 'available', text };
+}
+
+function titleContent(opened: OpenedContent | undefined): TitleContent {
+  const title = titleOf(opened);
+  return title === undefined ? { status: 'unavailable' } : { status: 'available', title };
+}
+
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return out;
+}

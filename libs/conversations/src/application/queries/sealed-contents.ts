@@ -1,0 +1,71 @@
+import type { Ledger } from '@ledgerline/ledger';
+import type { ConversationEvent } from '../../domain/conversation.events';
+import { openConversationEvent } from '../conversation-events.codec';
+
+/** An event opened for a query: its content, or `unavailable` when its data key was shredded. */
+export type OpenedContent =
+  | { readonly status: 'available'; readonly event: ConversationEvent }
+  | { readonly status: 'unavailable' };
+
+/** Revisions closer than this are read in one range rather than two reads. */
+const GAP = 16;
+/** Longest single read. */
+const MAX_RANGE = 500;
+
+/**
+ * Opens a stream's events at given revisions through the ledger (verified and decrypted), reading
+ * nearby revisions as one range. This is how queries get text, titles and emoji: the read models
+ * only hold the revisions, so what a user typed is decrypted per read and never rests in clear,
+ * and a shredded key shows as `unavailable` everywhere at once.
+ */
+export class SealedContents {
+  constructor(private readonly ledger: Pick<Ledger, 'readStream'>) {}
+
+  async open(
+    streamId: string,
+    revisions: Iterable<bigint>,
+  ): Promise<ReadonlyMap<bigint, OpenedContent>> {
+    const wanted = [...new Set(revisions)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const out = new Map<bigint, OpenedContent>();
+    for (const [from, to] of ranges(wanted)) {
+      const events = await this.ledger.readStream(streamId, {
+        fromRevision: from,
+        maxCount: Number(to - from) + 1,
+      });
+      for (const opened of events) {
+        const event = openConversationEvent(opened);
+        out.set(
+          opened.revision,
+          event ? { status: 'available', event } : { status: 'unavailable' },
+        );
+      }
+    }
+    return out;
+  }
+}
+
+function ranges(sorted: readonly bigint[]): [bigint, bigint][] {
+  const out: [bigint, bigint][] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r - last[1] <= GAP && r - last[0] < BigInt(MAX_RANGE)) last[1] = r;
+    else out.push([r, r]);
+  }
+  return out;
+}
+
+/** The text an opened `MessageSent` or `MessageEdited` event holds. */
+export function textOf(content: OpenedContent | undefined): string | undefined {
+  if (content?.status !== 'available') return undefined;
+  const e = content.event;
+  return e.type === 'MessageSent' || e.type === 'MessageEdited' ? e.data.text : undefined;
+}
+
+/** The title an opened `GroupConversationCreated` or `ConversationRenamed` event holds. */
+export function titleOf(content: OpenedContent | undefined): string | undefined {
+  if (content?.status !== 'available') return undefined;
+  const e = content.event;
+  return e.type === 'GroupConversationCreated' || e.type === 'ConversationRenamed'
+    ? e.data.title
+    : undefined;
+}

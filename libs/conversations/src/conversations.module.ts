@@ -1,0 +1,177 @@
+import {
+  Inject,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { DATA_KEYS, type DataKeys } from '@ledgerline/crypto';
+import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
+import { CHECKPOINT_STORE, type CheckpointStore } from '@ledgerline/event-store';
+import { ACCESS_POLICY, type AccessPolicy } from '@ledgerline/identity';
+import {
+  CLOCK,
+  CONFIG,
+  ID_GENERATOR,
+  LedgerlineError,
+  type Clock,
+  type IdGenerator,
+  type LedgerlineConfig,
+} from '@ledgerline/kernel';
+import { LEDGER, type Ledger } from '@ledgerline/ledger';
+import { ConversationCommands } from './application/conversation-commands.handler';
+import { SqlConversationSnapshots } from './application/conversation-snapshots.adapter';
+import { ConversationStates } from './application/conversation-states';
+import { ConversationQueries } from './application/queries/conversation-queries.handler';
+import type { ConversationLimits } from './domain/conversation.commands';
+import { ConversationProjections } from './projections/conversation-projections';
+
+export interface ConversationsModuleOptions {
+  /**
+   * Run the read-model projections in this process (started on bootstrap, stopped before
+   * shutdown). Off for a process that only serves commands and queries, or for the CLI, which
+   * calls `ConversationProjections.rebuildProjections` itself.
+   */
+  readonly runProjections?: boolean;
+  /** Snapshot a conversation's state every this many events (default 100). */
+  readonly snapshotEvery?: number;
+  /** Conversations whose state is kept in memory (default 10 000). */
+  readonly cachedConversations?: number;
+  readonly limits?: ConversationLimits;
+  /** Largest page a query may ask for (default 100). */
+  readonly maxPageSize?: number;
+}
+
+const CONVERSATION_STATES = Symbol('ConversationStates');
+const CONVERSATION_SNAPSHOTS = Symbol('ConversationSnapshots');
+const CONVERSATIONS_OPTIONS = Symbol('ConversationsModuleOptions');
+
+/** Ids and codes only: events, states and errors' causes may hold PHI and are never logged. */
+function describe(error: unknown): Record<string, unknown> {
+  return error instanceof LedgerlineError
+    ? { code: error.code, message: error.message }
+    : { error: error instanceof Error ? error.name : typeof error };
+}
+
+class ConversationProjectionsLifecycle
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
+{
+  constructor(
+    @Inject(ConversationProjections) private readonly projections: ConversationProjections,
+    @Inject(CONVERSATIONS_OPTIONS) private readonly options: ConversationsModuleOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.options.runProjections ?? true) this.projections.start();
+  }
+
+  // Before the database and the event store close.
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.projections.stop();
+  }
+}
+
+/**
+ * Conversations: the command handler (`ConversationCommands`), the queries
+ * (`ConversationQueries`) and the read-model projections (`ConversationProjections`). Needs, from
+ * the app: CONFIG, CLOCK, ID_GENERATOR, SQL_CLIENT, CHECKPOINT_STORE, LEDGER, DATA_KEYS and
+ * ACCESS_POLICY.
+ */
+@Module({})
+export class ConversationsModule {
+  static forRoot(options: ConversationsModuleOptions = {}): DynamicModule {
+    return {
+      module: ConversationsModule,
+      providers: [
+        { provide: CONVERSATIONS_OPTIONS, useValue: options },
+        {
+          provide: CONVERSATION_SNAPSHOTS,
+          inject: [SQL_CLIENT, DATA_KEYS, CLOCK],
+          useFactory: (client: SqlClient, dataKeys: DataKeys, clock: Clock) => {
+            const logger = new Logger('ConversationSnapshots');
+            return SqlConversationSnapshots.create(client, dataKeys, {
+              clock,
+              onProblem: (streamId, problem) =>
+                logger.warn({ streamId, problem, msg: 'snapshot passed over' }),
+            });
+          },
+        },
+        {
+          provide: CONVERSATION_STATES,
+          inject: [LEDGER, CONVERSATION_SNAPSHOTS, CONFIG],
+          useFactory: (
+            ledger: Ledger,
+            snapshots: SqlConversationSnapshots,
+            config: LedgerlineConfig,
+          ) =>
+            new ConversationStates(ledger, snapshots, {
+              maxStreams: options.cachedConversations,
+              // A shred in another process shows here no later than in the data-key cache.
+              maxAgeMs: config.keys.cache.maxAgeMs,
+            }),
+        },
+        {
+          provide: ConversationCommands,
+          inject: [
+            ACCESS_POLICY,
+            LEDGER,
+            CONVERSATION_STATES,
+            CONVERSATION_SNAPSHOTS,
+            CLOCK,
+            ID_GENERATOR,
+          ],
+          useFactory: (
+            access: AccessPolicy,
+            ledger: Ledger,
+            states: ConversationStates,
+            snapshots: SqlConversationSnapshots,
+            clock: Clock,
+            ids: IdGenerator,
+          ) => {
+            const logger = new Logger('ConversationCommands');
+            return new ConversationCommands(access, ledger, states, snapshots, {
+              clock,
+              ids,
+              limits: options.limits,
+              snapshotEvery: options.snapshotEvery,
+              onSnapshotError: (streamId, error) =>
+                logger.warn({ streamId, ...describe(error), msg: 'snapshot not written' }),
+            });
+          },
+        },
+        {
+          provide: ConversationProjections,
+          inject: [SQL_CLIENT, LEDGER, CHECKPOINT_STORE],
+          useFactory: (client: SqlClient, ledger: Ledger, checkpoints: CheckpointStore) => {
+            const logger = new Logger('ConversationProjections');
+            return ConversationProjections.create(client, ledger, checkpoints, {
+              onError: (projection, error) =>
+                logger.error({
+                  projection,
+                  ...describe(error),
+                  msg: 'projection stopped; restarting',
+                }),
+              onRetry: (projection, error, attempt) =>
+                logger.warn({
+                  projection,
+                  attempt,
+                  ...describe(error),
+                  msg: 'projection read retried',
+                }),
+            });
+          },
+        },
+        {
+          provide: ConversationQueries,
+          // Read models are created (migrated) with the projections.
+          inject: [ACCESS_POLICY, SQL_CLIENT, LEDGER, ConversationProjections],
+          useFactory: (access: AccessPolicy, client: SqlClient, ledger: Ledger) =>
+            new ConversationQueries(access, client, ledger, { maxPageSize: options.maxPageSize }),
+        },
+        ConversationProjectionsLifecycle,
+      ],
+      exports: [ConversationCommands, ConversationQueries, ConversationProjections],
+    };
+  }
+}

@@ -1,0 +1,76 @@
+import type { SqlExecutor } from '@ledgerline/database';
+import {
+  positionParams,
+  type ConversationProjection,
+  type ProjectedEvent,
+} from './conversation-projection';
+
+/**
+ * Messages in `$all` order (paged both ways by position), with thread links and reply counts, edit
+ * and redaction state. `text_revision` points at the sealed event holding the current text (the
+ * send or the latest edit); a redaction clears it, so no read ever opens redacted text again.
+ */
+export const messageHistoryProjection: ConversationProjection = {
+  name: 'message-history',
+  tables: ['ll_conv_messages'],
+  async apply(tx: SqlExecutor, p: ProjectedEvent): Promise<void> {
+    const e = p.event;
+    if (!e) return;
+    const key = [p.tenantId, p.conversationId];
+    switch (e.type) {
+      case 'MessageSent':
+        await tx.query(
+          `insert into ll_conv_messages (tenant_id, conversation_id, message_id, revision, commit_position,
+             prepare_position, sequence, author_id, author_kind, thread_root_id, sent_at, text_revision)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $4)`,
+          [
+            ...key,
+            e.data.messageId,
+            p.revision.toString(),
+            ...positionParams(p.position),
+            e.data.sequence,
+            e.data.actor.id,
+            e.data.actor.kind,
+            e.data.threadRootId ?? null,
+            e.data.at,
+          ],
+        );
+        if (e.data.threadRootId !== undefined) {
+          await tx.query(
+            `update ll_conv_messages set reply_count = reply_count + 1, last_reply_at = $4
+             where tenant_id = $1 and conversation_id = $2 and message_id = $3`,
+            [...key, e.data.threadRootId, e.data.at],
+          );
+        }
+        return;
+      case 'MessageEdited':
+        await tx.query(
+          `update ll_conv_messages set text_revision = $4, edit_count = $5, edited_at = $6
+           where tenant_id = $1 and conversation_id = $2 and message_id = $3 and not redacted`,
+          [...key, e.data.messageId, p.revision.toString(), e.data.editNumber, e.data.at],
+        );
+        return;
+      case 'MessageRedacted':
+        await tx.query(
+          `update ll_conv_messages set redacted = true, redacted_at = $4, redacted_by = $5, text_revision = null
+           where tenant_id = $1 and conversation_id = $2 and message_id = $3`,
+          [...key, e.data.messageId, e.data.at, e.data.actor.id],
+        );
+        return;
+      case 'DirectConversationCreated':
+      case 'GroupConversationCreated':
+      case 'MemberAdded':
+      case 'MemberRemoved':
+      case 'MemberLeft':
+      case 'MemberRoleChanged':
+      case 'ConversationRenamed':
+      case 'ConversationArchived':
+      case 'ConversationUnarchived':
+      case 'ReactionAdded':
+      case 'ReactionRemoved':
+      case 'MessagesDelivered':
+      case 'MessagesRead':
+        return;
+    }
+  },
+};
