@@ -173,4 +173,44 @@ describe('ledgerline keys (the built CLI on the embedded defaults)', () => {
     expect(r.code).toBe(78);
     expect(r.err).toContain('LEDGERLINE_DEK_MAX_EVENTS');
   });
+
+  it('apikeys: create shows the key once, list shows it hashed away, revoke refuses it from then on', () => {
+    const created = cli(env, 'apikeys', 'create', '--tenant', tenant, '--name', 'ehr-backend');
+    expect(created.code).toBe(0);
+    const [, id] = /api key (\S+) for tenant clinic-a/.exec(created.out)!;
+    const key = created.out.trim().split('\n').at(-1)!;
+    expect(key).toMatch(/^llk_/);
+    const listed = cli(env, 'apikeys', 'list', '--tenant', tenant);
+    expect(listed.out).toContain(`${id}  ehr-backend  roles service  active`);
+    expect(listed.out).not.toContain(key);
+    expect(cli(env, 'apikeys', 'revoke', id!).out).toContain(`api key ${id} revoked`);
+    expect(cli(env, 'apikeys', 'list', '--tenant', tenant).out).toMatch(/revoked \d{4}-/);
+    const badRole = cli(
+      env,
+      'apikeys',
+      'create',
+      '--tenant',
+      tenant,
+      '--name',
+      'x',
+      '--roles',
+      'root',
+    );
+    expect(badRole.code).toBe(1);
+  });
+
+  it('projections rebuild replays the log into every read model', () => {
+    const r = cli(env, 'projections', 'rebuild');
+    expect(r.code).toBe(0);
+    for (const name of [
+      'conversation-list',
+      'message-history',
+      'message-edits',
+      'reactions',
+      'receipts',
+    ]) {
+      expect(r.out).toMatch(new RegExp(`rebuilt ${name} \\(generation \\d+\\)`));
+    }
+    expect(cli(env, 'projections', 'rebuild', 'no-such-projection').code).toBe(1);
+  });
 });

@@ -6,7 +6,10 @@ import {
   loadConfig,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
+import { registerApiKeyCommands } from './api-keys.commands';
+import { registerAuditCommands } from './audit.commands';
 import { registerKeyCommands } from './keys.commands';
+import { registerProjectionCommands } from './projections.commands';
 
 // Exit codes from sysexits.h, as the server uses them.
 const EX_USAGE = 64;
@@ -22,7 +25,11 @@ export function buildProgram(
     .description('Ledgerline operator commands (same environment variables as the server)')
     .exitOverride()
     .showHelpAfterError();
-  registerKeyCommands(program, () => (config ??= loadConfig(process.env)), out);
+  const configOnce = () => (config ??= loadConfig(process.env));
+  registerKeyCommands(program, configOnce, out);
+  registerProjectionCommands(program, configOnce, out);
+  registerApiKeyCommands(program, configOnce, out);
+  registerAuditCommands(program, configOnce, out);
   return program;
 }
 
