@@ -6,7 +6,8 @@ import {
 } from '@eventstore/db-client';
 import { START_POSITION, comparePositions, type GlobalPosition } from '@ledgerline/kernel';
 import { EventStoreUnavailableError } from '../../event-store.errors';
-import type { SubscribeOptions, Subscription } from '../../event-store.port';
+import type { SubscribeOptions } from '../../event-store.port';
+import { SubscriptionLoop } from '../../subscription-loop';
 import {
   commandError,
   isAfter,
@@ -34,14 +35,8 @@ class HandlerFailure extends Error {
  * stream exerts back-pressure on the server. On a transient failure it resubscribes after the last
  * event it saw, with exponential back-off.
  */
-export class EventStoreDbSubscription implements Subscription {
-  readonly done: Promise<void>;
-  private resolveDone!: () => void;
-  private rejectDone!: (error: unknown) => void;
+export class EventStoreDbSubscription extends SubscriptionLoop {
   private readonly filter: NormalisedFilter;
-  private stopped = false;
-  private signalled = false;
-  private waiter: (() => void) | undefined;
   /** Last event the server sent (delivered or filtered out here): where a resubscription starts. */
   private last: GlobalPosition | undefined;
   private failures = 0;
@@ -49,39 +44,14 @@ export class EventStoreDbSubscription implements Subscription {
   constructor(
     private readonly client: EventStoreDBClient,
     private readonly options: SubscribeOptions,
-    private readonly onEnd: () => void,
+    onEnd: () => void,
   ) {
+    super(onEnd);
     this.filter = normaliseFilter(options.filter);
     this.last = options.after;
-    this.done = new Promise<void>((resolve, reject) => {
-      this.resolveDone = resolve;
-      this.rejectDone = reject;
-    });
-    // `done` is often awaited only on stop(); a handler error must not become an unhandled rejection.
-    this.done.catch(() => undefined);
   }
 
-  start(): void {
-    this.run().then(
-      () => {
-        this.onEnd();
-        this.resolveDone();
-      },
-      (error: unknown) => {
-        this.stopped = true;
-        this.onEnd();
-        this.rejectDone(error);
-      },
-    );
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.signal();
-    await this.done.catch(() => undefined);
-  }
-
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     while (!this.stopped) {
       const from = this.last;
       const sub = this.client.subscribeToAll({
@@ -184,35 +154,5 @@ export class EventStoreDbSubscription implements Subscription {
     } catch (error) {
       throw new HandlerFailure(error);
     }
-  }
-
-  private signal(): void {
-    this.signalled = true;
-    this.waiter?.();
-  }
-
-  private wait(): Promise<void> {
-    if (this.signalled || this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.waiter = () => {
-        this.waiter = undefined;
-        resolve();
-      };
-    });
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined;
-        resolve();
-      }, ms);
-      this.waiter = () => {
-        clearTimeout(timer);
-        this.waiter = undefined;
-        resolve();
-      };
-    });
   }
 }

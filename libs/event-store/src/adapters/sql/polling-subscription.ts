@@ -1,5 +1,6 @@
 import { LedgerlineError, START_POSITION, comparePositions } from '@ledgerline/kernel';
-import type { EventStore, SubscribeOptions, Subscription } from '../../event-store.port';
+import type { EventStore, SubscribeOptions } from '../../event-store.port';
+import { SubscriptionLoop } from '../../subscription-loop';
 
 const PAGE = 500;
 const MAX_BACKOFF_MS = 5_000;
@@ -10,55 +11,22 @@ const MAX_BACKOFF_MS = 5_000;
  * rows that can no longer be preceded by a later commit, reading on from the last position never
  * skips an event; catch-up and live are the same loop, so there is no hand-over gap.
  */
-export class PollingSubscription implements Subscription {
-  readonly done: Promise<void>;
-  private resolveDone!: () => void;
-  private rejectDone!: (error: unknown) => void;
-  private stopped = false;
-  private signalled = false;
-  private waiter: (() => void) | undefined;
-
+export class PollingSubscription extends SubscriptionLoop {
   constructor(
     private readonly store: Pick<EventStore, 'readAll'>,
     private readonly options: SubscribeOptions,
     private readonly pollIntervalMs: number,
-    private readonly onEnd: () => void,
+    onEnd: () => void,
   ) {
-    this.done = new Promise<void>((resolve, reject) => {
-      this.resolveDone = resolve;
-      this.rejectDone = reject;
-    });
-    // `done` is often awaited only on stop(); a handler error must not become an unhandled rejection.
-    this.done.catch(() => undefined);
-  }
-
-  start(): void {
-    this.run().then(
-      () => {
-        this.onEnd();
-        this.resolveDone();
-      },
-      (error: unknown) => {
-        this.stopped = true;
-        this.onEnd();
-        this.rejectDone(error);
-      },
-    );
+    super(onEnd);
   }
 
   /** Something was committed: read again now rather than at the next poll. */
   wake(): void {
-    this.signalled = true;
-    this.waiter?.();
+    this.signal();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.waiter?.();
-    await this.done.catch(() => undefined);
-  }
-
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     let after = this.options.after ?? START_POSITION;
     let failures = 0;
     // After a wake-up that found nothing new (a commit still hidden behind an older open
@@ -91,22 +59,5 @@ export class PollingSubscription implements Subscription {
       );
       quickRetry = woke && !moved ? Math.min(quickRetry + 1, 8) : woke ? 1 : 0;
     }
-  }
-
-  /** Resolves true when woken by a signal, false on timeout or stop. */
-  private sleep(ms: number): Promise<boolean> {
-    if (this.stopped) return Promise.resolve(false);
-    if (this.signalled) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined;
-        resolve(false);
-      }, ms);
-      this.waiter = () => {
-        clearTimeout(timer);
-        this.waiter = undefined;
-        resolve(!this.stopped);
-      };
-    });
   }
 }
