@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { EventMetadata } from '@ledgerline/kernel';
+import type { EventMetadata, RecordedEvent } from '@ledgerline/kernel';
+import { sealOf, withoutSeal, type SealInfo } from './sealed-envelope';
 
 /** What the hash of a sealed event covers besides its body and its predecessor's hash. */
 export interface HeaderFields {
@@ -48,4 +49,30 @@ export function chainHash(header: Buffer, sealedBody: Uint8Array, prev: string |
   hash.update(sealedBody);
   if (prev !== null) hash.update(Buffer.from(prev, 'hex'));
   return hash.digest('hex');
+}
+
+/**
+ * Whether a stored event's content still hashes to its seal (no data key needed). The ledger checks
+ * this on every read; audit checkpoints use it to hash events without decrypting them.
+ */
+export function sealMatches(event: RecordedEvent): boolean {
+  const seal = sealOf(event.metadata);
+  if (!seal) return false;
+  return chainHash(headerOf(event, seal), event.data, seal.prev) === seal.hash;
+}
+
+/** The canonical header of a stored event, from its record and its seal. */
+export function headerOf(event: RecordedEvent, seal: SealInfo): Buffer {
+  return canonicalHeader({
+    tenantId: event.tenantId,
+    streamId: event.streamId,
+    revision: event.revision,
+    eventId: event.eventId,
+    type: event.type,
+    schemaVersion: event.schemaVersion,
+    recordedAt: event.recordedAt,
+    keyId: seal.key,
+    epoch: seal.epoch,
+    metadata: withoutSeal(event.metadata),
+  });
 }

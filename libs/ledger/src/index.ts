@@ -21,3 +21,4 @@ export {
 export { LedgerModule, LEDGER, KEY_LIFECYCLE } from './ledger.module';
 export { startDurableLedgerSubscription } from './durable-ledger-subscription';
 export { encryptPayload, decryptPayload } from './event-cipher';
+export { sealMatches } from './hash-chain';

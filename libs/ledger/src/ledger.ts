@@ -17,7 +17,7 @@ import {
 } from '@ledgerline/event-store';
 import { DataKeyShreddedError, type DataKeys } from '@ledgerline/crypto';
 import { associatedData, decryptPayload, encryptPayload } from './event-cipher';
-import { canonicalHeader, chainHash } from './hash-chain';
+import { canonicalHeader, chainHash, headerOf } from './hash-chain';
 import { IntegrityError, type IntegrityFailure } from './ledger.errors';
 import { SEAL_KEY, sealOf, withoutSeal, type SealInfo } from './sealed-envelope';
 
@@ -318,19 +318,7 @@ export class Ledger {
   private verifyHash(event: RecordedEvent): SealInfo {
     const seal = sealOf(event.metadata);
     if (!seal) this.fail(event.streamId, event.revision, 'seal_missing');
-    const header = canonicalHeader({
-      tenantId: event.tenantId,
-      streamId: event.streamId,
-      revision: event.revision,
-      eventId: event.eventId,
-      type: event.type,
-      schemaVersion: event.schemaVersion,
-      recordedAt: event.recordedAt,
-      keyId: seal.key,
-      epoch: seal.epoch,
-      metadata: withoutSeal(event.metadata),
-    });
-    if (chainHash(header, event.data, seal.prev) !== seal.hash) {
+    if (chainHash(headerOf(event, seal), event.data, seal.prev) !== seal.hash) {
       this.fail(event.streamId, event.revision, 'hash_mismatch');
     }
     return seal;

@@ -1,0 +1,254 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { INestApplicationContext } from '@nestjs/common';
+import type { Command } from 'commander';
+import {
+  AUDIT_SIGNING_DIR,
+  AuditExporter,
+  BUNDLE_FILES,
+  CheckpointJob,
+  LogVerifier,
+  MerkleLogStore,
+  SigningCertificate,
+  SigningKeyError,
+  TreeHeadSigner,
+  formatFinding,
+  readBundleText,
+  signedTreeHeadSchema,
+  verifyBundle,
+  writeBundleDirectory,
+  type Finding,
+  type SignedTreeHead,
+} from '@ledgerline/audit';
+import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
+import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
+import {
+  CLOCK,
+  LedgerlineError,
+  ValidationError,
+  type Clock,
+  type LedgerlineConfig,
+} from '@ledgerline/kernel';
+import { withCliContext } from './cli-context';
+
+type Out = (line: string) => void;
+
+/** A verification found problems; they were printed before this is thrown (exit status 1). */
+export class VerificationFailedError extends LedgerlineError {
+  readonly code = 'verification_failed';
+}
+
+/**
+ * `ledgerline audit …`: signed Merkle checkpoints over the event log. `checkpoint`, `export` and
+ * `verify-log` open the database; `verify` runs offline on a bundle alone.
+ */
+export function registerAuditCommands(
+  program: Command,
+  config: () => LedgerlineConfig,
+  out: Out,
+): void {
+  const audit = program
+    .command('audit')
+    .description('signed Merkle checkpoints: checkpoint, export and verify (offline, or the log)');
+
+  audit
+    .command('checkpoint')
+    .description('fold the events appended since the last checkpoint into the tree; sign its head')
+    .action(() =>
+      withCliContext(config(), async (app) => {
+        const { store, log, clock } = await services(app);
+        const signer = await openSigner(config(), true);
+        const job = new CheckpointJob(store, log, signer, clock);
+        for (;;) {
+          const outcome = await job.run();
+          if (outcome.status === 'unchanged') {
+            out(
+              outcome.head
+                ? `no new events: the tree stays at size ${outcome.head.treeSize} (root ${outcome.head.rootHash}, signed ${outcome.head.timestamp})`
+                : 'no events to checkpoint yet',
+            );
+            return;
+          }
+          const h = outcome.head;
+          out(
+            `signed tree head: size ${h.treeSize} (+${outcome.added}), root ${h.rootHash}, signed ${h.timestamp}`,
+          );
+          if (!outcome.more) return;
+        }
+      }),
+    );
+
+  audit
+    .command('export')
+    .description(
+      "write a tenant's audit bundle: records (metadata only), proofs, signed heads, certificate",
+    )
+    .requiredOption('--tenant <id>', 'the tenant whose events to export')
+    .option('--from <iso-time>', 'events recorded at or after this time')
+    .option('--to <iso-time>', 'events recorded before this time')
+    .option('--known-head <head.json>', 'also prove the latest head extends this earlier head')
+    .requiredOption('--out <dir>', 'directory for bundle.json, sth.txt, sth.sig, cert.pem, …')
+    .action(
+      (opts: { tenant: string; from?: string; to?: string; knownHead?: string; out: string }) => {
+        const from = parseTime(opts.from, 'from');
+        const to = parseTime(opts.to, 'to');
+        return withCliContext(config(), async (app) => {
+          const knownHead = opts.knownHead ? await readHead(opts.knownHead) : undefined;
+          const { store, log, clock } = await services(app);
+          const signer = await openSigner(config(), false);
+          const exporter = new AuditExporter(store, log, signer, clock);
+          const { bundle, warnings } = await exporter.export({
+            tenantId: opts.tenant,
+            from,
+            to,
+            knownHead,
+          });
+          for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+          await writeBundleDirectory(opts.out, bundle);
+          out(
+            `exported ${bundle.records.length} record(s) of tenant ${bundle.tenantId} to ${opts.out}, proven against the signed tree head of size ${bundle.treeHead.treeSize} (signed ${bundle.treeHead.timestamp})`,
+          );
+          out(`certificate SHA-256 fingerprint: ${signer.certificate.fingerprint}`);
+        });
+      },
+    );
+
+  audit
+    .command('verify')
+    .description('check an audit bundle offline; exit status 1 on any failure')
+    .argument('<bundle>', 'the export directory, or its bundle.json')
+    .option('--trust <cert.pem>', 'the certificate to trust (pins it)')
+    .option('--known-head <head.json>', 'a head seen before: the bundle must not roll back from it')
+    .option('--save-head <file>', "when all is well, write the bundle's head here for next time")
+    .action(
+      async (
+        bundlePath: string,
+        opts: { trust?: string; knownHead?: string; saveHead?: string },
+      ) => {
+        let text: string;
+        let source: string;
+        try {
+          ({ text, source } = await readBundleText(bundlePath));
+        } catch (error) {
+          report([{ check: 'format', where: bundlePath, message: readError(error) }], [], out);
+          out('verification FAILED: 1 problem(s)');
+          throw new VerificationFailedError(`cannot read ${bundlePath}`);
+        }
+        const trusted = opts.trust ? await readFile(opts.trust, 'utf8') : undefined;
+        const knownHeadText = opts.knownHead ? await readFile(opts.knownHead, 'utf8') : undefined;
+        const result = verifyBundle(text, {
+          source,
+          trustedCertificatePem: trusted,
+          knownHeadText,
+        });
+        if (result.tenantId) {
+          out(
+            `bundle ${source}: tenant ${result.tenantId}, ${result.records} record(s)${result.treeHead ? `, signed tree head of size ${result.treeHead.treeSize} (signed ${result.treeHead.timestamp})` : ''}`,
+          );
+        }
+        report(result.failures, result.notes, out);
+        if (!result.ok) {
+          out(`verification FAILED: ${result.failures.length} problem(s)`);
+          throw new VerificationFailedError(
+            `${result.failures.length} check(s) failed for ${source}`,
+          );
+        }
+        if (opts.saveHead && result.treeHead) {
+          await writeFile(opts.saveHead, `${JSON.stringify(result.treeHead, null, 2)}\n`);
+          out(`saved the verified head to ${opts.saveHead}`);
+        }
+        out('verification OK');
+      },
+    );
+
+  audit
+    .command('verify-log')
+    .description(
+      'check the event log as it is now against every signed tree head; exit status 1 on any failure',
+    )
+    .option(
+      '--trust <cert.pem>',
+      'check signatures with this certificate, not the data directory’s',
+    )
+    .option('--known-head <head.json>', 'a head seen before: the stored heads must not roll back')
+    .action((opts: { trust?: string; knownHead?: string }) =>
+      withCliContext(config(), async (app) => {
+        const knownHead = opts.knownHead ? await readHead(opts.knownHead) : undefined;
+        const { store, log } = await services(app);
+        const certificate = opts.trust
+          ? SigningCertificate.fromPem(await readFile(opts.trust, 'utf8'))
+          : await deploymentCertificate(config());
+        const result = await new LogVerifier(store, log, certificate).verify({ knownHead });
+        report(result.failures, result.notes, out);
+        if (!result.ok) {
+          out(`verification FAILED: ${result.failures.length} problem(s)`);
+          throw new VerificationFailedError(
+            `${result.failures.length} check(s) failed for the event log`,
+          );
+        }
+        out('verification OK');
+      }),
+    );
+}
+
+async function services(app: INestApplicationContext) {
+  const client = app.get<SqlClient>(SQL_CLIENT);
+  return {
+    store: app.get<EventStore>(EVENT_STORE),
+    log: await MerkleLogStore.create(client),
+    clock: app.get<Clock>(CLOCK),
+  };
+}
+
+/** The deployment's signing key: generated under the data directory on first use. */
+function openSigner(config: LedgerlineConfig, createIfMissing: boolean): Promise<TreeHeadSigner> {
+  return TreeHeadSigner.open({
+    dir: join(config.storage.dataDir, AUDIT_SIGNING_DIR),
+    createIfMissing,
+  });
+}
+
+/** The deployment's certificate, or undefined when none was ever generated. */
+async function deploymentCertificate(
+  config: LedgerlineConfig,
+): Promise<SigningCertificate | undefined> {
+  const file = join(config.storage.dataDir, AUDIT_SIGNING_DIR, BUNDLE_FILES.certificate);
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SigningKeyError(`cannot read the signing certificate ${file}`, { cause: error });
+  }
+  return SigningCertificate.fromPem(pem);
+}
+
+async function readHead(file: string): Promise<SignedTreeHead> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ValidationError(`${file} is not a readable JSON tree head (${readError(error)})`);
+  }
+  const parsed = signedTreeHeadSchema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(`${file} is not a signed tree head`);
+  return parsed.data;
+}
+
+function parseTime(value: string | undefined, field: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime())) throw new ValidationError(`--${field} is not a time`, field);
+  return at;
+}
+
+function readError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'no such file or directory';
+  return error instanceof Error ? error.message : 'unreadable';
+}
+
+function report(failures: readonly Finding[], notes: readonly string[], out: Out): void {
+  for (const note of notes) out(`note: ${note}`);
+  for (const f of failures) out(formatFinding(f));
+}

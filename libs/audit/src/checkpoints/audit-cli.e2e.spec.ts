@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BUNDLE_FILES, OPENSSL_VERIFY_COMMANDS } from './bundle-files';
+import type { AuditBundle } from './audit-bundle';
+
+// The built CLI (`npm test` builds first), as an operator and an auditor would run it. Events come
+// from `keys rotate`, which appends a sealed KekRotated event to the tenant's key stream.
+const CLI = resolve(__dirname, '../../../../dist/apps/cli/src/main.js');
+
+function cli(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+describe('ledgerline audit (the built CLI on the embedded defaults)', () => {
+  let root: string;
+  let env: Record<string, string>;
+  const dir = (name: string) => join(root, name);
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'ledgerline-audit-cli-'));
+    env = {
+      LEDGERLINE_DATA_DIR: dir('data'),
+      LEDGERLINE_MASTER_KEY: randomBytes(32).toString('base64'),
+    };
+    for (const tenant of ['clinic-a', 'clinic-b', 'clinic-a']) {
+      expect(cli(env, 'keys', 'rotate', '--tenant', tenant).code).toBe(0);
+    }
+  }, 120_000);
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('checkpoints, exports and verifies; openssl checks the head; a changed record fails', () => {
+    const first = cli(env, 'audit', 'checkpoint');
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/signed tree head: size 3 \(\+3\), root [0-9a-f]{64}/);
+    expect(cli(env, 'audit', 'checkpoint').out).toMatch(/no new events: the tree stays at size 3/);
+    expect(cli(env, 'keys', 'rotate', '--tenant', 'clinic-a').code).toBe(0);
+    expect(cli(env, 'audit', 'checkpoint').out).toMatch(/size 4 \(\+1\)/);
+
+    const exported = cli(env, 'audit', 'export', '--tenant', 'clinic-a', '--out', dir('out'));
+    expect(exported.code).toBe(0);
+    expect(exported.out).toMatch(/exported 3 record\(s\) of tenant clinic-a/);
+    for (const file of Object.values(BUNDLE_FILES))
+      expect(existsSync(join(dir('out'), file))).toBe(true);
+
+    const verified = cli(
+      env,
+      'audit',
+      'verify',
+      dir('out'),
+      '--trust',
+      join(dir('data'), 'audit-signing', 'cert.pem'),
+      '--save-head',
+      dir('kept-head.json'),
+    );
+    expect(verified.err).toBe('');
+    expect(verified.code).toBe(0);
+    expect(verified.out).toContain('verification OK');
+    expect(verified.out).not.toContain('not pinned');
+
+    if (hasOpenssl) {
+      for (const command of OPENSSL_VERIFY_COMMANDS) {
+        const r = spawnSync('sh', ['-c', command], { cwd: dir('out'), encoding: 'utf8' });
+        expect(r.stderr).toBe('');
+        if (command.includes('dgst')) expect(r.stdout.trim()).toBe('Verified OK');
+      }
+    }
+
+    const bundle = JSON.parse(
+      readFileSync(join(dir('out'), BUNDLE_FILES.bundle), 'utf8'),
+    ) as AuditBundle;
+    bundle.records[1]!.streamId = 'keys:clinic-b';
+    writeFileSync(dir('changed.json'), JSON.stringify(bundle));
+    const changed = cli(env, 'audit', 'verify', dir('changed.json'));
+    expect(changed.code).toBe(1);
+    expect(changed.out).toContain(
+      `FAIL inclusion record 1 (event ${bundle.records[1]!.eventId}, leaf ${bundle.records[1]!.leafIndex})`,
+    );
+    expect(changed.out).toContain('certificate not pinned');
+    expect(changed.err).toContain('verification_failed');
+
+    writeFileSync(dir('truncated.json'), JSON.stringify(bundle).slice(0, 500));
+    const truncated = cli(env, 'audit', 'verify', dir('truncated.json'));
+    expect(truncated.code).toBe(1);
+    expect(truncated.out).toMatch(/FAIL format .*truncated.json: not valid JSON/);
+  }, 120_000);
+
+  it('verify-log passes on the intact log; an older bundle fails against a newer known head', () => {
+    const log = cli(env, 'audit', 'verify-log', '--known-head', dir('kept-head.json'));
+    expect(log.code).toBe(0);
+    expect(log.out).toMatch(/2 signed head\(s\) checked/);
+
+    expect(cli(env, 'keys', 'rotate', '--tenant', 'clinic-b').code).toBe(0);
+    expect(cli(env, 'audit', 'checkpoint').code).toBe(0);
+    expect(
+      cli(
+        env,
+        'audit',
+        'export',
+        '--tenant',
+        'clinic-b',
+        '--out',
+        dir('later'),
+        '--known-head',
+        dir('kept-head.json'),
+      ).code,
+    ).toBe(0);
+    const later = cli(env, 'audit', 'verify', dir('later'), '--known-head', dir('kept-head.json'));
+    expect(later.code).toBe(0);
+
+    // The auditor now holds the size-5 head; the operator hands over the old size-4 bundle.
+    const rollback = cli(
+      env,
+      'audit',
+      'verify',
+      dir('out'),
+      '--known-head',
+      join(dir('later'), BUNDLE_FILES.head),
+    );
+    expect(rollback.code).toBe(1);
+    expect(rollback.out).toMatch(/FAIL known-head known head \(size 5, .*rollback/);
+  }, 120_000);
+});
