@@ -1,6 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from '@ledgerline/audit';
+import {
+  CONVERSATION_API_LIMITS,
+  CONVERSATION_API_MAX_PAGE_SIZE,
+  ConversationsModule,
+} from '@ledgerline/conversations';
 import { CryptoModule } from '@ledgerline/crypto';
 import { DatabaseModule } from '@ledgerline/database';
 import { EventStoreModule } from '@ledgerline/event-store';
@@ -35,6 +40,11 @@ export class AppModule {
         LedgerModule,
         AuditModule,
         IdentityModule.forRoot(config.identity),
+        // The limits the GraphQL inputs are validated against, so the edge and the decider agree.
+        ConversationsModule.forRoot({
+          limits: CONVERSATION_API_LIMITS,
+          maxPageSize: CONVERSATION_API_MAX_PAGE_SIZE,
+        }),
         GraphqlEdgeModule.forRoot({ autoSchemaFile: true }),
       ],
       controllers: [HealthController, ...(config.identity.devTokens ? [DevTokenController] : [])],

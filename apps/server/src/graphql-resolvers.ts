@@ -1,5 +1,21 @@
+import {
+  ConversationEventsResolver,
+  ConversationResolver,
+  MemberResolver,
+  MessageResolver,
+  ReactionResolver,
+  ReceiptResolver,
+} from '@ledgerline/conversations';
+
 /**
  * Every GraphQL resolver the server serves, in one list: the app module registers them, and the
  * schema export (`npm run graphql:schema`) builds `schema.graphql` from the same list.
  */
-export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [];
+export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [
+  ConversationResolver,
+  MemberResolver,
+  MessageResolver,
+  ReactionResolver,
+  ReceiptResolver,
+  ConversationEventsResolver,
+];

@@ -160,3 +160,26 @@ export {
 export type { ConversationProjection, ProjectedEvent } from './projections/conversation-projection';
 export { conversationReadModelMigrations } from './projections/conversations.migrations';
 export { ConversationsModule, type ConversationsModuleOptions } from './conversations.module';
+export {
+  CONVERSATION_API_LIMITS,
+  CONVERSATION_API_MAX_PAGE_SIZE,
+  CONVERSATION_API_DEFAULT_PAGE_SIZE,
+} from './api/conversation-api.config';
+export { ConversationResolver } from './api/conversation.resolver';
+export { MemberResolver } from './api/member.resolver';
+export { MessageResolver } from './api/message.resolver';
+export { ReactionResolver } from './api/reaction.resolver';
+export { ReceiptResolver } from './api/receipt.resolver';
+export {
+  ConversationEventsResolver,
+  membershipFromReadModels,
+} from './api/conversation-events.resolver';
+export {
+  ConversationFanOut,
+  ConversationEventsUnavailableError,
+  type ConversationFanOutOptions,
+  type FanOutLog,
+  type LiveConversationEvent,
+  type MembershipSource,
+} from './api/conversation-fan-out';
+export { ConversationNotFoundError, ConversationGoneError } from './api/conversation-api.errors';

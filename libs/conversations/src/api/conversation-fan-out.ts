@@ -1,0 +1,440 @@
+import { LRUCache } from 'lru-cache';
+import type { CheckpointStore, EventStore, Subscription } from '@ledgerline/event-store';
+import type { Principal } from '@ledgerline/identity';
+import {
+  LedgerlineError,
+  START_POSITION,
+  UnavailableError,
+  comparePositions,
+  type GlobalPosition,
+} from '@ledgerline/kernel';
+import type { Ledger, OpenedEvent } from '@ledgerline/ledger';
+import { openConversationEvent } from '../application/conversation-events.codec';
+import type { ConversationEvent } from '../domain/conversation.events';
+import { CONVERSATION_STREAM_CATEGORY, parseConversationStreamId } from '../domain/stream-ids';
+
+/** A conversation event on its way to subscribers: decoded, with where it sits in `$all`. */
+export interface LiveConversationEvent {
+  readonly tenantId: string;
+  readonly conversationId: string;
+  readonly eventId: string;
+  readonly position: GlobalPosition;
+  readonly event: ConversationEvent;
+}
+
+/**
+ * Whether a user or agent is a member of a conversation, as of (at least) a position. `undefined`
+ * when that cannot be known now (read models behind, database down): the fan-out then delivers
+ * nothing to them for that event, and asks again for the next one.
+ */
+export interface MembershipSource {
+  isMember(
+    principal: Principal,
+    conversationId: string,
+    at: GlobalPosition,
+  ): Promise<boolean | undefined>;
+}
+
+/** Where the fan-out reports trouble: ids, positions and error codes only, never an event. */
+export interface FanOutLog {
+  warn(fields: Record<string, unknown>): void;
+  error(fields: Record<string, unknown>): void;
+}
+
+export interface ConversationFanOutOptions {
+  /** Checkpoint name under which the position reached is saved as the next start's hint. */
+  readonly hintCheckpoint?: string;
+  /** Save the hint at most this often. */
+  readonly hintEveryMs?: number;
+  /** Memberships (member × conversation) remembered. */
+  readonly membershipCacheSize?: number;
+  /** How long a remembered membership is trusted without events confirming it. */
+  readonly membershipTtlMs?: number;
+  readonly restartDelayMs?: number;
+  readonly maxRestartDelayMs?: number;
+  readonly now?: () => number;
+  readonly log?: FanOutLog;
+}
+
+/** No subscriber receives live events before the fan-out has found the end of the log. */
+export class ConversationEventsUnavailableError extends UnavailableError {
+  override readonly code = 'conversation_events_unavailable';
+  constructor() {
+    super('live conversation events are not available yet; subscribe again shortly');
+  }
+}
+
+interface Subscriber {
+  readonly principal: Principal;
+  readonly conversationId: string | undefined;
+  readonly push: (event: LiveConversationEvent) => void;
+}
+
+interface MembershipChange {
+  readonly added: ReadonlySet<string>;
+  readonly removed: ReadonlySet<string>;
+}
+
+const STREAM_PREFIX = `${CONVERSATION_STREAM_CATEGORY}:`;
+/** Matches no event: a scan that moves the cursor without reading (or, on SQL, sending) bodies. */
+const NO_EVENTS = { eventTypes: ['ledgerline.conversation-fan-out.none'] } as const;
+const SCAN_PAGE = 10_000;
+const NO_CHANGE: MembershipChange = { added: new Set(), removed: new Set() };
+const MEMBERSHIP_EVENTS: ReadonlySet<string> = new Set<ConversationEvent['type']>([
+  'DirectConversationCreated',
+  'GroupConversationCreated',
+  'MemberAdded',
+  'MemberRemoved',
+  'MemberLeft',
+]);
+const SILENT: FanOutLog = { warn: () => undefined, error: () => undefined };
+
+/**
+ * Live conversation events for GraphQL subscribers, fed by ONE ledger subscription per process
+ * over the `conversation:` streams, from the end of the log as it was at start: every node runs
+ * its own, so fan-out across nodes needs no broker.
+ *
+ * Each event is decoded once and handed, in `$all` order, to the subscribers of its tenant (never
+ * another's) who may see it:
+ * - a user or agent who is a member of the conversation. Memberships are remembered per member
+ *   and conversation, kept current by the membership events themselves (creation, added, removed,
+ *   left) as they pass; one not yet known is asked of the read models once they have reached the
+ *   event (MembershipSource). A member who is removed or leaves still receives that event — it is
+ *   how they learn — and nothing after it; one who is added receives their MemberAdded.
+ * - a service (never a member), for every conversation of its tenant, as its reads allow.
+ *
+ * A subscriber receives the events routed after it registered, each once. An event whose data
+ * key was shredded is not delivered (there is nothing left to show).
+ *
+ * The end of the log is found by scanning forward from a saved hint without opening events, so a
+ * restart neither replays history nor decrypts it. A failed subscription restarts from the last
+ * event routed: subscribers see a delay, not a gap.
+ */
+export class ConversationFanOut {
+  private readonly byTenant = new Map<string, Map<number, Subscriber>>();
+  private readonly memberships: LRUCache<string, boolean>;
+  private readonly hintCheckpoint: string;
+  private readonly hintEveryMs: number;
+  private readonly restartDelayMs: number;
+  private readonly maxRestartDelayMs: number;
+  private readonly now: () => number;
+  private readonly log: FanOutLog;
+  private nextSubscriberId = 1;
+  private position: GlobalPosition | undefined;
+  private subscription: Subscription | undefined;
+  private loop: Promise<void> | undefined;
+  private stopped = false;
+  private live = false;
+  private readonly liveWaiters = new Set<() => void>();
+  private interruptSleep: (() => void) | undefined;
+  private hintSaved: GlobalPosition | undefined;
+  private hintSavedAt = 0;
+
+  constructor(
+    private readonly ledger: Pick<Ledger, 'subscribe'>,
+    private readonly store: Pick<EventStore, 'readAll'>,
+    private readonly checkpoints: CheckpointStore,
+    private readonly members: MembershipSource,
+    options: ConversationFanOutOptions = {},
+  ) {
+    this.memberships = new LRUCache({
+      max: options.membershipCacheSize ?? 100_000,
+      ttl: options.membershipTtlMs ?? 3_600_000,
+    });
+    this.hintCheckpoint = options.hintCheckpoint ?? 'graphql.conversation-events.hint';
+    this.hintEveryMs = options.hintEveryMs ?? 10_000;
+    this.restartDelayMs = options.restartDelayMs ?? 500;
+    this.maxRestartDelayMs = options.maxRestartDelayMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+    this.log = options.log ?? SILENT;
+  }
+
+  /** Starts the one subscription (in the background). */
+  start(): void {
+    if (this.loop) return;
+    this.stopped = false;
+    this.loop = this.run();
+  }
+
+  /** Stops the subscription, letting the event in hand finish, and saves the hint. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.interruptSleep?.();
+    await this.subscription?.stop();
+    await this.loop;
+    this.loop = undefined;
+    await this.saveHint(true);
+  }
+
+  /** Resolves once events are flowing; ConversationEventsUnavailableError after `timeoutMs`. */
+  whenLive(timeoutMs: number): Promise<void> {
+    if (this.live) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const ready = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.liveWaiters.delete(ready);
+        reject(new ConversationEventsUnavailableError());
+      }, timeoutMs);
+      this.liveWaiters.add(ready);
+    });
+  }
+
+  /**
+   * Delivers to `push` every event routed from now on that `principal` may see (only those of
+   * `conversationId`, when given). Returns the function that unregisters.
+   */
+  register(
+    principal: Principal,
+    filter: { readonly conversationId?: string },
+    push: (event: LiveConversationEvent) => void,
+  ): () => void {
+    const id = this.nextSubscriberId++;
+    let tenant = this.byTenant.get(principal.tenantId);
+    if (!tenant) {
+      tenant = new Map();
+      this.byTenant.set(principal.tenantId, tenant);
+    }
+    tenant.set(id, { principal, conversationId: filter.conversationId, push });
+    const subscribers = tenant;
+    return () => {
+      subscribers.delete(id);
+      if (subscribers.size === 0 && this.byTenant.get(principal.tenantId) === subscribers) {
+        this.byTenant.delete(principal.tenantId);
+      }
+    };
+  }
+
+  /** Subscribers registered now (for metrics and tests). */
+  get subscriberCount(): number {
+    let n = 0;
+    for (const tenant of this.byTenant.values()) n += tenant.size;
+    return n;
+  }
+
+  // ---- the subscription ------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    let delay = this.restartDelayMs;
+    while (!this.stopped) {
+      try {
+        this.position ??= await this.findEnd();
+        if (this.stopped) return;
+        const subscription = this.ledger.subscribe({
+          after: this.position,
+          filter: { streamPrefixes: [STREAM_PREFIX] },
+          onEvent: (event) => this.onEvent(event),
+          onCaughtUp: (position) => this.onCaughtUp(position),
+          onRetry: (error, attempt) =>
+            this.log.warn({ msg: 'conversation events read retried', attempt, ...describe(error) }),
+        });
+        this.subscription = subscription;
+        this.setLive();
+        await subscription.done;
+        delay = this.restartDelayMs;
+      } catch (error) {
+        if (this.stopped) return;
+        this.log.error({
+          msg: 'conversation events subscription stopped; restarting',
+          retryInMs: delay,
+          ...describe(error),
+        });
+        await this.sleep(delay);
+        delay = Math.min(delay * 2, this.maxRestartDelayMs);
+      }
+    }
+  }
+
+  /**
+   * The end of the log: forward from the saved hint (or the start) through pages that match no
+   * event, so nothing is opened.
+   */
+  private async findEnd(): Promise<GlobalPosition> {
+    let after = (await this.checkpoints.load(this.hintCheckpoint)) ?? START_POSITION;
+    for (;;) {
+      const page = await this.store.readAll({ after, maxCount: SCAN_PAGE, filter: NO_EVENTS });
+      after = page.next;
+      if (!page.more) return after;
+    }
+  }
+
+  private async onEvent(opened: OpenedEvent): Promise<void> {
+    try {
+      await this.route(opened);
+    } catch (error) {
+      // A throw would end the subscription for everyone; this event is passed over instead.
+      this.log.error({
+        msg: 'conversation event not delivered',
+        eventId: opened.eventId,
+        streamId: opened.streamId,
+        ...describe(error),
+      });
+    }
+    this.advance(opened.position);
+  }
+
+  private async onCaughtUp(position: GlobalPosition): Promise<void> {
+    this.advance(position);
+    await this.saveHint(false);
+  }
+
+  private advance(position: GlobalPosition): void {
+    if (this.position === undefined || comparePositions(position, this.position) > 0) {
+      this.position = position;
+    }
+  }
+
+  // ---- routing ---------------------------------------------------------------------------------
+
+  private async route(opened: OpenedEvent): Promise<void> {
+    const where = parseConversationStreamId(opened.streamId);
+    if (!where || where.tenantId !== opened.tenantId) return;
+    const subscribers = this.byTenant.get(where.tenantId);
+    // Nobody to tell, and no membership to follow: not even decoded.
+    if (!subscribers?.size && !MEMBERSHIP_EVENTS.has(opened.type)) return;
+    const event = openConversationEvent(opened);
+    if (!event) return; // shredded
+    const change = membershipChange(event);
+    if (subscribers && subscribers.size > 0) {
+      const targets = [...subscribers.values()].filter(
+        (s) => s.conversationId === undefined || s.conversationId === where.conversationId,
+      );
+      const allowed = await this.allowedMembers(
+        where.tenantId,
+        where.conversationId,
+        targets,
+        change,
+        opened.position,
+      );
+      const live: LiveConversationEvent = {
+        tenantId: where.tenantId,
+        conversationId: where.conversationId,
+        eventId: opened.eventId,
+        position: opened.position,
+        event,
+      };
+      for (const s of targets) {
+        if (s.principal.kind === 'service' || allowed.has(s.principal.id)) s.push(live);
+      }
+    }
+    // After delivery: a removed member got their removal, and nothing from now on.
+    for (const id of change.added) {
+      this.memberships.set(membershipKey(where.tenantId, id, where.conversationId), true);
+    }
+    for (const id of change.removed) {
+      this.memberships.set(membershipKey(where.tenantId, id, where.conversationId), false);
+    }
+  }
+
+  /** The member ids among `targets` who may see an event of the conversation at `position`. */
+  private async allowedMembers(
+    tenantId: string,
+    conversationId: string,
+    targets: readonly Subscriber[],
+    change: MembershipChange,
+    position: GlobalPosition,
+  ): Promise<Set<string>> {
+    const byMember = new Map<string, Principal>();
+    for (const s of targets) {
+      if (s.principal.kind !== 'service') byMember.set(s.principal.id, s.principal);
+    }
+    const allowed = new Set<string>();
+    await Promise.all(
+      [...byMember].map(async ([memberId, principal]) => {
+        if (change.added.has(memberId) || change.removed.has(memberId)) {
+          allowed.add(memberId);
+          return;
+        }
+        if (await this.isMember(tenantId, conversationId, principal, position)) {
+          allowed.add(memberId);
+        }
+      }),
+    );
+    return allowed;
+  }
+
+  private async isMember(
+    tenantId: string,
+    conversationId: string,
+    principal: Principal,
+    position: GlobalPosition,
+  ): Promise<boolean> {
+    const key = membershipKey(tenantId, principal.id, conversationId);
+    const known = this.memberships.get(key);
+    if (known !== undefined) return known;
+    let member: boolean | undefined;
+    try {
+      member = await this.members.isMember(principal, conversationId, position);
+    } catch (error) {
+      this.log.warn({ msg: 'membership not known', conversationId, ...describe(error) });
+      member = undefined;
+    }
+    if (member === undefined) return false; // not known now: not delivered, asked again next time
+    this.memberships.set(key, member);
+    return member;
+  }
+
+  // ---- lifecycle helpers -----------------------------------------------------------------------
+
+  private setLive(): void {
+    if (this.live) return;
+    this.live = true;
+    for (const ready of this.liveWaiters) ready();
+    this.liveWaiters.clear();
+  }
+
+  private async saveHint(force: boolean): Promise<void> {
+    const position = this.position;
+    if (position === undefined) return;
+    if (this.hintSaved && comparePositions(position, this.hintSaved) <= 0) return;
+    if (!force && this.now() - this.hintSavedAt < this.hintEveryMs) return;
+    try {
+      await this.checkpoints.save(this.hintCheckpoint, position);
+      this.hintSaved = position;
+      this.hintSavedAt = this.now();
+    } catch (error) {
+      this.log.warn({ msg: 'conversation events hint not saved', ...describe(error) });
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.interruptSleep = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.interruptSleep = done;
+    });
+  }
+}
+
+/** Who becomes (or stops being) a member through this event. */
+function membershipChange(event: ConversationEvent): MembershipChange {
+  switch (event.type) {
+    case 'DirectConversationCreated':
+    case 'GroupConversationCreated':
+      return { added: new Set(event.data.members.map((m) => m.id)), removed: new Set() };
+    case 'MemberAdded':
+      return { added: new Set([event.data.member.id]), removed: new Set() };
+    case 'MemberRemoved':
+    case 'MemberLeft':
+      return { added: new Set(), removed: new Set([event.data.memberId]) };
+    default:
+      return NO_CHANGE;
+  }
+}
+
+function membershipKey(tenantId: string, memberId: string, conversationId: string): string {
+  return JSON.stringify([tenantId, memberId, conversationId]);
+}
+
+/** Codes and PHI-free messages of Ledgerline errors; only the class name of anything else. */
+function describe(error: unknown): Record<string, unknown> {
+  return error instanceof LedgerlineError
+    ? { code: error.code, message: error.message }
+    : { error: error instanceof Error ? error.name : typeof error };
+}
