@@ -1,6 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { LegalHoldError } from '@ledgerline/crypto';
+import {
+  AwsKmsKeyProvider,
+  DataKeyCache,
+  DataKeys,
+  KeyProviderUnavailableError,
+  LegalHoldError,
+} from '@ledgerline/crypto';
 import type { RecordedEvent } from '@ledgerline/kernel';
 import { availableDatabases, openLedgerFixture, type LedgerFixture } from '@ledgerline/testing';
 import { keyStreamId } from './key-lifecycle';
@@ -167,6 +173,37 @@ for (const kind of availableDatabases()) {
       const alarmsBefore = f.alarms.length;
       expect((await reader.readStream(stream('race'))).map(textOf)).toEqual(['r0']);
       expect(f.alarms).toHaveLength(alarmsBefore);
+    });
+
+    it('fails the whole append, writing nothing, when KMS is down (after bounded retries)', async () => {
+      // Nothing listens on port 9 of the loopback: every KMS call is refused.
+      const kms = new AwsKmsKeyProvider({
+        region: 'eu-west-1',
+        endpoint: 'http://127.0.0.1:9',
+        tenantKeys: new Map(),
+        defaultKey: 'alias/ledgerline-test',
+        maxAttempts: 3,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        retryBaseDelayMs: 5,
+        retryMaxDelayMs: 20,
+      });
+      const dataKeys = new DataKeys(
+        kms,
+        f.keyStore,
+        new DataKeyCache({ maxKeys: 10, maxAgeMs: 60_000, maxUses: 100 }),
+        {
+          maxEventsPerDataKey: 100,
+        },
+      );
+      const ledger = new Ledger(f.store, dataKeys, { clock: f.clock });
+      const error = await ledger
+        .append(tenant, stream('kms'), [plain(CANARY), plain('b')], 'no_stream')
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyProviderUnavailableError);
+      expect((error as KeyProviderUnavailableError).retryable).toBe(true);
+      expect((error as Error).message).not.toContain(CANARY);
+      expect(await f.store.streamRevision(stream('kms'))).toBeUndefined();
+      await kms.close();
     });
 
     it('a retried append is stored once', async () => {
