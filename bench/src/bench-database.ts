@@ -14,6 +14,17 @@ export interface BenchDatabase {
   /** Where and what the figures were measured on, without credentials. */
   readonly description: string;
   /**
+   * PostgreSQL only: a connection URL that lands in this schema (through `search_path`), for a
+   * server booted in-process to use the same database and tables. Undefined for PGlite.
+   */
+  readonly url?: string;
+  /**
+   * PostgreSQL only: another fresh schema on the same PostgreSQL, with the same pool size, closed
+   * (and dropped) by its own `close`. For a scenario that needs tables no other scenario wrote to,
+   * e.g. a server that refuses data keys wrapped by a key ring it does not have.
+   */
+  openSibling?(): Promise<BenchDatabase>;
+  /**
    * Called before each measured row: flushes the previous rows' dirty pages (CHECKPOINT, where the
    * role may) so a checkpoint forced by their WAL does not land in the middle of this row.
    */
@@ -61,10 +72,11 @@ export async function openPostgres(url: string, poolSize: number): Promise<Bench
       await cleanup.end().catch(() => undefined);
     }
   };
+  const schemaUrl = withSearchPath(url, schema);
   let client: SqlClient;
   try {
     client = await PostgresSqlClient.connect({
-      connectionString: withSearchPath(url, schema),
+      connectionString: schemaUrl,
       poolSize,
     });
   } catch (error) {
@@ -75,6 +87,8 @@ export async function openPostgres(url: string, poolSize: number): Promise<Bench
   return {
     kind: 'postgres',
     client,
+    url: schemaUrl,
+    openSibling: () => openPostgres(url, poolSize),
     description: `PostgreSQL ${settings.version} at ${where} (synchronous_commit=${settings.sync})`,
     async settle() {
       if (!mayCheckpoint) return;

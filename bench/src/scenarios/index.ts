@@ -1,4 +1,5 @@
 import { eventStoreAppend } from './event-store-append';
+import { graphqlSendMessage } from './graphql-send-message';
 import { kmsCalls } from './kms-calls';
 import { sealedAppend } from './sealed-append';
 import { sealedRead } from './sealed-read';
@@ -12,4 +13,5 @@ export const scenarios: readonly Scenario[] = [
   sealedAppend,
   sealedRead,
   kmsCalls,
+  graphqlSendMessage,
 ];

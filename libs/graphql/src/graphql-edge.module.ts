@@ -151,7 +151,6 @@ function apolloOptions(
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
     maxRecursiveSelections: true,
-    status400ForVariableCoercionErrors: true,
     context: async ({ req }: { req: IncomingMessage }): Promise<EdgeContext> => ({
       principal: await authenticateRequest(authenticator, req.headers.authorization),
       transport: 'http',
