@@ -149,7 +149,10 @@ describe('IdentityModule', () => {
     await expect(
       Test.createTestingModule({
         imports: [
-          host(db, new CollectedAccessDenials(), { NODE_ENV: 'production' }),
+          host(db, new CollectedAccessDenials(), {
+            NODE_ENV: 'production',
+            LEDGERLINE_MASTER_KEY: 'x'.repeat(44),
+          }),
           IdentityModule.forRoot(devSettings),
         ],
       }).compile(),
