@@ -99,6 +99,11 @@ export interface EventStore {
   /** The stream's last revision, or undefined when it has no events. */
   streamRevision(streamId: StreamId): Promise<bigint | undefined>;
   readAll(options?: ReadAllOptions): Promise<ReadAllPage>;
+  /**
+   * The position of the last committed event (START_POSITION for an empty store), whether or not
+   * `$all` readers can see it yet: where a reader that wants only what comes next starts.
+   */
+  headPosition(): Promise<GlobalPosition>;
   subscribeToAll(options: SubscribeOptions): Subscription;
   /** Resolves when the store answers; throws UnavailableError otherwise. */
   ping(): Promise<void>;

@@ -6,12 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Args, Resolver, Subscription } from '@nestjs/graphql';
-import {
-  CHECKPOINT_STORE,
-  EVENT_STORE,
-  type CheckpointStore,
-  type EventStore,
-} from '@ledgerline/event-store';
+import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
 import { CurrentPrincipal, createSubscriptionIterator } from '@ledgerline/graphql';
 import type { Principal } from '@ledgerline/identity';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
@@ -76,14 +71,12 @@ export class ConversationEventsResolver
   constructor(
     @Inject(LEDGER) ledger: Ledger,
     @Inject(EVENT_STORE) store: EventStore,
-    @Inject(CHECKPOINT_STORE) checkpoints: CheckpointStore,
     @Inject(ConversationQueries) private readonly queries: ConversationQueries,
     @Inject(ConversationProjections) projections: ConversationProjections,
   ) {
     this.fanOut = new ConversationFanOut(
       ledger,
       store,
-      checkpoints,
       membershipFromReadModels(queries, projections),
       {
         log: {

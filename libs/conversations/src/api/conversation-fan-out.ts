@@ -1,9 +1,8 @@
 import { LRUCache } from 'lru-cache';
-import type { CheckpointStore, EventStore, Subscription } from '@ledgerline/event-store';
+import type { EventStore, Subscription } from '@ledgerline/event-store';
 import type { Principal } from '@ledgerline/identity';
 import {
   LedgerlineError,
-  START_POSITION,
   UnavailableError,
   comparePositions,
   type GlobalPosition,
@@ -42,10 +41,6 @@ export interface FanOutLog {
 }
 
 export interface ConversationFanOutOptions {
-  /** Checkpoint name under which the position reached is saved as the next start's hint. */
-  readonly hintCheckpoint?: string;
-  /** Save the hint at most this often. */
-  readonly hintEveryMs?: number;
   /** Memberships (member × conversation) remembered. */
   readonly membershipCacheSize?: number;
   /** How long a remembered membership is trusted without events confirming it. */
@@ -76,9 +71,6 @@ interface MembershipChange {
 }
 
 const STREAM_PREFIX = `${CONVERSATION_STREAM_CATEGORY}:`;
-/** Matches no event: a scan that moves the cursor without reading (or, on SQL, sending) bodies. */
-const NO_EVENTS = { eventTypes: ['ledgerline.conversation-fan-out.none'] } as const;
-const SCAN_PAGE = 10_000;
 const NO_CHANGE: MembershipChange = { added: new Set(), removed: new Set() };
 const MEMBERSHIP_EVENTS: ReadonlySet<string> = new Set<ConversationEvent['type']>([
   'DirectConversationCreated',
@@ -106,15 +98,13 @@ const SILENT: FanOutLog = { warn: () => undefined, error: () => undefined };
  * A subscriber receives the events routed after it registered, each once. An event whose data
  * key was shredded is not delivered (there is nothing left to show).
  *
- * The end of the log is found by scanning forward from a saved hint without opening events, so a
- * restart neither replays history nor decrypts it. A failed subscription restarts from the last
+ * It starts at the event store's head position (the last committed event), so a restart neither
+ * replays history nor decrypts it. A failed subscription restarts from the last
  * event routed: subscribers see a delay, not a gap.
  */
 export class ConversationFanOut {
   private readonly byTenant = new Map<string, Map<number, Subscriber>>();
   private readonly memberships: LRUCache<string, boolean>;
-  private readonly hintCheckpoint: string;
-  private readonly hintEveryMs: number;
   private readonly restartDelayMs: number;
   private readonly maxRestartDelayMs: number;
   private readonly now: () => number;
@@ -127,13 +117,10 @@ export class ConversationFanOut {
   private live = false;
   private readonly liveWaiters = new Set<() => void>();
   private interruptSleep: (() => void) | undefined;
-  private hintSaved: GlobalPosition | undefined;
-  private hintSavedAt = 0;
 
   constructor(
     private readonly ledger: Pick<Ledger, 'subscribe'>,
-    private readonly store: Pick<EventStore, 'readAll'>,
-    private readonly checkpoints: CheckpointStore,
+    private readonly store: Pick<EventStore, 'headPosition'>,
     private readonly members: MembershipSource,
     options: ConversationFanOutOptions = {},
   ) {
@@ -141,8 +128,6 @@ export class ConversationFanOut {
       max: options.membershipCacheSize ?? 100_000,
       ttl: options.membershipTtlMs ?? 3_600_000,
     });
-    this.hintCheckpoint = options.hintCheckpoint ?? 'graphql.conversation-events.hint';
-    this.hintEveryMs = options.hintEveryMs ?? 10_000;
     this.restartDelayMs = options.restartDelayMs ?? 500;
     this.maxRestartDelayMs = options.maxRestartDelayMs ?? 30_000;
     this.now = options.now ?? Date.now;
@@ -156,14 +141,13 @@ export class ConversationFanOut {
     this.loop = this.run();
   }
 
-  /** Stops the subscription, letting the event in hand finish, and saves the hint. */
+  /** Stops the subscription, letting the event in hand finish. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.interruptSleep?.();
     await this.subscription?.stop();
     await this.loop;
     this.loop = undefined;
-    await this.saveHint(true);
   }
 
   /** Resolves once events are flowing; ConversationEventsUnavailableError after `timeoutMs`. */
@@ -220,7 +204,7 @@ export class ConversationFanOut {
     let delay = this.restartDelayMs;
     while (!this.stopped) {
       try {
-        this.position ??= await this.findEnd();
+        this.position ??= await this.store.headPosition();
         if (this.stopped) return;
         const subscription = this.ledger.subscribe({
           after: this.position,
@@ -247,19 +231,6 @@ export class ConversationFanOut {
     }
   }
 
-  /**
-   * The end of the log: forward from the saved hint (or the start) through pages that match no
-   * event, so nothing is opened.
-   */
-  private async findEnd(): Promise<GlobalPosition> {
-    let after = (await this.checkpoints.load(this.hintCheckpoint)) ?? START_POSITION;
-    for (;;) {
-      const page = await this.store.readAll({ after, maxCount: SCAN_PAGE, filter: NO_EVENTS });
-      after = page.next;
-      if (!page.more) return after;
-    }
-  }
-
   private async onEvent(opened: OpenedEvent): Promise<void> {
     try {
       await this.route(opened);
@@ -275,9 +246,8 @@ export class ConversationFanOut {
     this.advance(opened.position);
   }
 
-  private async onCaughtUp(position: GlobalPosition): Promise<void> {
+  private onCaughtUp(position: GlobalPosition): void {
     this.advance(position);
-    await this.saveHint(false);
   }
 
   private advance(position: GlobalPosition): void {
@@ -383,20 +353,6 @@ export class ConversationFanOut {
     this.live = true;
     for (const ready of this.liveWaiters) ready();
     this.liveWaiters.clear();
-  }
-
-  private async saveHint(force: boolean): Promise<void> {
-    const position = this.position;
-    if (position === undefined) return;
-    if (this.hintSaved && comparePositions(position, this.hintSaved) <= 0) return;
-    if (!force && this.now() - this.hintSavedAt < this.hintEveryMs) return;
-    try {
-      await this.checkpoints.save(this.hintCheckpoint, position);
-      this.hintSaved = position;
-      this.hintSavedAt = this.now();
-    } catch (error) {
-      this.log.warn({ msg: 'conversation events hint not saved', ...describe(error) });
-    }
   }
 
   private sleep(ms: number): Promise<void> {

@@ -359,6 +359,14 @@ export function eventStoreContract(
       });
     });
 
+    describe('head position', () => {
+      it('is the position of the last committed event', async () => {
+        await f.store.appendToStream(stream('h'), [event('h1'), event('h2')], 'any');
+        const [, last] = await f.store.readStream(stream('h'));
+        expect(comparePositions(await f.store.headPosition(), last!.position)).toBe(0);
+      });
+    });
+
     describe('subscriptions', () => {
       it('catches up, then delivers live events, once each and in order', async () => {
         await f.store.appendToStream(stream('live'), [event('old1'), event('old2')], 'any');

@@ -67,6 +67,9 @@ export class CountingEventStore implements EventStore {
   readAll(options?: ReadAllOptions) {
     return this.inner.readAll(options);
   }
+  headPosition() {
+    return this.inner.headPosition();
+  }
   subscribeToAll(options: SubscribeOptions) {
     return this.inner.subscribeToAll(options);
   }

@@ -21,6 +21,7 @@ import {
   type Clock,
   type EventStoreLimits,
   type EventToAppend,
+  type GlobalPosition,
   type RecordedEvent,
 } from '@ledgerline/kernel';
 import { assertValidStreamId, validateAppend } from '../../append-validation';
@@ -262,6 +263,18 @@ export class EventStoreDbEventStore implements EventStore {
       next: last ? last.position : after,
       more: raw.length === maxCount,
     };
+  }
+
+  async headPosition(): Promise<GlobalPosition> {
+    let rows: AllStreamResolvedEvent[];
+    try {
+      rows = await collect(
+        this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1n }),
+      );
+    } catch (error) {
+      throw toStoreError(error);
+    }
+    return rows[0]?.event?.position ?? START_POSITION;
   }
 
   subscribeToAll(options: SubscribeOptions): Subscription {

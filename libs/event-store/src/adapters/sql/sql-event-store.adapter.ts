@@ -286,6 +286,20 @@ export class SqlEventStore implements EventStore {
     };
   }
 
+  async headPosition(): Promise<GlobalPosition> {
+    try {
+      const [row] = await this.client.query<{ tx_id: string; position: string }>(
+        `select tx_id::text as tx_id, position from ll_events
+          order by ll_events.tx_id desc, ll_events.position desc limit 1`,
+        [],
+        { name: 'll_head_position' },
+      );
+      return row ? { commit: BigInt(row.tx_id), prepare: BigInt(row.position) } : START_POSITION;
+    } catch (error) {
+      throw this.storeError(error);
+    }
+  }
+
   subscribeToAll(options: SubscribeOptions): Subscription {
     const subscription = new PollingSubscription(this, options, this.options.pollIntervalMs, () => {
       this.subscriptions.delete(subscription);
