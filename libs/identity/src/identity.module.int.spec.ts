@@ -1,3 +1,4 @@
+import { CollectedAccessDenials } from '@ledgerline/testing';
 import { join } from 'node:path';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -20,7 +21,6 @@ import {
   AccessDeniedError,
   AccessPolicy,
   ApiKeyStore,
-  CollectedAccessDenials,
   DEFAULT_IDENTITY_SETTINGS,
   DEV_TOKEN_ISSUER,
   DevTokenIssuer,

@@ -45,4 +45,3 @@ export {
   API_KEY_STORE,
   DEV_TOKEN_ISSUER,
 } from './identity.module';
-export { CollectedAccessDenials } from './testing/collected-access-denials';

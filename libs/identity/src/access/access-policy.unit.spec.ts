@@ -1,7 +1,7 @@
 import { UnavailableError } from '@ledgerline/kernel';
 import { AccessDeniedError } from '../identity.errors';
 import type { Principal } from '../principal';
-import { CollectedAccessDenials } from '../testing/collected-access-denials';
+import { CollectedAccessDenials } from '@ledgerline/testing';
 import { AccessPolicy } from './access-policy';
 import { parseRolePolicy } from './role-policy';
 

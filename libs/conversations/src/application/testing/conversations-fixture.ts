@@ -13,12 +13,7 @@ import {
   type ReadStreamOptions,
   type SubscribeOptions,
 } from '@ledgerline/event-store';
-import {
-  AccessPolicy,
-  CollectedAccessDenials,
-  loadRolePolicy,
-  type Principal,
-} from '@ledgerline/identity';
+import { AccessPolicy, loadRolePolicy, type Principal } from '@ledgerline/identity';
 import {
   DEFAULT_EVENT_STORE_LIMITS,
   ManualClock,
@@ -26,7 +21,12 @@ import {
   type EventToAppend,
 } from '@ledgerline/kernel';
 import { KeyLifecycle, Ledger, type IntegrityError } from '@ledgerline/ledger';
-import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '@ledgerline/testing';
+import {
+  CollectedAccessDenials,
+  openTestDatabase,
+  type TestDatabase,
+  type TestDatabaseKind,
+} from '@ledgerline/testing';
 import {
   ConversationProjections,
   type ConversationProjectionsOptions,

@@ -25,6 +25,7 @@ import {
   type RecordedEvent,
 } from '@ledgerline/kernel';
 import { assertValidStreamId, validateAppend } from '../../append-validation';
+import { assertFromRevision, readCount } from '../../read-validation';
 import {
   EventIdConflictError,
   EventStoreUnavailableError,
@@ -49,7 +50,6 @@ import {
   isAfter,
   matchesFilter,
   normaliseFilter,
-  readCount,
   toRecordedEvent,
   toStoreError,
 } from './eventstoredb-mapping';
@@ -198,8 +198,7 @@ export class EventStoreDbEventStore implements EventStore {
     const direction = options.direction ?? 'forwards';
     const maxCount = readCount(options.maxCount);
     const from = options.fromRevision ?? (direction === 'forwards' ? 'start' : 'end');
-    if (typeof from === 'bigint' && from < 0n)
-      throw new ValidationError('fromRevision must not be negative', 'fromRevision');
+    assertFromRevision(from);
     const rows = await this.readRaw(
       streamId,
       direction === 'forwards' ? FORWARDS : BACKWARDS,

@@ -17,7 +17,6 @@ import {
 } from '@eventstore/db-client';
 import {
   LedgerlineError,
-  ValidationError,
   comparePositions,
   type EventToAppend,
   type GlobalPosition,
@@ -125,18 +124,6 @@ export function serverFilter(filter: NormalisedFilter): Filter {
 /** True when `position` is strictly after `after` (or there is no lower bound). */
 export function isAfter(position: GlobalPosition, after: GlobalPosition | undefined): boolean {
   return after === undefined || comparePositions(position, after) > 0;
-}
-
-const MAX_READ = 10_000;
-const DEFAULT_READ = 1_000;
-
-/** Same bounds as the SQL adapter, so the contract suite sees one behaviour. */
-export function readCount(maxCount: number | undefined): number {
-  const n = maxCount ?? DEFAULT_READ;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_READ) {
-    throw new ValidationError(`maxCount must be an integer from 1 to ${MAX_READ}`, 'maxCount');
-  }
-  return n;
 }
 
 export async function collect<T>(read: StreamingRead<T>): Promise<T[]> {

@@ -2,7 +2,6 @@ import { SqlError, migrate, type SqlClient } from '@ledgerline/database';
 import {
   LedgerlineError,
   START_POSITION,
-  ValidationError,
   type Clock,
   type EventStoreLimits,
   type EventToAppend,
@@ -10,6 +9,7 @@ import {
   type RecordedEvent,
 } from '@ledgerline/kernel';
 import { assertValidStreamId, validateAppend } from '../../append-validation';
+import { assertFromRevision, readCount } from '../../read-validation';
 import {
   EventIdConflictError,
   EventStoreUnavailableError,
@@ -37,8 +37,6 @@ export interface SqlEventStoreOptions {
   readonly pollIntervalMs: number;
 }
 
-const MAX_READ = 10_000;
-const DEFAULT_READ = 1_000;
 const CHANNEL = 'll_events';
 
 interface EventRow {
@@ -205,8 +203,7 @@ export class SqlEventStore implements EventStore {
     const direction = options.direction ?? 'forwards';
     const maxCount = readCount(options.maxCount);
     const from = options.fromRevision ?? (direction === 'forwards' ? 'start' : 'end');
-    if (typeof from === 'bigint' && from < 0n)
-      throw new ValidationError('fromRevision must not be negative', 'fromRevision');
+    assertFromRevision(from);
     let sql: string;
     let params: unknown[];
     let name: string;
@@ -328,14 +325,6 @@ export class SqlEventStore implements EventStore {
     this.unlisten = undefined;
     if (unlisten) await (await unlisten.catch(() => () => Promise.resolve()))();
   }
-}
-
-function readCount(maxCount: number | undefined): number {
-  const n = maxCount ?? DEFAULT_READ;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_READ) {
-    throw new ValidationError(`maxCount must be an integer from 1 to ${MAX_READ}`, 'maxCount');
-  }
-  return n;
 }
 
 function normaliseFilter(filter: AllFilter | undefined): AllFilter | undefined {

@@ -1,10 +1,9 @@
-import type { AccessDenied, AccessDeniedRecorder } from '../access/access-denied-recorder.port';
+import type { AccessDenied, AccessDeniedRecorder } from '@ledgerline/identity';
 
 /**
- * An AccessDeniedRecorder that keeps denials in memory, for tests only: the real recorder appends
- * audit events and comes with libs/audit, which does not exist yet. It records for real (tests
- * assert on `denials`) and can be made to fail, to test what happens when the audit trail cannot
- * be written. Never wire it into an app: its records die with the process.
+ * An AccessDeniedRecorder that keeps denials in memory, for tests only (the real one is
+ * libs/audit's, which appends audit events). It records for real (tests assert on `denials`) and
+ * can be made to fail, to test what happens when the audit trail cannot be written. Never wire it into an app: its records die with the process.
  */
 export class CollectedAccessDenials implements AccessDeniedRecorder {
   readonly denials: AccessDenied[] = [];
