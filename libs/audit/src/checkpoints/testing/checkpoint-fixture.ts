@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodePosition, type RecordedEvent } from '@ledgerline/kernel';
+import { comparePositions, encodePosition, type RecordedEvent } from '@ledgerline/kernel';
 import { openLedgerFixture, type LedgerFixture, type TestDatabaseKind } from '@ledgerline/testing';
 import { AuditExporter } from '../audit-exporter';
 import { CheckpointJob } from '../checkpoint-job';
@@ -36,6 +36,18 @@ export async function openCheckpointFixture(kind: TestDatabaseKind): Promise<Che
   const signingDir = join(dir, 'audit-signing');
   const log = await MerkleLogStore.create(f.db.client);
   const signer = await TreeHeadSigner.open({ dir: signingDir, clock: f.clock });
+  // On PostgreSQL `$all` shows an event once no older transaction in the cluster is still open;
+  // other test workers share the cluster, so the fixture waits for its appends to become visible
+  // before a checkpoint run counts them.
+  const visibleInAll = async () => {
+    const head = await f.store.headPosition();
+    for (let attempt = 0; attempt < 500; attempt++) {
+      const last = (await allEventsOf(f)).at(-1);
+      if (last && comparePositions(last.position, head) >= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error('appended events did not become visible in $all within 10 s');
+  };
   return {
     f,
     dir,
@@ -63,18 +75,9 @@ export async function openCheckpointFixture(kind: TestDatabaseKind): Promise<Che
           'any',
         );
       }
+      await visibleInAll();
     },
-    async allEvents() {
-      const out: RecordedEvent[] = [];
-      let after;
-      for (let more = true; more;) {
-        const page = await f.store.readAll({ after, maxCount: 1_000 });
-        out.push(...page.events);
-        after = page.next;
-        more = page.more;
-      }
-      return out;
-    },
+    allEvents: () => allEventsOf(f),
     async tamper(sql, params = []) {
       await f.db.client.transaction(async (tx) => {
         await tx.query('alter table ll_events disable trigger user');
@@ -91,6 +94,18 @@ export async function openCheckpointFixture(kind: TestDatabaseKind): Promise<Che
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function allEventsOf(f: LedgerFixture): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  let after;
+  for (let more = true; more;) {
+    const page = await f.store.readAll({ after, maxCount: 1_000 });
+    out.push(...page.events);
+    after = page.next;
+    more = page.more;
+  }
+  return out;
 }
 
 /** `position <commit.prepare>` as the reports write it. */
