@@ -45,6 +45,8 @@ for (const kind of ['libs', 'apps'] as const) {
   }
 }
 
+if (existsSync(join(root, 'bench', 'src'))) projects.push(project('bench', 'bench'));
+
 const config: Config = {
   projects,
   testTimeout: 30_000,

@@ -6,8 +6,8 @@
  * How to read the first table
  * - Each row is one scenario at one variant (payload size; cold or warm data-key cache), batch
  *   size and concurrency. `batch` is the number of events per operation (one `appendToStream` or
- *   `Ledger.append` call, one INSERT statement, each its own transaction; one page read),
- *   `concurrency` the number of workers, each running its operations back to back.
+ *   `Ledger.append` call, one INSERT statement, each its own transaction; one page read; one
+ *   checkpoint run), `concurrency` the number of workers, each running its operations back to back.
  * - `events/s` is events written (or read) per second of wall-clock time, all workers together.
  *   `p50 ms` / `p99 ms` are latencies of one operation, i.e. of a whole batch, not per event.
  * - The `ref` columns are the reference measured next to it, at the same batch and concurrency:
@@ -19,6 +19,14 @@
  *   - `sealed read`: `SqlEventStore.readStream` of the same sealed rows, so the ratio is the cost
  *     of opening them (chain and seal checks, their extra lookups, decryption; cold rows add the
  *     data-key lookup and unwrap a fresh process makes).
+ *   - `audited history read`: the same history page (`ConversationQueries.messages`, the newest 50
+ *     messages of a 10-member group) with auditing off, through a recorder that records nothing
+ *     and exists only in the bench; so the ratio is the cost of the page's access event, sealed
+ *     and appended to the tenant's audit stream by `LedgerAccessRecorder` before the page is
+ *     answered (fail closed). At concurrency 16 concurrent pages share appends (group commit).
+ *   - `checkpoint throughput`: `SqlEventStore.readAll` of the same pages of sealed events, so the
+ *     ratio is the cost of folding them into the signed Merkle log (seal checks, leaf hashes, the
+ *     frontier, storing the leaves, signing the head); `events/s` is events folded per second.
  * - `ratio events/s` = subject / reference throughput: 0.40x means the store writes 40% as many
  *   events per second as the bare INSERT. `ratio p50` / `ratio p99` = subject / reference latency:
  *   2.50x means an append takes 2.5 times as long. The ratios are the figures to compare across
@@ -32,11 +40,38 @@
  * The second table (`kms calls`) is plain counts, not ratios: KeyProvider calls per 10,000 events
  * sealed, then read by a fresh process, then read again by it. The footnotes say what drives them.
  *
+ * The realtime tables compare the compiled server's `/v1/realtime` gateway, started in a process of
+ * its own on a fresh schema of the bench PostgreSQL (so its RSS is its own, and the clients, all in
+ * this process, do not take its core on two), with a bare `ws` broadcast server in a process of its
+ * own (bench/src/scenarios/realtime/broadcast-server.ts: no authentication, no persistence; it acks
+ * at once and forwards each send to the other members), driven by the same clients and steps:
+ * - `realtime fan-out`: 1,000 clients (x BENCH_SCALE), each its own user and device, in
+ *   conversations of 10, each following its conversation. Untimed first: the first message of
+ *   every conversation, until all are delivered (shown as a time: what a freshly started server
+ *   learns per conversation). Then a rising send rate over all clients (50 to 800 sends/s, 3 s each,
+ *   open loop), one row per step: `delivered/s` (deliveries to the 9 other members; the sender's
+ *   own copy is not counted), send-to-ack and send-to-deliver p50 / p99 taken on the clients'
+ *   clock from just before the send is written, and `missing` (sends failed or unanswered plus
+ *   deliveries that never came). A step that loses anything or whose p99 passes a second ends that
+ *   server's ladder (`not run` above it). The summary's headline, `delivered msgs/s at p99
+ *   send-to-deliver < 50 ms`, is the highest step meeting that with nothing missing; `≥` when the
+ *   top step met it, as the reference does.
+ * - `realtime idle connections`: 10,000 clients (x BENCH_SCALE, capped by `ulimit -n`), each its
+ *   own user and device, hello, sync to nothing, then silent.
+ * - Memory per connection, in both: the server process's RSS (and its JS heap plus `external`)
+ *   after connecting the clients minus before, over their count, each read after full garbage
+ *   collections by a probe preloaded into the server (scenarios/realtime/memory-probe.ts). A
+ *   warm-up batch connects first, unmeasured. RSS of a large process absorbs growth into pages it
+ *   had already committed, so for Ledgerline the heap figure is the steadier one.
+ * - What the Ledgerline server runs with: the bench plays the host app's identity provider (its
+ *   JWKS on 127.0.0.1, tokens minted here), the scheduled audit checkpoint is off, idle logoff is an
+ *   hour; rate limits, heartbeats, send buffers and presence are the defaults.
+ *
  * Configuration: BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test.
  * Each run works in a fresh schema and drops it at the end. BENCH_SCALE (or --scale) multiplies
- * every operation count except the exact KMS counts; 1 takes about two minutes on two cores.
- * `--json <file>` also writes the results as JSON, `--only <names>` runs some scenarios (e.g.
- * `--only 'sealed append,sealed read,kms calls'`), `--pglite` runs on in-memory PGlite.
+ * every operation count except the exact KMS counts; 1 takes about two and a half minutes on two
+ * cores. `--json <file>` also writes the results as JSON, `--only <names>` runs some scenarios
+ * (e.g. `--only 'sealed append,sealed read,kms calls'`), `--pglite` runs on in-memory PGlite.
  *
  * When PostgreSQL is unreachable the bench exits with status 2 instead of falling back to PGlite:
  * PGlite has one connection (concurrency 16 would be serialised) and runs in WASM inside the
@@ -58,9 +93,15 @@ import {
 import {
   comparisonJson,
   formatComparisons,
+  formatRealtimeSteps,
+  formatRealtimeSummary,
   formatTallies,
+  realtimeJson,
   tallyJson,
   type Comparison,
+  type ConnectionMemory,
+  type RealtimeStep,
+  type RealtimeTiming,
   type Tally,
 } from './report';
 import { scenarios, type Scenario } from './scenarios';
@@ -151,6 +192,9 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const comparisons: Comparison[] = [];
   const tallies: Tally[] = [];
+  const realtimeSteps: RealtimeStep[] = [];
+  const connectionMemory: ConnectionMemory[] = [];
+  const realtimeTimings: RealtimeTiming[] = [];
   try {
     for (const scenario of config.scenarios) {
       const result = await scenario.run({
@@ -161,6 +205,9 @@ async function main(): Promise<number> {
       });
       comparisons.push(...result.comparisons);
       tallies.push(...result.tallies);
+      realtimeSteps.push(...(result.realtimeSteps ?? []));
+      connectionMemory.push(...(result.connectionMemory ?? []));
+      realtimeTimings.push(...(result.realtimeTimings ?? []));
     }
   } finally {
     await db.close();
@@ -173,9 +220,19 @@ async function main(): Promise<number> {
       `BENCH_SCALE=${config.scale}; ${seconds.toFixed(0)} s\n\n` +
       (comparisons.length > 0 ? `${formatComparisons(comparisons)}\n\n` : '') +
       (tallies.length > 0 ? `${formatTallies(tallies)}\n\n` : '') +
+      (realtimeSteps.length > 0 ? `${formatRealtimeSteps(realtimeSteps)}\n\n` : '') +
+      (realtimeSteps.length + connectionMemory.length > 0
+        ? `${formatRealtimeSummary(realtimeSteps, connectionMemory, realtimeTimings)}\n\n`
+        : '') +
       config.scenarios.map((s) => `${s.name}: ${s.summary}.\n`).join('') +
       'ratio events/s = subject / reference (below 1: slower); ' +
-      'ratio p50, p99 = subject / reference (above 1: slower); latencies are per batch or page.\n',
+      'ratio p50, p99 = subject / reference (above 1: slower); latencies are per batch or page.\n' +
+      (realtimeSteps.length + connectionMemory.length > 0
+        ? 'realtime: delivered/s counts deliveries to the members other than the sender; ' +
+          "ack and deliver latencies are from the send, on the clients' clock; " +
+          'missing = sends failed or unanswered + deliveries that never came (lost); ' +
+          'ratios as above, memory ratio above 1: more per connection.\n'
+        : ''),
   );
 
   if (config.jsonFile) {
@@ -189,6 +246,7 @@ async function main(): Promise<number> {
       scale: config.scale,
       results: comparisons.map(comparisonJson),
       tallies: tallies.map(tallyJson),
+      realtime: realtimeJson(realtimeSteps, connectionMemory, realtimeTimings),
     };
     writeFileSync(config.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
     progress(`bench: results written to ${config.jsonFile}`);

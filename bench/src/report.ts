@@ -190,9 +190,337 @@ function formatRate(perSecond: number): string {
 }
 
 function formatMs(ms: number): string {
+  // Infinite: a realtime percentile that includes a send or delivery that never came.
+  if (ms === Number.POSITIVE_INFINITY) return 'lost';
   return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
 }
 
 function formatRatio(ratio: number): string {
+  // Not finite: a side was not run, or lost some of what it was sent (see formatMs).
+  if (!Number.isFinite(ratio)) return '–';
   return `${ratio.toFixed(2)}x`;
+}
+
+/**
+ * One server at one step of a realtime scenario's rising send rate. Deliveries count the members
+ * other than the sender (a group of 10: 9 per send); latencies are measured on the sending
+ * process's clock, from just before the client wrote the frame.
+ */
+export interface RealtimeStepStats {
+  readonly label: string;
+  /** Sends written per second over all clients during the step (its target rate, as achieved). */
+  readonly sendsPerSecond: number;
+  readonly sent: number;
+  /** Sends answered `ok`. */
+  readonly acked: number;
+  /** Sends answered with an error frame, or not answered before the step's drain ended. */
+  readonly failed: number;
+  /** Deliveries expected (acknowledged sends × other members) and received. */
+  readonly expectedDeliveries: number;
+  readonly delivered: number;
+  /** Deliveries of a message a member had already received: must stay 0. */
+  readonly duplicates: number;
+  /** Deliveries received per second, from the step's first send to its last delivery. */
+  readonly deliveredPerSecond: number;
+  /** Send-to-ack; a send never answered counts as infinitely late. */
+  readonly ackP50Ms: number;
+  readonly ackP99Ms: number;
+  /** Send-to-deliver, per receiving member; a delivery that never came counts as infinitely late. */
+  readonly deliverP50Ms: number;
+  readonly deliverP99Ms: number;
+}
+
+/** One step of the rising send rate, both servers at the same offered rate. */
+export interface RealtimeStep {
+  readonly scenario: string;
+  readonly clients: number;
+  readonly groupSize: number;
+  /** The step's target: sends per second over all clients. */
+  readonly offeredPerSecond: number;
+  /** Undefined when that server had already saturated at a lower step, so this one was not run. */
+  readonly subject?: RealtimeStepStats;
+  readonly reference?: RealtimeStepStats;
+}
+
+/** A server process's memory before and after its clients connected, each after a full GC. */
+export interface ServerMemory {
+  readonly label: string;
+  readonly connections: number;
+  readonly rssBeforeBytes: number;
+  readonly rssAfterBytes: number;
+  /** V8 heap used plus memory outside it (`external`: buffers and the like). */
+  readonly heapBeforeBytes: number;
+  readonly heapAfterBytes: number;
+}
+
+/** Server memory per connection, subject and reference with the same clients. */
+export interface ConnectionMemory {
+  readonly scenario: string;
+  readonly variant: string;
+  readonly subject: ServerMemory;
+  readonly reference: ServerMemory;
+}
+
+/**
+ * A realtime time that is neither a step nor memory, subject and reference measured alike: e.g.
+ * how long the first message of every conversation took to reach every member.
+ */
+export interface RealtimeTiming {
+  readonly scenario: string;
+  readonly figure: string;
+  readonly subjectMs: number;
+  readonly referenceMs: number;
+  /** False when a side timed out: its figure is then a lower bound. */
+  readonly subjectComplete: boolean;
+  readonly referenceComplete: boolean;
+}
+
+/** The headline throughput: deliveries per second at the highest step still meeting the latency. */
+export interface SustainedDelivery {
+  /** The step's offered sends per second; undefined when no step met it. */
+  readonly offeredPerSecond?: number;
+  readonly deliveredPerSecond: number;
+  /** The ladder's top step met it: the server may do more than the ladder asked. */
+  readonly atTopStep: boolean;
+}
+
+/** p99 send-to-deliver a step must stay under for its deliveries to count as sustained. */
+export const SUSTAINED_P99_MS = 50;
+
+/**
+ * The highest step whose p99 send-to-deliver stayed under SUSTAINED_P99_MS with every send
+ * acknowledged and every delivery received, and its deliveries per second; 0 when none did.
+ */
+export function sustainedDelivery(
+  steps: readonly RealtimeStep[],
+  side: 'subject' | 'reference',
+): SustainedDelivery {
+  const ordered = [...steps].sort((a, b) => a.offeredPerSecond - b.offeredPerSecond);
+  const top = ordered[ordered.length - 1];
+  let best: SustainedDelivery = { deliveredPerSecond: 0, atTopStep: false };
+  for (const step of ordered) {
+    const stats = step[side];
+    if (stats === undefined || !meetsLatency(stats)) continue;
+    best = {
+      offeredPerSecond: step.offeredPerSecond,
+      deliveredPerSecond: stats.deliveredPerSecond,
+      atTopStep: step === top,
+    };
+  }
+  return best;
+}
+
+function meetsLatency(stats: RealtimeStepStats): boolean {
+  return (
+    stats.failed === 0 &&
+    stats.delivered >= stats.expectedDeliveries &&
+    stats.deliverP99Ms < SUSTAINED_P99_MS
+  );
+}
+
+export function perConnection(memory: ServerMemory): { rssBytes: number; heapBytes: number } {
+  return {
+    rssBytes: (memory.rssAfterBytes - memory.rssBeforeBytes) / memory.connections,
+    heapBytes: (memory.heapAfterBytes - memory.heapBeforeBytes) / memory.connections,
+  };
+}
+
+/** The rising-rate table: one row per step, subject, ratios, reference. */
+export function formatRealtimeSteps(steps: readonly RealtimeStep[]): string {
+  const columns: { title: string; align: Align }[] = [
+    { title: 'scenario', align: 'left' },
+    { title: 'clients', align: 'right' },
+    { title: 'sends/s', align: 'right' },
+    { title: 'delivered/s', align: 'right' },
+    { title: 'ack p50 ms', align: 'right' },
+    { title: 'ack p99 ms', align: 'right' },
+    { title: 'deliver p50 ms', align: 'right' },
+    { title: 'deliver p99 ms', align: 'right' },
+    { title: 'missing', align: 'right' },
+    { title: 'ratio delivered/s', align: 'right' },
+    { title: 'ratio ack p50', align: 'right' },
+    { title: 'ratio ack p99', align: 'right' },
+    { title: 'ratio deliver p50', align: 'right' },
+    { title: 'ratio deliver p99', align: 'right' },
+    { title: 'reference', align: 'left' },
+    { title: 'ref delivered/s', align: 'right' },
+    { title: 'ref ack p50 ms', align: 'right' },
+    { title: 'ref ack p99 ms', align: 'right' },
+    { title: 'ref deliver p50 ms', align: 'right' },
+    { title: 'ref deliver p99 ms', align: 'right' },
+    { title: 'ref missing', align: 'right' },
+  ];
+  const side = (s: RealtimeStepStats | undefined): string[] =>
+    s === undefined
+      ? ['not run', '', '', '', '', '']
+      : [
+          formatRate(s.deliveredPerSecond),
+          formatMs(s.ackP50Ms),
+          formatMs(s.ackP99Ms),
+          formatMs(s.deliverP50Ms),
+          formatMs(s.deliverP99Ms),
+          rateFormat.format(missing(s)),
+        ];
+  const rows = steps.map((step) => {
+    const r = stepRatios(step);
+    const [delivered, ackP50, ackP99, deliverP50, deliverP99, lost] = side(step.subject);
+    return [
+      step.scenario,
+      rateFormat.format(step.clients),
+      rateFormat.format(step.offeredPerSecond),
+      delivered!,
+      ackP50!,
+      ackP99!,
+      deliverP50!,
+      deliverP99!,
+      lost!,
+      formatRatio(r.delivered),
+      formatRatio(r.ackP50),
+      formatRatio(r.ackP99),
+      formatRatio(r.deliverP50),
+      formatRatio(r.deliverP99),
+      step.reference?.label ?? step.subject?.label ?? '',
+      ...side(step.reference),
+    ];
+  });
+  return formatTable(columns, rows);
+}
+
+/** Sends that failed plus deliveries that never came. */
+function missing(s: RealtimeStepStats): number {
+  return s.failed + Math.max(0, s.expectedDeliveries - s.delivered);
+}
+
+export interface RealtimeRatios {
+  /** subject / reference deliveries per second: below 1 means the subject delivers fewer. */
+  readonly delivered: number;
+  /** subject / reference latency: above 1 means the subject is slower. */
+  readonly ackP50: number;
+  readonly ackP99: number;
+  readonly deliverP50: number;
+  readonly deliverP99: number;
+}
+
+export function stepRatios(step: RealtimeStep): RealtimeRatios {
+  const { subject: s, reference: r } = step;
+  const ratio = (a: number | undefined, b: number | undefined): number =>
+    a === undefined || b === undefined ? Number.NaN : a / b;
+  return {
+    delivered: ratio(s?.deliveredPerSecond, r?.deliveredPerSecond),
+    ackP50: ratio(s?.ackP50Ms, r?.ackP50Ms),
+    ackP99: ratio(s?.ackP99Ms, r?.ackP99Ms),
+    deliverP50: ratio(s?.deliverP50Ms, r?.deliverP50Ms),
+    deliverP99: ratio(s?.deliverP99Ms, r?.deliverP99Ms),
+  };
+}
+
+/**
+ * The realtime headline figures, subject against reference: sustained deliveries per second from
+ * the rising-rate steps, and server memory per connection.
+ */
+export function formatRealtimeSummary(
+  steps: readonly RealtimeStep[],
+  memory: readonly ConnectionMemory[],
+  timings: readonly RealtimeTiming[] = [],
+): string {
+  const columns: { title: string; align: Align }[] = [
+    { title: 'scenario', align: 'left' },
+    { title: 'figure', align: 'left' },
+    { title: 'subject', align: 'right' },
+    { title: 'reference', align: 'right' },
+    { title: 'ratio', align: 'right' },
+  ];
+  const rows: string[][] = [];
+  for (const scenario of [...new Set(steps.map((s) => s.scenario))]) {
+    const ofScenario = steps.filter((s) => s.scenario === scenario);
+    const subject = sustainedDelivery(ofScenario, 'subject');
+    const reference = sustainedDelivery(ofScenario, 'reference');
+    rows.push([
+      scenario,
+      `delivered msgs/s at p99 send-to-deliver < ${SUSTAINED_P99_MS} ms (at sends/s)`,
+      formatSustained(subject),
+      formatSustained(reference),
+      formatRatio(subject.deliveredPerSecond / reference.deliveredPerSecond),
+    ]);
+  }
+  for (const t of timings) {
+    rows.push([
+      t.scenario,
+      t.figure,
+      formatTiming(t.subjectMs, t.subjectComplete),
+      formatTiming(t.referenceMs, t.referenceComplete),
+      formatRatio(t.subjectMs / t.referenceMs),
+    ]);
+  }
+  for (const m of memory) {
+    const s = perConnection(m.subject);
+    const r = perConnection(m.reference);
+    rows.push(
+      [
+        m.scenario,
+        `server RSS per connection, ${m.variant}`,
+        formatBytes(s.rssBytes),
+        formatBytes(r.rssBytes),
+        formatRatio(s.rssBytes / r.rssBytes),
+      ],
+      [
+        m.scenario,
+        `server JS heap + external per connection, ${m.variant}`,
+        formatBytes(s.heapBytes),
+        formatBytes(r.heapBytes),
+        formatRatio(s.heapBytes / r.heapBytes),
+      ],
+    );
+  }
+  return formatTable(columns, rows);
+}
+
+function formatTiming(ms: number, complete: boolean): string {
+  return complete ? `${formatMs(ms)} ms` : `> ${formatMs(ms)} ms (timed out)`;
+}
+
+function formatSustained(s: SustainedDelivery): string {
+  if (s.offeredPerSecond === undefined) return 'none';
+  const at = `(${rateFormat.format(s.offeredPerSecond)}${s.atTopStep ? ', top step' : ''})`;
+  return `${s.atTopStep ? '≥ ' : ''}${formatRate(s.deliveredPerSecond)} ${at}`;
+}
+
+/** What `--json` writes for the realtime scenarios: the figures, ratios and headline. */
+export function realtimeJson(
+  steps: readonly RealtimeStep[],
+  memory: readonly ConnectionMemory[],
+  timings: readonly RealtimeTiming[] = [],
+) {
+  const scenarios = [...new Set(steps.map((s) => s.scenario))];
+  return {
+    sustainedP99Ms: SUSTAINED_P99_MS,
+    sustained: scenarios.map((scenario) => {
+      const ofScenario = steps.filter((s) => s.scenario === scenario);
+      const subject = sustainedDelivery(ofScenario, 'subject');
+      const reference = sustainedDelivery(ofScenario, 'reference');
+      return {
+        scenario,
+        subject,
+        reference,
+        ratio: subject.deliveredPerSecond / reference.deliveredPerSecond,
+      };
+    }),
+    steps: steps.map((step) => ({ ...step, ratios: stepRatios(step) })),
+    timings: timings.map((t) => ({ ...t, ratio: t.subjectMs / t.referenceMs })),
+    memory: memory.map((m) => {
+      const s = perConnection(m.subject);
+      const r = perConnection(m.reference);
+      return {
+        ...m,
+        perConnection: { subject: s, reference: r },
+        ratios: { rss: s.rssBytes / r.rssBytes, heap: s.heapBytes / r.heapBytes },
+      };
+    }),
+  };
+}
+
+const bytesFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+
+function formatBytes(bytes: number): string {
+  return `${bytesFormat.format(bytes / 1024)} KiB`;
 }

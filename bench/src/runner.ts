@@ -47,12 +47,11 @@ export async function compare(
   options: CompareOptions,
 ): Promise<{ subject: Stats; reference: Stats }> {
   const { subject, reference, concurrency, signal } = options;
-  const warmupPerWorker = Math.max(1, Math.ceil(options.warmupOps / concurrency));
+  const { warmupPerWorker, perWorker } = opsPerWorker(options);
   const warmupMs = (options.maxSeconds * 1000) / 10;
   await runPhase(reference, concurrency, warmupPerWorker, warmupMs, signal);
   await runPhase(subject, concurrency, warmupPerWorker, warmupMs, signal);
 
-  const perWorker = Math.max(1, Math.ceil(options.ops / concurrency / options.rounds));
   const phaseMs = (options.maxSeconds * 1000) / options.rounds;
   const totals = new Map<Workload, Sample>([
     [subject, { ops: 0, elapsedMs: 0, latenciesMs: [] }],
@@ -73,6 +72,25 @@ export async function compare(
     return summarise(w.label, t.ops, t.ops * w.eventsPerOp, t.elapsedMs, t.latenciesMs);
   };
   return { subject: stats(subject), reference: stats(reference) };
+}
+
+type OpsPlan = Pick<CompareOptions, 'concurrency' | 'ops' | 'warmupOps' | 'rounds'>;
+
+/** Operations per worker in the warm-up, and in each timed round. */
+function opsPerWorker(plan: OpsPlan): { warmupPerWorker: number; perWorker: number } {
+  return {
+    warmupPerWorker: Math.max(1, Math.ceil(plan.warmupOps / plan.concurrency)),
+    perWorker: Math.max(1, Math.ceil(plan.ops / plan.concurrency / plan.rounds)),
+  };
+}
+
+/**
+ * The most operations one worker of one side runs in a whole comparison, warm-up included (fewer
+ * when the time cap stops it): what a workload drawing on a finite supply must be seeded for.
+ */
+export function maxOpsPerWorker(plan: OpsPlan): number {
+  const { warmupPerWorker, perWorker } = opsPerWorker(plan);
+  return warmupPerWorker + plan.rounds * perWorker;
 }
 
 /**

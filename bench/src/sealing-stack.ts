@@ -27,6 +27,13 @@ export interface SealingStack {
   readonly provider: CountingKeyProvider;
   /** A Ledger with its own, empty data-key cache, as a freshly started process has. */
   newLedger(options?: LedgerCaches): Ledger;
+  /**
+   * Data keys with an empty cache, for a Ledger (`ledgerOver`) and whatever else seals with the
+   * same keys in one process, e.g. a snapshot store: the server's CryptoModule gives one to both.
+   */
+  newDataKeys(limits?: DataKeyCacheLimits): DataKeys;
+  /** A Ledger over the given data keys. */
+  ledgerOver(dataKeys: DataKeys, options?: Pick<LedgerCaches, 'tips'>): Ledger;
   /** Closes the store and the ring and removes the ring's directory. */
   close(): Promise<void>;
 }
@@ -61,18 +68,18 @@ export async function openSealingStack(db: BenchDatabase): Promise<SealingStack>
     });
     closers.push(() => store.close());
     const keyStore = await DataKeyStore.create(db.client);
+    const newDataKeys = (limits?: DataKeyCacheLimits): DataKeys =>
+      new DataKeys(provider, keyStore, new DataKeyCache(limits ?? defaults.cache), {
+        maxEventsPerDataKey: defaults.maxEventsPerDataKey,
+      });
+    const ledgerOver = (dataKeys: DataKeys, options: Pick<LedgerCaches, 'tips'> = {}): Ledger =>
+      new Ledger(store, dataKeys, { clock: systemClock, tipCacheSize: options.tips });
     return {
       store,
       provider,
-      newLedger(options = {}) {
-        const dataKeys = new DataKeys(
-          provider,
-          keyStore,
-          new DataKeyCache(options.dataKeys ?? defaults.cache),
-          { maxEventsPerDataKey: defaults.maxEventsPerDataKey },
-        );
-        return new Ledger(store, dataKeys, { clock: systemClock, tipCacheSize: options.tips });
-      },
+      newLedger: (options = {}) => ledgerOver(newDataKeys(options.dataKeys), options),
+      newDataKeys,
+      ledgerOver,
       close,
     };
   } catch (error) {

@@ -1,3 +1,4 @@
+import type { INestApplicationContext } from '@nestjs/common';
 import type { Command } from 'commander';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
 import { ApiKeyStore, loadRolePolicy } from '@ledgerline/identity';
@@ -8,7 +9,7 @@ import {
   type IdGenerator,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
-import { withCliContext } from './cli-context';
+import { recordOperatorAccess, withCliContext } from './cli-context';
 
 /** `ledgerline apikeys …`: keys for app backends, each scoped to one tenant, stored hashed. */
 export function registerApiKeyCommands(
@@ -19,7 +20,7 @@ export function registerApiKeyCommands(
   const apikeys = program
     .command('apikeys')
     .description('API keys for backend services (stored hashed)');
-  const withStore = <T>(fn: (store: ApiKeyStore) => Promise<T>) => {
+  const withStore = <T>(fn: (store: ApiKeyStore, app: INestApplicationContext) => Promise<T>) => {
     const cfg = config();
     return withCliContext(cfg, async (app) => {
       const policy = loadRolePolicy(cfg.identity.rolesFile);
@@ -28,7 +29,7 @@ export function registerApiKeyCommands(
         ids: app.get<IdGenerator>(ID_GENERATOR),
         definesRole: (role) => policy.roles.has(role),
       });
-      return fn(store);
+      return fn(store, app);
     });
   };
 
@@ -38,12 +39,18 @@ export function registerApiKeyCommands(
     .requiredOption('--name <name>', 'what the key is for (e.g. the backend that uses it)')
     .option('--roles <roles>', 'comma-separated roles from policies/roles.yaml', 'service')
     .action((opts: { tenant: string; name: string; roles: string }) =>
-      withStore(async (store) => {
+      withStore(async (store, app) => {
         const roles = opts.roles
           .split(',')
           .map((r) => r.trim())
           .filter(Boolean);
         const created = await store.create(opts.tenant, opts.name, roles);
+        await recordOperatorAccess(app, {
+          tenantId: opts.tenant,
+          action: 'apikey.created',
+          resourceType: 'api_key',
+          targetIds: [created.id],
+        });
         out(
           `api key ${created.id} for tenant ${opts.tenant} (${roles.join(', ')}); shown once, store it now:`,
         );
@@ -54,8 +61,14 @@ export function registerApiKeyCommands(
     .command('revoke')
     .argument('<id>', 'the key id')
     .action((id: string) =>
-      withStore(async (store) => {
+      withStore(async (store, app) => {
         const info = await store.revoke(id);
+        await recordOperatorAccess(app, {
+          tenantId: info.tenantId,
+          action: 'apikey.revoked',
+          resourceType: 'api_key',
+          targetIds: [info.id],
+        });
         out(`api key ${info.id} revoked`);
       }),
     );

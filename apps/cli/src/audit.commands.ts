@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import type { Command } from 'commander';
 import {
-  AUDIT_SIGNING_DIR,
+  deploymentSigningDir,
+  openDeploymentSigner,
   AuditExporter,
   BUNDLE_FILES,
   CheckpointJob,
@@ -11,7 +12,6 @@ import {
   MerkleLogStore,
   SigningCertificate,
   SigningKeyError,
-  TreeHeadSigner,
   formatFinding,
   readBundleText,
   signedTreeHeadSchema,
@@ -29,7 +29,10 @@ import {
   type Clock,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
-import { withCliContext } from './cli-context';
+import { recordOperatorAccess, withCliContext } from './cli-context';
+
+/** Event ids an export's access record lists at most (a record is one event, under its size cap). */
+const EXPORT_IDS_RECORDED = 10_000;
 
 type Out = (line: string) => void;
 
@@ -57,7 +60,7 @@ export function registerAuditCommands(
     .action(() =>
       withCliContext(config(), async (app) => {
         const { store, log, clock } = await services(app);
-        const signer = await openSigner(config(), true);
+        const signer = await openDeploymentSigner(config(), true);
         const job = new CheckpointJob(store, log, signer, clock);
         for (;;) {
           const outcome = await job.run();
@@ -95,7 +98,7 @@ export function registerAuditCommands(
         return withCliContext(config(), async (app) => {
           const knownHead = opts.knownHead ? await readHead(opts.knownHead) : undefined;
           const { store, log, clock } = await services(app);
-          const signer = await openSigner(config(), false);
+          const signer = await openDeploymentSigner(config(), false);
           const exporter = new AuditExporter(store, log, signer, clock);
           const { bundle, warnings } = await exporter.export({
             tenantId: opts.tenant,
@@ -104,6 +107,13 @@ export function registerAuditCommands(
             knownHead,
           });
           for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+          // The export is an access event of the tenant it exports, naming what left (event ids).
+          await recordOperatorAccess(app, {
+            tenantId: bundle.tenantId,
+            action: 'audit.exported',
+            resourceType: 'audit_bundle',
+            targetIds: bundle.records.slice(0, EXPORT_IDS_RECORDED).map((r) => r.eventId),
+          });
           await writeBundleDirectory(opts.out, bundle);
           out(
             `exported ${bundle.records.length} record(s) of tenant ${bundle.tenantId} to ${opts.out}, proven against the signed tree head of size ${bundle.treeHead.treeSize} (signed ${bundle.treeHead.timestamp})`,
@@ -200,19 +210,12 @@ async function services(app: INestApplicationContext) {
   };
 }
 
-/** The deployment's signing key: generated under the data directory on first use. */
-function openSigner(config: LedgerlineConfig, createIfMissing: boolean): Promise<TreeHeadSigner> {
-  return TreeHeadSigner.open({
-    dir: join(config.storage.dataDir, AUDIT_SIGNING_DIR),
-    createIfMissing,
-  });
-}
-
 /** The deployment's certificate, or undefined when none was ever generated. */
 async function deploymentCertificate(
   config: LedgerlineConfig,
 ): Promise<SigningCertificate | undefined> {
-  const file = join(config.storage.dataDir, AUDIT_SIGNING_DIR, BUNDLE_FILES.certificate);
+  const file =
+    config.audit.signingCertFile ?? join(deploymentSigningDir(config), BUNDLE_FILES.certificate);
   let pem: string;
   try {
     pem = await readFile(file, 'utf8');

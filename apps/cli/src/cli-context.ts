@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { userInfo } from 'node:os';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
+import { ACCESS_RECORDER, type AccessRecord, type AccessRecorder } from '@ledgerline/identity';
 import type { Actor, LedgerlineConfig } from '@ledgerline/kernel';
 import { CliModule } from './cli.module';
 
@@ -52,4 +53,23 @@ export async function withCliContext<T>(
 /** Who the log records as doing an operator command: the OS account that ran it. */
 export function operatorActor(): Actor {
   return { id: `operator:${userInfo().username}`, kind: 'system' };
+}
+
+/**
+ * Records an operator command as an access event in the tenant's audit stream (origin `cli`),
+ * awaiting it: a command whose record cannot be written fails.
+ */
+export function recordOperatorAccess(
+  app: INestApplicationContext,
+  record: Omit<AccessRecord, 'actor' | 'origin' | 'outcome' | 'subjectUserIds'> &
+    Partial<Pick<AccessRecord, 'outcome' | 'subjectUserIds'>>,
+): Promise<void> {
+  const actor = operatorActor();
+  return app.get<AccessRecorder>(ACCESS_RECORDER).record({
+    outcome: 'allowed',
+    subjectUserIds: [],
+    ...record,
+    actor: { id: actor.id, kind: 'operator', roles: [] },
+    origin: { transport: 'cli' },
+  });
 }

@@ -73,8 +73,9 @@ describe('ledgerline keys (the built CLI on the embedded defaults)', () => {
     expect(r.out).toMatch(
       /rotated tenant clinic-a to KEK \S+ version 2: 2 key\(s\) re-wrapped, 2 old wrap\(s\) removed/,
     );
-    // Two note keys, and the key stream's own, which now holds the sealed KekRotated event.
-    expect(cli(env, 'keys', 'status').out).toMatch(/wrapped under \S+ version 2: 3/);
+    // Two note keys, the key stream's own (the sealed KekRotated event) and the audit stream's
+    // (the rotation's access record).
+    expect(cli(env, 'keys', 'status').out).toMatch(/wrapped under \S+ version 2: 4/);
     await withLedger(async (ledger) => {
       for (const stream of streams)
         expect(texts(await ledger.readStream(stream))).toEqual([CANARY]);
@@ -151,7 +152,7 @@ describe('ledgerline keys (the built CLI on the embedded defaults)', () => {
       expect(keyEvents.map((e) => e.type)).toEqual(['KekRotated', 'DataKeysShredded']);
       expect(texts(keyEvents)[1]).toContain(REASON);
     });
-    expect(cli(env, 'keys', 'status').out).toMatch(/2 active, 0 retired, 1 shredded/);
+    expect(cli(env, 'keys', 'status').out).toMatch(/3 active, 0 retired, 1 shredded/);
   });
 
   it('never prints a payload or a reason, and refuses to open a database another process holds', async () => {

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { AccessRecorderModule } from '@ledgerline/audit';
 import { CryptoModule } from '@ledgerline/crypto';
 import { DatabaseModule } from '@ledgerline/database';
 import { EventStoreModule } from '@ledgerline/event-store';
@@ -11,14 +12,17 @@ import {
 } from '@ledgerline/kernel';
 import { LedgerModule } from '@ledgerline/ledger';
 
-/** What the operator commands need: the database, the event store, keys and the ledger. No HTTP. */
+/**
+ * What the operator commands need: the database, the event store, keys, the ledger and the access
+ * recorder (operator actions are access events too). No HTTP.
+ */
 @Module({})
 export class CliModule {
   static forRoot(config: LedgerlineConfig): DynamicModule {
     return {
       module: CliModule,
       global: true,
-      imports: [DatabaseModule, EventStoreModule, CryptoModule, LedgerModule],
+      imports: [DatabaseModule, EventStoreModule, CryptoModule, LedgerModule, AccessRecorderModule],
       providers: [...kernelProviders(config)],
       exports: [CONFIG, CLOCK, ID_GENERATOR],
     };

@@ -10,7 +10,7 @@ import {
 } from '@ledgerline/crypto';
 import { ValidationError, type LedgerlineConfig } from '@ledgerline/kernel';
 import { KEY_LIFECYCLE, type KeyLifecycle } from '@ledgerline/ledger';
-import { operatorActor, withCliContext } from './cli-context';
+import { operatorActor, recordOperatorAccess, withCliContext } from './cli-context';
 
 type Out = (line: string) => void;
 
@@ -73,6 +73,12 @@ export function registerKeyCommands(
               `  ${p.phase === 'rewrap' ? 're-wrapped' : 'pruned old wraps of'} ${p.done} key(s)`,
             ),
         });
+        await recordOperatorAccess(app, {
+          tenantId: result.tenantId,
+          action: 'keys.rotated',
+          resourceType: 'tenant_keys',
+          targetIds: [result.kekId, result.eventId],
+        });
         out(
           `${result.newVersion ? 'rotated' : 'finished an interrupted rotation of'} tenant ${result.tenantId} to KEK ${result.kekId} version ${result.toVersion}: ${result.rewrapped} key(s) re-wrapped, ${result.pruned} old wrap(s) removed (event ${result.eventId})`,
         );
@@ -111,6 +117,12 @@ export function registerKeyCommands(
             epoch: opts.epoch,
             reason: opts.reason,
             actor: operatorActor(),
+          });
+          await recordOperatorAccess(app, {
+            tenantId: opts.tenant,
+            action: 'keys.shredded',
+            resourceType: 'data_keys',
+            targetIds: [opts.stream, result.eventId, ...result.keyIds],
           });
           out(
             `shredded ${result.keyIds.length} data key(s) of stream ${opts.stream}${opts.epoch ? ` epoch ${opts.epoch}` : ''} (${result.wrapsDeleted} wrap(s) destroyed; event ${result.eventId})`,

@@ -10,6 +10,7 @@ import { registerApiKeyCommands } from './api-keys.commands';
 import { registerAuditCommands } from './audit.commands';
 import { registerKeyCommands } from './keys.commands';
 import { registerProjectionCommands } from './projections.commands';
+import { registerReplayCommands } from './replay.commands';
 
 // Exit codes from sysexits.h, as the server uses them.
 const EX_USAGE = 64;
@@ -30,6 +31,7 @@ export function buildProgram(
   registerProjectionCommands(program, configOnce, out);
   registerApiKeyCommands(program, configOnce, out);
   registerAuditCommands(program, configOnce, out);
+  registerReplayCommands(program, configOnce, out);
   return program;
 }
 

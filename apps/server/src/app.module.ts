@@ -19,11 +19,14 @@ import {
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
 import { LedgerModule } from '@ledgerline/ledger';
+import { PresenceModule } from '@ledgerline/presence';
+import { RealtimeModule } from '@ledgerline/realtime';
 import { DevTokenController } from './dev-tokens/dev-token.controller';
 import { graphqlResolvers } from './graphql-resolvers';
 import { HealthController } from './health/health.controller';
 import { Readiness } from './health/readiness';
 import { loggerOptions } from './logging';
+import { realtimeExports, realtimeProviders } from './realtime-providers';
 
 /** Every role in one process: the embedded default behind `npm start`. */
 @Module({})
@@ -45,11 +48,16 @@ export class AppModule {
           limits: CONVERSATION_API_LIMITS,
           maxPageSize: CONVERSATION_API_MAX_PAGE_SIZE,
         }),
-        GraphqlEdgeModule.forRoot({ autoSchemaFile: true }),
+        PresenceModule,
+        GraphqlEdgeModule.forRoot({
+          autoSchemaFile: true,
+          ...(config.http.allowedOrigins ? { allowedOrigins: config.http.allowedOrigins } : {}),
+        }),
+        RealtimeModule.forRoot(),
       ],
       controllers: [HealthController, ...(config.identity.devTokens ? [DevTokenController] : [])],
-      providers: [...kernelProviders(config), Readiness, ...graphqlResolvers],
-      exports: [CONFIG, CLOCK, ID_GENERATOR, Readiness],
+      providers: [...kernelProviders(config), Readiness, ...realtimeProviders, ...graphqlResolvers],
+      exports: [CONFIG, CLOCK, ID_GENERATOR, Readiness, ...realtimeExports],
     };
   }
 }

@@ -6,6 +6,7 @@ import { json } from 'body-parser';
 import { Logger } from 'nestjs-pino';
 import { GraphqlWsGateway } from '@ledgerline/graphql';
 import type { LedgerlineConfig } from '@ledgerline/kernel';
+import { RealtimeGateway } from '@ledgerline/realtime';
 import { AppModule } from './app.module';
 import { Readiness } from './health/readiness';
 
@@ -39,7 +40,7 @@ export async function startServer(config: LedgerlineConfig): Promise<RunningServ
       logger.log(`shutting down (${reason}): no longer ready, draining requests`);
       app.get(Readiness).markDraining();
       // Open WebSockets would keep server.close() waiting: close them with "going away".
-      await app.get(GraphqlWsGateway).drain();
+      await Promise.all([app.get(GraphqlWsGateway).drain(), app.get(RealtimeGateway).drain()]);
       // Stop accepting and wait for in-flight requests; idle keep-alive sockets are closed.
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

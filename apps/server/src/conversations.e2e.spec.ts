@@ -410,8 +410,8 @@ class EventsSubscription {
   }
 
   /** Resolves with the first event (from index `from`) that matches. */
-  async next(predicate: (e: LiveEvent) => boolean, from = 0): Promise<LiveEvent> {
-    const until = Date.now() + 15_000;
+  async next(predicate: (e: LiveEvent) => boolean, from = 0, waitMs = 15_000): Promise<LiveEvent> {
+    const until = Date.now() + waitMs;
     while (Date.now() < until) {
       const found = this.events.slice(from).find(predicate);
       if (found) return found;
@@ -480,13 +480,14 @@ describe.each(availableDatabases())('conversations over GraphQL, built server (%
   async function liveSubscription(caller: Caller, probePeer: string): Promise<EventsSubscription> {
     const subscription = new EventsSubscription(url, caller.token);
     subscriptions.push(subscription);
-    // The subscription registers asynchronously; probe until the probe's event arrives.
-    for (let attempt = 0; attempt < 50; attempt++) {
+    // The subscription registers asynchronously (its start is recorded in the audit log first);
+    // probe until a probe's event arrives, giving each probe a second.
+    for (let attempt = 0; attempt < 20; attempt++) {
       const probe = await caller.request<{ createDirectConversation: Ack }>(CREATE_DIRECT, {
         input: { participants: [{ id: `${probePeer}-${attempt}`, kind: 'USER' }] },
       });
       const arrived = await subscription
-        .next((e) => e.conversationId === probe.createDirectConversation.conversationId)
+        .next((e) => e.conversationId === probe.createDirectConversation.conversationId, 0, 1_000)
         .then(
           () => true,
           () => false,

@@ -1,4 +1,6 @@
+import { AuditLogResolver } from '@ledgerline/audit';
 import {
+  AuditConversationHistoryResolver,
   ConversationEventsResolver,
   ConversationResolver,
   MemberResolver,
@@ -6,6 +8,7 @@ import {
   ReactionResolver,
   ReceiptResolver,
 } from '@ledgerline/conversations';
+import { PresenceResolver } from '@ledgerline/presence';
 
 /**
  * Every GraphQL resolver the server serves, in one list: the app module registers them, and the
@@ -18,4 +21,7 @@ export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [
   ReactionResolver,
   ReceiptResolver,
   ConversationEventsResolver,
+  PresenceResolver,
+  AuditLogResolver,
+  AuditConversationHistoryResolver,
 ];

@@ -1,6 +1,10 @@
+import { auditedHistoryRead } from './audited-history-read';
+import { checkpointThroughput } from './checkpoint-throughput';
 import { eventStoreAppend } from './event-store-append';
 import { graphqlSendMessage } from './graphql-send-message';
 import { kmsCalls } from './kms-calls';
+import { realtimeFanOut } from './realtime-fan-out';
+import { realtimeIdleConnections } from './realtime-idle-connections';
 import { sealedAppend } from './sealed-append';
 import { sealedRead } from './sealed-read';
 import type { Scenario } from './scenario';
@@ -14,4 +18,8 @@ export const scenarios: readonly Scenario[] = [
   sealedRead,
   kmsCalls,
   graphqlSendMessage,
+  auditedHistoryRead,
+  checkpointThroughput,
+  realtimeFanOut,
+  realtimeIdleConnections,
 ];

@@ -1,4 +1,4 @@
-import { compare, type Workload } from '../runner';
+import { compare, maxOpsPerWorker, type CompareOptions, type Workload } from '../runner';
 import type { Comparison } from '../report';
 import type { ScenarioContext } from './scenario';
 
@@ -23,15 +23,10 @@ export async function measureRow(context: ScenarioContext, row: Row): Promise<Co
   const { db, scale, signal, progress } = context;
   progress(`${row.scenario}: ${row.variant}, batch ${row.batch}, concurrency ${row.concurrency}`);
   await db.settle();
-  const ops = Math.max(row.concurrency, Math.round(row.ops * scale));
   const measured = await compare({
     subject: row.subject,
     reference: row.reference,
-    concurrency: row.concurrency,
-    ops,
-    warmupOps: Math.max(2 * row.concurrency, Math.round(ops / 10)),
-    maxSeconds: row.maxSeconds * scale,
-    rounds: 4,
+    ...rowPlan(row, scale),
     signal,
   });
   return {
@@ -40,5 +35,30 @@ export async function measureRow(context: ScenarioContext, row: Row): Promise<Co
     batch: row.batch,
     concurrency: row.concurrency,
     ...measured,
+  };
+}
+
+/**
+ * The most operations one worker of either side runs in `measureRow`, warm-up included: e.g. how
+ * many runs' worth of events a checkpoint workload needs sealed before the row starts.
+ */
+export function maxOpsPerWorkerOfRow(
+  row: Pick<Row, 'concurrency' | 'ops' | 'maxSeconds'>,
+  scale: number,
+): number {
+  return maxOpsPerWorker(rowPlan(row, scale));
+}
+
+function rowPlan(
+  row: Pick<Row, 'concurrency' | 'ops' | 'maxSeconds'>,
+  scale: number,
+): Omit<CompareOptions, 'subject' | 'reference' | 'signal'> {
+  const ops = Math.max(row.concurrency, Math.round(row.ops * scale));
+  return {
+    concurrency: row.concurrency,
+    ops,
+    warmupOps: Math.max(2 * row.concurrency, Math.round(ops / 10)),
+    maxSeconds: row.maxSeconds * scale,
+    rounds: 4,
   };
 }

@@ -1,9 +1,9 @@
 import type { BenchDatabase } from '../bench-database';
-import type { Comparison, Tally } from '../report';
+import type { Comparison, ConnectionMemory, RealtimeStep, RealtimeTiming, Tally } from '../report';
 
 export interface ScenarioContext {
   readonly db: BenchDatabase;
-  /** Multiplies every operation count (BENCH_SCALE); 1 keeps the whole bench near two minutes. */
+  /** Multiplies every operation count (BENCH_SCALE); 1 keeps the whole bench near 2.5 minutes. */
   readonly scale: number;
   /** Aborted on Ctrl-C: stop at the next operation so the run can still clean up. */
   readonly signal: AbortSignal;
@@ -15,6 +15,12 @@ export interface ScenarioContext {
 export interface ScenarioResult {
   readonly comparisons: readonly Comparison[];
   readonly tallies: readonly Tally[];
+  /** Realtime scenarios: the rising send rate's steps, subject and reference at each. */
+  readonly realtimeSteps?: readonly RealtimeStep[];
+  /** Realtime scenarios: server memory per connection, subject and reference. */
+  readonly connectionMemory?: readonly ConnectionMemory[];
+  /** Realtime scenarios: other times, subject and reference (e.g. a cold fan-out). */
+  readonly realtimeTimings?: readonly RealtimeTiming[];
 }
 
 /**

@@ -1,19 +1,17 @@
 import { Global, Module } from '@nestjs/common';
-import { ACCESS_DENIED_RECORDER } from '@ledgerline/identity';
-import { ID_GENERATOR, type IdGenerator } from '@ledgerline/kernel';
-import { LEDGER, type Ledger } from '@ledgerline/ledger';
-import { LedgerAccessDeniedRecorder } from './access-denied.recorder';
+import { AccessRecorderModule } from './access/access-recorder.module';
+import { auditLogExports, auditLogProviders } from './audit-log.providers';
+import { CheckpointSchedule } from './checkpoints/checkpoint-schedule';
 
-/** The audit trail's recorders. The audit projection and auditor API come with the audit issue. */
+/**
+ * The audit trail of a server: the access recorder every handler reports to, the audit log
+ * projection and the auditor's queries, and the scheduled signed checkpoint
+ * (LEDGERLINE_AUDIT_CHECKPOINT_INTERVAL_MS). Operator tools import AccessRecorderModule alone.
+ */
 @Global()
 @Module({
-  providers: [
-    {
-      provide: ACCESS_DENIED_RECORDER,
-      inject: [LEDGER, ID_GENERATOR],
-      useFactory: (ledger: Ledger, ids: IdGenerator) => new LedgerAccessDeniedRecorder(ledger, ids),
-    },
-  ],
-  exports: [ACCESS_DENIED_RECORDER],
+  imports: [AccessRecorderModule],
+  providers: [CheckpointSchedule, ...auditLogProviders],
+  exports: [AccessRecorderModule, ...auditLogExports],
 })
 export class AuditModule {}

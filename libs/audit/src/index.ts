@@ -1,4 +1,17 @@
 export { AUDIT_STREAM_PREFIX, auditStreamId } from './audit-stream';
-export { LedgerAccessDeniedRecorder, type AccessDeniedV1 } from './access-denied.recorder';
+export {
+  LedgerAccessRecorder,
+  AuditUnavailableError,
+  type LedgerAccessRecorderOptions,
+} from './access/ledger-access-recorder';
+export {
+  ACCESS_RECORDED,
+  type AccessRecordedV1,
+  parseAccessRecorded,
+} from './access/access-recorded.event';
 export { AuditModule } from './audit.module';
+export { AccessRecorderModule } from './access/access-recorder.module';
 export * from './checkpoints';
+export * from './projection';
+export * from './auditor';
+export * from './api';

@@ -2,8 +2,8 @@ import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DATA_KEYS } from '@ledgerline/crypto';
 import { SQL_CLIENT } from '@ledgerline/database';
-import { CHECKPOINT_STORE, SqlCheckpointStore } from '@ledgerline/event-store';
-import { ACCESS_POLICY } from '@ledgerline/identity';
+import { CHECKPOINT_STORE, EVENT_STORE, SqlCheckpointStore } from '@ledgerline/event-store';
+import { ACCESS_POLICY, ACCESS_RECORDER } from '@ledgerline/identity';
 import { CLOCK, CONFIG, ID_GENERATOR, loadConfig, uuidV7Generator } from '@ledgerline/kernel';
 import { LEDGER } from '@ledgerline/ledger';
 import {
@@ -26,9 +26,11 @@ class TestGlobals {
       { provide: ID_GENERATOR, useValue: uuidV7Generator },
       { provide: SQL_CLIENT, useValue: f.db.client },
       { provide: CHECKPOINT_STORE, useValue: checkpoints },
+      { provide: EVENT_STORE, useValue: f.store },
       { provide: LEDGER, useValue: f.ledger },
       { provide: DATA_KEYS, useValue: f.dataKeys },
       { provide: ACCESS_POLICY, useValue: f.access },
+      { provide: ACCESS_RECORDER, useValue: f.accessLog },
     ];
     return {
       module: TestGlobals,

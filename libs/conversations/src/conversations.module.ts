@@ -8,8 +8,18 @@ import {
 } from '@nestjs/common';
 import { DATA_KEYS, type DataKeys } from '@ledgerline/crypto';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
-import { CHECKPOINT_STORE, type CheckpointStore } from '@ledgerline/event-store';
-import { ACCESS_POLICY, type AccessPolicy } from '@ledgerline/identity';
+import {
+  CHECKPOINT_STORE,
+  EVENT_STORE,
+  type CheckpointStore,
+  type EventStore,
+} from '@ledgerline/event-store';
+import {
+  ACCESS_POLICY,
+  ACCESS_RECORDER,
+  type AccessPolicy,
+  type AccessRecorder,
+} from '@ledgerline/identity';
 import {
   CLOCK,
   CONFIG,
@@ -24,6 +34,11 @@ import { ConversationCommands } from './application/conversation-commands.handle
 import { SqlConversationSnapshots } from './application/conversation-snapshots.adapter';
 import { ConversationStates } from './application/conversation-states';
 import { ConversationQueries } from './application/queries/conversation-queries.handler';
+import {
+  ConversationReplay,
+  PointInTimeReplay,
+} from './application/queries/conversation-replay.handler';
+import { SqlReplayHints } from './application/queries/replay-hints.adapter';
 import type { ConversationLimits } from './domain/conversation.commands';
 import { ConversationProjections } from './projections/conversation-projections';
 
@@ -74,9 +89,9 @@ class ConversationProjectionsLifecycle
 
 /**
  * Conversations: the command handler (`ConversationCommands`), the queries
- * (`ConversationQueries`) and the read-model projections (`ConversationProjections`). Needs, from
- * the app: CONFIG, CLOCK, ID_GENERATOR, SQL_CLIENT, CHECKPOINT_STORE, LEDGER, DATA_KEYS and
- * ACCESS_POLICY.
+ * (`ConversationQueries`), the read-model projections (`ConversationProjections`) and
+ * point-in-time replay (`ConversationReplay`). Needs, from the app: CONFIG, CLOCK, ID_GENERATOR,
+ * SQL_CLIENT, EVENT_STORE, CHECKPOINT_STORE, LEDGER, DATA_KEYS, ACCESS_POLICY and ACCESS_RECORDER.
  */
 @Module({})
 export class ConversationsModule {
@@ -165,13 +180,43 @@ export class ConversationsModule {
         {
           provide: ConversationQueries,
           // Read models are created (migrated) with the projections.
-          inject: [ACCESS_POLICY, SQL_CLIENT, LEDGER, ConversationProjections],
-          useFactory: (access: AccessPolicy, client: SqlClient, ledger: Ledger) =>
-            new ConversationQueries(access, client, ledger, { maxPageSize: options.maxPageSize }),
+          inject: [ACCESS_POLICY, ACCESS_RECORDER, SQL_CLIENT, LEDGER, ConversationProjections],
+          useFactory: (
+            access: AccessPolicy,
+            accessLog: AccessRecorder,
+            client: SqlClient,
+            ledger: Ledger,
+          ) =>
+            new ConversationQueries(access, accessLog, client, ledger, {
+              maxPageSize: options.maxPageSize,
+            }),
+        },
+        {
+          provide: PointInTimeReplay,
+          // Hints come from the read models, created (migrated) with the projections.
+          inject: [ACCESS_RECORDER, LEDGER, EVENT_STORE, SQL_CLIENT, ConversationProjections],
+          useFactory: (
+            accessLog: AccessRecorder,
+            ledger: Ledger,
+            store: EventStore,
+            client: SqlClient,
+          ) => new PointInTimeReplay(accessLog, ledger, store, SqlReplayHints.over(client)),
+        },
+        {
+          provide: ConversationReplay,
+          inject: [ACCESS_POLICY, PointInTimeReplay],
+          useFactory: (access: AccessPolicy, replay: PointInTimeReplay) =>
+            new ConversationReplay(access, replay),
         },
         ConversationProjectionsLifecycle,
       ],
-      exports: [ConversationCommands, ConversationQueries, ConversationProjections],
+      exports: [
+        ConversationCommands,
+        ConversationQueries,
+        ConversationProjections,
+        ConversationReplay,
+        PointInTimeReplay,
+      ],
     };
   }
 }

@@ -148,7 +148,49 @@ export {
   type ReadMarkView,
   type Thread,
   type TitleContent,
+  type ConversationEventRecord,
+  type ConversationEventsPage,
+  type ConversationEventsRequest,
+  type SentMessagePlacement,
 } from './application/queries/conversation-queries.handler';
+export { ConversationMemberships } from './application/queries/conversation-memberships';
+export {
+  LATEST,
+  NO_REPLAY_HINTS,
+  ConversationReplayFold,
+  asSeenByMember,
+  formatAsOf,
+  isAtOrBefore,
+  membershipUndetermined,
+  parseAsOf,
+  participantsOf,
+  replayConversation,
+  wasMemberAt,
+  type AsOf,
+  type ConversationAsOf,
+  type LaterChanges,
+  type ReplayGap,
+  type ReplayHints,
+  type ReplayedContent,
+  type ReplayedMember,
+  type ReplayedMembership,
+  type ReplayedMessage,
+  type ReplayedReaction,
+  type ReplayedRedaction,
+  type ReplayedVersion,
+} from './application/queries/conversation-replay';
+export {
+  ConversationReplay,
+  PointInTimeReplay,
+  type ConversationReplayOptions,
+  type ReplayRequester,
+  type UserViewAsOf,
+} from './application/queries/conversation-replay.handler';
+export {
+  InvalidAsOfError,
+  ReplayConversationNotFoundError,
+} from './application/queries/conversation-replay.errors';
+export { SqlReplayHints, type ReplayHintSource } from './application/queries/replay-hints.adapter';
 export {
   ConversationProjections,
   CONVERSATION_PROJECTIONS,
@@ -167,13 +209,27 @@ export {
 } from './api/conversation-api.config';
 export { ConversationResolver } from './api/conversation.resolver';
 export { MemberResolver } from './api/member.resolver';
+export { AuditConversationHistoryResolver } from './api/audit-history.resolver';
 export { MessageResolver } from './api/message.resolver';
 export { ReactionResolver } from './api/reaction.resolver';
 export { ReceiptResolver } from './api/receipt.resolver';
+export { ConversationEventsResolver } from './api/conversation-events.resolver';
+export { ConversationLiveEvents, membershipFromReadModels } from './api/conversation-live-events';
+export { ConversationRealtimeOperations } from './api/conversation-realtime.operations';
+export { ConversationRealtimeFeed } from './api/conversation-realtime.feed';
 export {
-  ConversationEventsResolver,
-  membershipFromReadModels,
-} from './api/conversation-events.resolver';
+  realtimeEventFields,
+  realtimeAck,
+  type RealtimeEventSource,
+} from './api/conversation-realtime.views';
+export {
+  sendMessageRequest,
+  editMessageRequest,
+  redactMessageRequest,
+  reactionRequest,
+  markDeliveredRequest,
+  markReadRequest,
+} from './api/conversation-requests';
 export {
   ConversationFanOut,
   ConversationEventsUnavailableError,

@@ -7,5 +7,6 @@ export {
 } from './adapters/postgres-sql-client.adapter';
 export { PgliteSqlClient } from './adapters/pglite-sql-client.adapter';
 export { type Migration, MigrationDriftError, migrate, migrationChecksum } from './migrations';
+export { type AppendOnlyTables, APPEND_ONLY_SQLSTATE, appendOnlySql } from './append-only';
 export { openDatabase, type DatabaseSettings } from './open-database';
 export { DatabaseModule, SQL_CLIENT } from './database.module';

@@ -29,10 +29,17 @@ export async function openDatabase(settings: DatabaseSettings): Promise<SqlClien
   mkdirSync(dir, { recursive: true });
   // PGlite is one process's database: a second process opening the same directory (a CLI next to
   // the running server) would corrupt it. The lock is refreshed while held; a crashed holder's
-  // lock goes stale and is taken over.
+  // lock goes stale and is taken over. Stale only after 30 s: PGlite's start-up is WASM work that
+  // can hold the event loop (and so the refresh) for seconds on a loaded machine. A lock found
+  // taken over is reported, never thrown from the refresh timer.
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(dir, { realpath: false, stale: 10_000, update: 2_000 });
+    release = await lockfile.lock(dir, {
+      realpath: false,
+      stale: 30_000,
+      update: 5_000,
+      onCompromised: (error) => settings.onBackgroundError?.('embedded database lock', error),
+    });
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ELOCKED') {
       throw new DatabaseInUseError(

@@ -17,8 +17,9 @@ import {
 } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
-import { AUTHENTICATOR, type Authenticator } from '@ledgerline/identity';
+import { AUTHENTICATOR, requestOriginOf, type Authenticator } from '@ledgerline/identity';
 import { CONFIG, type LedgerlineConfig } from '@ledgerline/kernel';
+import { WebSocketUpgradesModule } from '@ledgerline/websocket';
 import type { EdgeContext } from './edge-context';
 import {
   formatEdgeError,
@@ -103,6 +104,7 @@ export class GraphqlEdgeModule implements NestModule {
       module: GraphqlEdgeModule,
       imports: [
         settingsModule,
+        WebSocketUpgradesModule,
         GraphQLModule.forRootAsync<ApolloDriverConfig>({
           driver: ApolloDriver,
           imports: [settingsModule],
@@ -152,7 +154,11 @@ function apolloOptions(
     csrfPrevention: true,
     maxRecursiveSelections: true,
     context: async ({ req }: { req: IncomingMessage }): Promise<EdgeContext> => ({
-      principal: await authenticateRequest(authenticator, req.headers.authorization),
+      principal: await authenticateRequest(
+        authenticator,
+        req.headers.authorization,
+        requestOriginOf(req, 'http'),
+      ),
       transport: 'http',
     }),
     plugins: [

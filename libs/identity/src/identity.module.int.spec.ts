@@ -1,4 +1,4 @@
-import { CollectedAccessDenials } from '@ledgerline/testing';
+import { CollectedAccessRecords } from '@ledgerline/testing';
 import { join } from 'node:path';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -14,7 +14,7 @@ import {
 } from '@ledgerline/kernel';
 import { openTestDatabase, type TestDatabase } from '@ledgerline/testing';
 import {
-  ACCESS_DENIED_RECORDER,
+  ACCESS_RECORDER,
   ACCESS_POLICY,
   API_KEY_STORE,
   AUTHENTICATOR,
@@ -39,7 +39,7 @@ const ROLES_FILE = join(__dirname, '../../../policies/roles.yaml');
 // because libs/audit does not exist yet.
 function host(
   db: TestDatabase,
-  recorder?: CollectedAccessDenials,
+  recorder?: CollectedAccessRecords,
   env: Record<string, string> = { NODE_ENV: 'test' },
 ): DynamicModule {
   @Global()
@@ -50,7 +50,7 @@ function host(
     { provide: CLOCK, useValue: systemClock },
     { provide: ID_GENERATOR, useValue: uuidV7Generator },
     { provide: SQL_CLIENT, useValue: db.client },
-    ...(recorder ? [{ provide: ACCESS_DENIED_RECORDER, useValue: recorder }] : []),
+    ...(recorder ? [{ provide: ACCESS_RECORDER, useValue: recorder }] : []),
   ];
   return {
     module: HostModule,
@@ -87,7 +87,7 @@ describe('IdentityModule', () => {
   afterAll(() => db.close());
 
   it('authenticates dev tokens and API keys through one authenticator, and checks access', async () => {
-    const denials = new CollectedAccessDenials();
+    const denials = new CollectedAccessRecords();
     const moduleRef = await Test.createTestingModule({
       imports: [host(db, denials), IdentityModule.forRoot(devSettings)],
     }).compile();
@@ -102,7 +102,9 @@ describe('IdentityModule', () => {
       expect(alice).toMatchObject({ kind: 'user', id: 'alice', tenantId: 't-1' });
       await access.check(alice, 'message.send');
       await expect(access.check(alice, 'audit.export')).rejects.toBeInstanceOf(AccessDeniedError);
-      expect(denials.denials).toMatchObject([{ permission: 'audit.export', principal: alice }]);
+      expect(denials.denials).toMatchObject([
+        { permission: 'audit.export', actor: { id: alice.id, kind: 'user' } },
+      ]);
 
       const { key } = await keys.create('t-1', 'backend', ['service']);
       const backend = await authenticator.authenticate(key);
@@ -121,7 +123,7 @@ describe('IdentityModule', () => {
     jwks.publish(key);
     const moduleRef = await Test.createTestingModule({
       imports: [
-        host(db, new CollectedAccessDenials()),
+        host(db, new CollectedAccessRecords()),
         IdentityModule.forRoot({ ...idpSettings, jwt: { ...idpSettings.jwt, jwksUrl: jwks.url } }),
       ],
     }).compile();
@@ -149,7 +151,7 @@ describe('IdentityModule', () => {
     await expect(
       Test.createTestingModule({
         imports: [
-          host(db, new CollectedAccessDenials(), {
+          host(db, new CollectedAccessRecords(), {
             NODE_ENV: 'production',
             LEDGERLINE_MASTER_KEY: 'x'.repeat(44),
           }),
@@ -164,14 +166,14 @@ describe('IdentityModule', () => {
       Test.createTestingModule({
         imports: [host(db), IdentityModule.forRoot(idpSettings)],
       }).compile(),
-    ).rejects.toThrow(/AccessDeniedRecorder/);
+    ).rejects.toThrow(/AccessRecorder/);
   });
 
   it('refuses to start with an invalid roles file', async () => {
     await expect(
       Test.createTestingModule({
         imports: [
-          host(db, new CollectedAccessDenials()),
+          host(db, new CollectedAccessRecords()),
           IdentityModule.forRoot({ ...idpSettings, rolesFile: join(__dirname, 'missing.yaml') }),
         ],
       }).compile(),
@@ -181,7 +183,7 @@ describe('IdentityModule', () => {
   it('refuses to start without JWT settings unless dev tokens are on', async () => {
     const error: unknown = await Test.createTestingModule({
       imports: [
-        host(db, new CollectedAccessDenials()),
+        host(db, new CollectedAccessRecords()),
         IdentityModule.forRoot({ ...DEFAULT_IDENTITY_SETTINGS, rolesFile: ROLES_FILE }),
       ],
     })

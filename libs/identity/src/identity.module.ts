@@ -9,11 +9,12 @@ import {
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
 import { AccessPolicy } from './access/access-policy';
-import type { AccessDeniedRecorder } from './access/access-denied-recorder.port';
+import type { AccessRecorder } from './access/access-recorder.port';
 import { loadRolePolicy, type RolePolicy } from './access/role-policy';
 import { ApiKeyStore } from './api-keys/api-key-store';
 import { BearerAuthenticator } from './authentication/bearer-authenticator';
 import { JwtAuthenticator } from './authentication/jwt-authenticator';
+import { SignInAuditingAuthenticator } from './authentication/sign-in-auditing-authenticator';
 import { DevTokenIssuer } from './dev-tokens/dev-token-issuer';
 import { resolveJwtSettings, type IdentitySettings } from './identity.config';
 
@@ -22,9 +23,9 @@ export const IDENTITY_SETTINGS = Symbol('IdentitySettings');
 export const ROLE_POLICY = Symbol('RolePolicy');
 /** The AccessPolicy every handler checks first. */
 export const ACCESS_POLICY = Symbol('AccessPolicy');
-/** Port the audit lib provides (globally); the identity module refuses to start without it. */
-export const ACCESS_DENIED_RECORDER = Symbol('AccessDeniedRecorder');
-/** The edge's Authenticator: API keys and JWTs behind one call (BearerAuthenticator). */
+/** The AccessRecorder the audit lib provides (globally); the identity module refuses to start without it. */
+export const ACCESS_RECORDER = Symbol('AccessRecorder');
+/** The edge's Authenticator: API keys and JWTs behind one call, sign-ins recorded. */
 export const AUTHENTICATOR = Symbol('Authenticator');
 export const JWT_AUTHENTICATOR = Symbol('JwtAuthenticator');
 export const API_KEY_STORE = Symbol('ApiKeyStore');
@@ -41,7 +42,7 @@ class IdentityLifecycle implements BeforeApplicationShutdown {
 /**
  * Authentication (JWTs of the host app, API keys of its backends, dev tokens in development) and
  * the access policy. Needs CONFIG, CLOCK, ID_GENERATOR and SQL_CLIENT from the app, and an
- * ACCESS_DENIED_RECORDER from the audit lib. The roles file is loaded and validated while the
+ * ACCESS_RECORDER from the audit lib. The roles file is loaded and validated while the
  * module starts, so a bad policy stops the process before it serves anything.
  */
 @Module({})
@@ -55,8 +56,8 @@ export class IdentityModule {
         { provide: ROLE_POLICY, useFactory: () => loadRolePolicy(settings.rolesFile) },
         {
           provide: ACCESS_POLICY,
-          inject: [ROLE_POLICY, ACCESS_DENIED_RECORDER],
-          useFactory: (policy: RolePolicy, recorder: AccessDeniedRecorder) =>
+          inject: [ROLE_POLICY, ACCESS_RECORDER],
+          useFactory: (policy: RolePolicy, recorder: AccessRecorder) =>
             new AccessPolicy(policy, recorder),
         },
         {
@@ -89,9 +90,16 @@ export class IdentityModule {
         },
         {
           provide: AUTHENTICATOR,
-          inject: [JWT_AUTHENTICATOR, API_KEY_STORE],
-          useFactory: (jwt: JwtAuthenticator, apiKeys: ApiKeyStore) =>
-            new BearerAuthenticator(jwt, apiKeys),
+          inject: [JWT_AUTHENTICATOR, API_KEY_STORE, ACCESS_RECORDER, CLOCK],
+          useFactory: (
+            jwt: JwtAuthenticator,
+            apiKeys: ApiKeyStore,
+            recorder: AccessRecorder,
+            clock: Clock,
+          ) =>
+            new SignInAuditingAuthenticator(new BearerAuthenticator(jwt, apiKeys), recorder, {
+              clock,
+            }),
         },
         IdentityLifecycle,
       ],

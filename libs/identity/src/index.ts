@@ -1,4 +1,4 @@
-export { type Principal, type PrincipalKind, actorOf } from './principal';
+export { type Principal, type PrincipalKind, actorOf, accessActorOf } from './principal';
 export {
   AuthenticationError,
   type AuthenticationFailure,
@@ -19,16 +19,26 @@ export type { Authenticator, AuthenticationExpectation } from './authentication/
 export { bearerCredential } from './authentication/bearer-credential';
 export { JwtAuthenticator, ACCEPTED_JWT_ALGORITHMS } from './authentication/jwt-authenticator';
 export { BearerAuthenticator } from './authentication/bearer-authenticator';
+export {
+  SignInAuditingAuthenticator,
+  DEPLOYMENT_AUDIT_TENANT,
+} from './authentication/sign-in-auditing-authenticator';
+export { requestOriginOf, DEVICE_ID_HEADER } from './authentication/request-origin';
 export { ApiKeyStore, type ApiKeyInfo, type ApiKeyStoreOptions } from './api-keys/api-key-store';
 export { identityMigrations } from './api-keys/identity.migrations';
 export { PERMISSIONS, type Permission, isPermission } from './access/permissions';
 export { type RolePolicy, loadRolePolicy, parseRolePolicy } from './access/role-policy';
 export { AccessPolicy } from './access/access-policy';
-export type {
-  AccessDenied,
-  AccessDeniedRecorder,
-  ResourceRef,
-} from './access/access-denied-recorder.port';
+export {
+  ACCESS_ACTIONS,
+  type AccessAction,
+  type AccessActor,
+  type AccessOutcome,
+  type AccessRecord,
+  type AccessRecorder,
+  type RequestOrigin,
+  type ResourceRef,
+} from './access/access-recorder.port';
 export {
   DevTokenIssuer,
   type DevTokenIssuerOptions,
@@ -39,7 +49,7 @@ export {
   IDENTITY_SETTINGS,
   ROLE_POLICY,
   ACCESS_POLICY,
-  ACCESS_DENIED_RECORDER,
+  ACCESS_RECORDER,
   AUTHENTICATOR,
   JWT_AUTHENTICATOR,
   API_KEY_STORE,

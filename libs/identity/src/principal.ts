@@ -1,4 +1,5 @@
 import type { Actor } from '@ledgerline/kernel';
+import type { AccessActor, RequestOrigin } from './access/access-recorder.port';
 
 /**
  * Who is making a request, once authenticated. Ids only: a display name, an e-mail address or any
@@ -20,6 +21,8 @@ export interface Principal {
   readonly tokenExpiresAt?: Date;
   /** The credential that authenticated this principal (an API key id), for audit. */
   readonly credentialId?: string;
+  /** Where the request came from, set by the edge that authenticated it (for access records). */
+  readonly origin?: RequestOrigin;
 }
 
 export type PrincipalKind = 'user' | 'service' | 'agent';
@@ -27,4 +30,14 @@ export type PrincipalKind = 'user' | 'service' | 'agent';
 /** The actor recorded in event metadata for something this principal did. */
 export function actorOf(principal: Principal): Actor {
   return { id: principal.id, kind: principal.kind };
+}
+
+/** The actor of an access record about something this principal did. */
+export function accessActorOf(principal: Principal): AccessActor {
+  return {
+    id: principal.id,
+    kind: principal.kind,
+    roles: [...principal.roles],
+    ...(principal.credentialId === undefined ? {} : { credentialId: principal.credentialId }),
+  };
 }

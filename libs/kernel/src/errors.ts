@@ -60,3 +60,15 @@ export class ConfigError extends LedgerlineError {
     );
   }
 }
+
+/** Too many requests of one kind from one caller; the same request may succeed after `retryAfterMs`. */
+export class RateLimitedError extends LedgerlineError {
+  readonly code: string = 'rate_limited';
+  override readonly retryable = true;
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}

@@ -22,6 +22,7 @@ export {
   ConflictError,
   NotFoundError,
   UnavailableError,
+  RateLimitedError,
   ConfigError,
 } from './errors';
 export {

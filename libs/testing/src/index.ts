@@ -8,4 +8,4 @@ export {
 export { describeWhenEnv } from './skip';
 export { DeciderSpecification, type Decider, type DecisionOutcome } from './decider-spec';
 export { CountingProvider, openLedgerFixture, type LedgerFixture } from './ledger-fixture';
-export { CollectedAccessDenials } from './collected-access-denials';
+export { CollectedAccessRecords } from './collected-access-records';

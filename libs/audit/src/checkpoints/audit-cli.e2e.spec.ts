@@ -7,7 +7,9 @@ import { BUNDLE_FILES, OPENSSL_VERIFY_COMMANDS } from './bundle-files';
 import type { AuditBundle } from './audit-bundle';
 
 // The built CLI (`npm test` builds first), as an operator and an auditor would run it. Events come
-// from `keys rotate`, which appends a sealed KekRotated event to the tenant's key stream.
+// from `keys rotate`, which appends a sealed KekRotated event to the tenant's key stream and its
+// access record to the tenant's audit stream: two events per rotation. An export appends its own
+// access record after the bundle is made.
 const CLI = resolve(__dirname, '../../../../dist/apps/cli/src/main.js');
 
 function cli(env: Record<string, string>, ...args: string[]) {
@@ -41,14 +43,14 @@ describe('ledgerline audit (the built CLI on the embedded defaults)', () => {
   it('checkpoints, exports and verifies; openssl checks the head; a changed record fails', () => {
     const first = cli(env, 'audit', 'checkpoint');
     expect(first.code).toBe(0);
-    expect(first.out).toMatch(/signed tree head: size 3 \(\+3\), root [0-9a-f]{64}/);
-    expect(cli(env, 'audit', 'checkpoint').out).toMatch(/no new events: the tree stays at size 3/);
+    expect(first.out).toMatch(/signed tree head: size 6 \(\+6\), root [0-9a-f]{64}/);
+    expect(cli(env, 'audit', 'checkpoint').out).toMatch(/no new events: the tree stays at size 6/);
     expect(cli(env, 'keys', 'rotate', '--tenant', 'clinic-a').code).toBe(0);
-    expect(cli(env, 'audit', 'checkpoint').out).toMatch(/size 4 \(\+1\)/);
+    expect(cli(env, 'audit', 'checkpoint').out).toMatch(/size 8 \(\+2\)/);
 
     const exported = cli(env, 'audit', 'export', '--tenant', 'clinic-a', '--out', dir('out'));
     expect(exported.code).toBe(0);
-    expect(exported.out).toMatch(/exported 3 record\(s\) of tenant clinic-a/);
+    expect(exported.out).toMatch(/exported 6 record\(s\) of tenant clinic-a/);
     for (const file of Object.values(BUNDLE_FILES))
       expect(existsSync(join(dir('out'), file))).toBe(true);
 
@@ -117,7 +119,7 @@ describe('ledgerline audit (the built CLI on the embedded defaults)', () => {
     const later = cli(env, 'audit', 'verify', dir('later'), '--known-head', dir('kept-head.json'));
     expect(later.code).toBe(0);
 
-    // The auditor now holds the size-5 head; the operator hands over the old size-4 bundle.
+    // The auditor now holds the size-11 head; the operator hands over the old size-8 bundle.
     const rollback = cli(
       env,
       'audit',
@@ -127,6 +129,6 @@ describe('ledgerline audit (the built CLI on the embedded defaults)', () => {
       join(dir('later'), BUNDLE_FILES.head),
     );
     expect(rollback.code).toBe(1);
-    expect(rollback.out).toMatch(/FAIL known-head known head \(size 5, .*rollback/);
+    expect(rollback.out).toMatch(/FAIL known-head known head \(size 11, .*rollback/);
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-import type { Migration } from '@ledgerline/database';
+import { appendOnlySql, type Migration } from '@ledgerline/database';
 
 /**
  * The Merkle log over `$all`: one leaf per event in global order, and the signed tree heads. Kept
@@ -43,23 +43,10 @@ create table ll_tree_heads (
 
 create index ll_tree_heads_signed_at on ll_tree_heads (signed_at);
 
-create function ll_merkle_refuse_change() returns trigger language plpgsql as $$
-begin
-  raise exception using errcode = 'LL403', message = 'the Merkle log is append-only';
-end $$;
-
-create trigger ll_merkle_leaves_append_only
-  before update or delete on ll_merkle_leaves
-  for each row execute function ll_merkle_refuse_change();
-create trigger ll_merkle_leaves_no_truncate
-  before truncate on ll_merkle_leaves
-  for each statement execute function ll_merkle_refuse_change();
-create trigger ll_tree_heads_append_only
-  before update or delete on ll_tree_heads
-  for each row execute function ll_merkle_refuse_change();
-create trigger ll_tree_heads_no_truncate
-  before truncate on ll_tree_heads
-  for each statement execute function ll_merkle_refuse_change();
-`,
+${appendOnlySql({
+  refuseFunction: 'll_merkle_refuse_change',
+  message: 'the Merkle log is append-only',
+  tables: ['ll_merkle_leaves', 'll_tree_heads'],
+})}`,
   },
 ];

@@ -50,6 +50,5 @@ export {
   SigningKeyError,
   UnsealedEventError,
 } from './checkpoint.errors';
-
-/** Where a generated signing key lives, under the data directory. */
-export const AUDIT_SIGNING_DIR = 'audit-signing';
+export { AUDIT_SIGNING_DIR, deploymentSigningDir, openDeploymentSigner } from './deployment-signer';
+export { CheckpointSchedule } from './checkpoint-schedule';

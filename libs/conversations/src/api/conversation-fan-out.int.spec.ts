@@ -6,8 +6,9 @@ import {
   openConversationsFixture,
   type ConversationsFixture,
 } from '../application/testing/conversations-fixture';
+import { ConversationMemberships } from '../application/queries/conversation-memberships';
 import type { ConversationProjections } from '../projections/conversation-projections';
-import { membershipFromReadModels } from './conversation-events.resolver';
+import { membershipFromReadModels } from './conversation-live-events';
 import { ConversationFanOut, type LiveConversationEvent } from './conversation-fan-out';
 
 // The fan-out on the real stack: ledger (sealed events), event store, read models and checkpoints.
@@ -33,7 +34,7 @@ describe.each(availableDatabases())('ConversationFanOut (%s)', (kind) => {
     const fanOut = new ConversationFanOut(
       f.ledger,
       f.store,
-      membershipFromReadModels(f.newQueries(), projections),
+      membershipFromReadModels(new ConversationMemberships(f.db.client), projections),
     );
     fanOuts.push(fanOut);
     fanOut.start();
@@ -140,7 +141,11 @@ describe.each(availableDatabases())('ConversationFanOut (%s)', (kind) => {
       data: { conversationId, clientMessageId: 'a-1', text: 'still here' },
     });
     await until(() => bob.received.length === 1, "bob's message");
-    expect(bob.received[0]).toMatchObject({ conversationId, position: sent.position });
+    expect(bob.received[0]).toMatchObject({
+      conversationId,
+      position: sent.position,
+      revision: sent.revision,
+    });
     expect(bob.received[0]!.event).toMatchObject({
       type: 'MessageSent',
       data: { text: 'still here' },

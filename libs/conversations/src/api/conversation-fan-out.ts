@@ -18,6 +18,8 @@ export interface LiveConversationEvent {
   readonly conversationId: string;
   readonly eventId: string;
   readonly position: GlobalPosition;
+  /** Its revision in the conversation's stream. */
+  readonly revision: bigint;
   readonly event: ConversationEvent;
 }
 
@@ -32,6 +34,16 @@ export interface MembershipSource {
     conversationId: string,
     at: GlobalPosition,
   ): Promise<boolean | undefined>;
+  /**
+   * The ids among `principals` (one tenant's users and agents) who are members, in one question;
+   * undefined when that cannot be known now. Optional: without it, `isMember` is asked per
+   * principal (for a conversation many connected users are not in, that is one query each).
+   */
+  membersAmong?(
+    principals: readonly Principal[],
+    conversationId: string,
+    at: GlobalPosition,
+  ): Promise<ReadonlySet<string> | undefined>;
 }
 
 /** Where the fan-out reports trouble: ids, positions and error codes only, never an event. */
@@ -283,6 +295,7 @@ export class ConversationFanOut {
         conversationId: where.conversationId,
         eventId: opened.eventId,
         position: opened.position,
+        revision: opened.revision,
         event,
       };
       for (const s of targets) {
@@ -311,18 +324,54 @@ export class ConversationFanOut {
       if (s.principal.kind !== 'service') byMember.set(s.principal.id, s.principal);
     }
     const allowed = new Set<string>();
+    const unknown: Principal[] = [];
+    for (const [memberId, principal] of byMember) {
+      if (change.added.has(memberId) || change.removed.has(memberId)) {
+        allowed.add(memberId);
+        continue;
+      }
+      const known = this.memberships.get(membershipKey(tenantId, memberId, conversationId));
+      if (known === true) allowed.add(memberId);
+      else if (known === undefined) unknown.push(principal);
+    }
+    if (unknown.length > 1 && this.members.membersAmong) {
+      for (const id of await this.membersAmong(tenantId, conversationId, unknown, position)) {
+        allowed.add(id);
+      }
+      return allowed;
+    }
     await Promise.all(
-      [...byMember].map(async ([memberId, principal]) => {
-        if (change.added.has(memberId) || change.removed.has(memberId)) {
-          allowed.add(memberId);
-          return;
-        }
+      unknown.map(async (principal) => {
         if (await this.isMember(tenantId, conversationId, principal, position)) {
-          allowed.add(memberId);
+          allowed.add(principal.id);
         }
       }),
     );
     return allowed;
+  }
+
+  /** Asks about many principals at once; remembers the answer for each of them. */
+  private async membersAmong(
+    tenantId: string,
+    conversationId: string,
+    principals: readonly Principal[],
+    position: GlobalPosition,
+  ): Promise<ReadonlySet<string>> {
+    let members: ReadonlySet<string> | undefined;
+    try {
+      members = await this.members.membersAmong!(principals, conversationId, position);
+    } catch (error) {
+      this.log.warn({ msg: 'membership not known', conversationId, ...describe(error) });
+      members = undefined;
+    }
+    if (members === undefined) return new Set(); // not known now: asked again next time
+    for (const principal of principals) {
+      this.memberships.set(
+        membershipKey(tenantId, principal.id, conversationId),
+        members.has(principal.id),
+      );
+    }
+    return members;
   }
 
   private async isMember(

@@ -8,6 +8,11 @@ import { ConversationProjections } from '../projections/conversation-projections
 import { CONVERSATION_API_DEFAULT_PAGE_SIZE, pagedCost } from './conversation-api.config';
 import { ConversationAck, MessageArgs, PageArgs } from './conversation-api.dto';
 import { ConversationErrorFilter, toEdgeError } from './conversation-api.errors';
+import {
+  editMessageRequest,
+  redactMessageRequest,
+  sendMessageRequest,
+} from './conversation-requests';
 import { toAck, toEditHistory, toMessagePage, toSendAck, toThread } from './conversation-views';
 import {
   EditHistory,
@@ -110,15 +115,7 @@ export class MessageResolver {
     @CurrentPrincipal() principal: Principal,
     @Args('input') input: SendMessageInput,
   ): Promise<SendMessageAck> {
-    const result = await this.commands.execute(principal, {
-      type: 'SendMessage',
-      data: {
-        conversationId: input.conversationId,
-        clientMessageId: input.clientMessageId,
-        text: input.text,
-        ...(input.threadRootId == null ? {} : { threadRootId: input.threadRootId }),
-      },
-    });
+    const result = await this.commands.execute(principal, sendMessageRequest(input));
     return toSendAck(result, input.clientMessageId);
   }
 
@@ -127,10 +124,7 @@ export class MessageResolver {
     @CurrentPrincipal() principal: Principal,
     @Args('input') input: EditMessageInput,
   ): Promise<ConversationAck> {
-    const result = await this.commands.execute(principal, {
-      type: 'EditMessage',
-      data: { conversationId: input.conversationId, messageId: input.messageId, text: input.text },
-    });
+    const result = await this.commands.execute(principal, editMessageRequest(input));
     return toAck(result);
   }
 
@@ -142,14 +136,7 @@ export class MessageResolver {
     @CurrentPrincipal() principal: Principal,
     @Args('input') input: RedactMessageInput,
   ): Promise<ConversationAck> {
-    const result = await this.commands.execute(principal, {
-      type: 'RedactMessage',
-      data: {
-        conversationId: input.conversationId,
-        messageId: input.messageId,
-        ...(input.reason == null ? {} : { reason: input.reason }),
-      },
-    });
+    const result = await this.commands.execute(principal, redactMessageRequest(input));
     return toAck(result);
   }
 }

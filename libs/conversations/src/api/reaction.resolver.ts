@@ -7,6 +7,7 @@ import { ConversationQueries } from '../application/queries/conversation-queries
 import { ConversationProjections } from '../projections/conversation-projections';
 import { ConversationAck, MessageArgs } from './conversation-api.dto';
 import { ConversationErrorFilter } from './conversation-api.errors';
+import { reactionRequest } from './conversation-requests';
 import { toAck, toReactions } from './conversation-views';
 import { MessageReactions, ReactionInput } from './reaction.dto';
 import { readYourWrites } from './read-your-writes';
@@ -37,14 +38,7 @@ export class ReactionResolver {
     @CurrentPrincipal() principal: Principal,
     @Args('input') input: ReactionInput,
   ): Promise<ConversationAck> {
-    const result = await this.commands.execute(principal, {
-      type: 'AddReaction',
-      data: {
-        conversationId: input.conversationId,
-        messageId: input.messageId,
-        emoji: input.emoji,
-      },
-    });
+    const result = await this.commands.execute(principal, reactionRequest(input, 'add'));
     return toAck(result);
   }
 
@@ -53,14 +47,7 @@ export class ReactionResolver {
     @CurrentPrincipal() principal: Principal,
     @Args('input') input: ReactionInput,
   ): Promise<ConversationAck> {
-    const result = await this.commands.execute(principal, {
-      type: 'RemoveReaction',
-      data: {
-        conversationId: input.conversationId,
-        messageId: input.messageId,
-        emoji: input.emoji,
-      },
-    });
+    const result = await this.commands.execute(principal, reactionRequest(input, 'remove'));
     return toAck(result);
   }
 }

@@ -7,6 +7,7 @@ import { ConversationQueries } from '../application/queries/conversation-queries
 import { ConversationProjections } from '../projections/conversation-projections';
 import { ConversationAck, ConversationArgs, MessageArgs } from './conversation-api.dto';
 import { ConversationErrorFilter } from './conversation-api.errors';
+import { markDeliveredRequest, markReadRequest } from './conversation-requests';
 import { toAck, toConversationReceipts, toMessageReceipts } from './conversation-views';
 import { readYourWrites } from './read-your-writes';
 import {
@@ -56,14 +57,7 @@ export class ReceiptResolver {
     @CurrentPrincipal() principal: Principal,
     @Args('input') input: MarkDeliveredInput,
   ): Promise<ConversationAck> {
-    const result = await this.commands.execute(principal, {
-      type: 'MarkDelivered',
-      data: {
-        conversationId: input.conversationId,
-        deviceId: input.deviceId,
-        upToMessageId: input.upToMessageId,
-      },
-    });
+    const result = await this.commands.execute(principal, markDeliveredRequest(input));
     return toAck(result);
   }
 
@@ -75,10 +69,7 @@ export class ReceiptResolver {
     @CurrentPrincipal() principal: Principal,
     @Args('input') input: MarkReadInput,
   ): Promise<ConversationAck> {
-    const result = await this.commands.execute(principal, {
-      type: 'MarkRead',
-      data: { conversationId: input.conversationId, upToMessageId: input.upToMessageId },
-    });
+    const result = await this.commands.execute(principal, markReadRequest(input));
     return toAck(result);
   }
 }

@@ -35,7 +35,7 @@ for (const kind of availableDatabases()) {
     beforeEach(async () => {
       t = newTenant();
       a = await f.newCommands();
-      f.denials.denials.length = 0;
+      f.accessLog.clear();
     });
 
     const settled = async (result: ConversationCommandResult) => {
@@ -285,7 +285,7 @@ for (const kind of availableDatabases()) {
           data: { conversationId: t.conversationId(), title: 'bots only', members: [] },
         }),
       ).rejects.toBeInstanceOf(AccessDeniedError);
-      expect(f.denials.denials.map((d) => [d.principal.id, d.permission, d.denial])).toEqual([
+      expect(f.accessLog.denials.map((d) => [d.actor.id, d.permission, d.reason])).toEqual([
         ['audrey', 'message.send', 'missing_permission'],
         ['triage-bot', 'conversation.create', 'missing_permission'],
       ]);

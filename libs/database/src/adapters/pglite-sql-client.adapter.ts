@@ -65,9 +65,12 @@ export class PgliteSqlClient extends PgliteExecutor implements SqlClient {
     }
   }
 
-  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  async listen(
+    channel: string,
+    onNotify: (payload?: string) => void,
+  ): Promise<() => Promise<void>> {
     if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
-    const unlisten = await this.db.listen(channel, () => onNotify());
+    const unlisten = await this.db.listen(channel, (payload) => onNotify(payload ?? ''));
     return async () => {
       if (!this.db.closed) await unlisten();
     };

@@ -55,7 +55,7 @@ class PgExecutor implements SqlExecutor {
 
 export class PostgresSqlClient extends PgExecutor implements SqlClient {
   readonly kind = 'postgres' as const;
-  private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly listeners = new Map<string, Set<(payload?: string) => void>>();
   private listenClient: Client | undefined;
   private listenConnecting: Promise<void> | undefined;
   private closed = false;
@@ -105,6 +105,13 @@ export class PostgresSqlClient extends PgExecutor implements SqlClient {
       throw toSqlError(error);
     }
     let broken = false;
+    // The pool stops listening for errors on a client it has handed out: one the server drops
+    // between two statements (a restart, pg_terminate_backend) would otherwise crash the process.
+    // The statement after it fails (a retryable error) and the client is discarded, not reused.
+    const onError = () => {
+      broken = true;
+    };
+    conn.on('error', onError);
     try {
       await conn.query('begin');
       const result = await fn(new PgExecutor(conn));
@@ -118,11 +125,15 @@ export class PostgresSqlClient extends PgExecutor implements SqlClient {
       }
       throw toSqlError(error);
     } finally {
+      conn.off('error', onError);
       conn.release(broken);
     }
   }
 
-  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  async listen(
+    channel: string,
+    onNotify: (payload?: string) => void,
+  ): Promise<() => Promise<void>> {
     if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
     let set = this.listeners.get(channel);
     const isNew = !set;
@@ -157,7 +168,7 @@ export class PostgresSqlClient extends PgExecutor implements SqlClient {
       connectionTimeoutMillis: this.options.connectTimeoutMs ?? 5_000,
     });
     client.on('notification', (msg) => {
-      for (const fn of this.listeners.get(msg.channel) ?? []) fn();
+      for (const fn of this.listeners.get(msg.channel) ?? []) fn(msg.payload ?? '');
     });
     client.on('error', (error) => {
       this.options.onBackgroundError?.('PostgreSQL notification connection failed', error);

@@ -6,6 +6,7 @@ import {
   ConflictError,
   LedgerlineError,
   NotFoundError,
+  RateLimitedError,
   TooLargeError,
   UnavailableError,
   ValidationError,
@@ -183,6 +184,13 @@ function describeLedgerlineError(error: LedgerlineError): Described | undefined 
       code: 'CONFLICT',
       message: error.message,
       details: { reason: stringProperty(error, 'reason') ?? error.code },
+    };
+  }
+  if (error instanceof RateLimitedError) {
+    return {
+      code: 'RATE_LIMITED',
+      message: error.message,
+      details: { reason: error.code, retryable: true, retryAfterMs: error.retryAfterMs },
     };
   }
   if (error instanceof UnavailableError) {

@@ -5,6 +5,7 @@ import {
   ConflictError,
   LedgerlineError,
   NotFoundError,
+  RateLimitedError,
   TooLargeError,
   UnavailableError,
   ValidationError,
@@ -86,6 +87,12 @@ describe('formatEdgeError', () => {
       code: 'UNAVAILABLE',
       reason: 'unavailable',
       retryable: true,
+    });
+    expect(format(new RateLimitedError('slow down', 1500)).result.extensions).toEqual({
+      code: 'RATE_LIMITED',
+      reason: 'rate_limited',
+      retryable: true,
+      retryAfterMs: 1500,
     });
   });
 

@@ -3,6 +3,7 @@ import {
   bearerCredential,
   type Authenticator,
   type Principal,
+  type RequestOrigin,
 } from '@ledgerline/identity';
 import { EdgeError } from '../errors/edge-error';
 
@@ -14,9 +15,10 @@ import { EdgeError } from '../errors/edge-error';
 export async function authenticateRequest(
   authenticator: Authenticator,
   authorization: string | undefined,
+  origin: RequestOrigin,
 ): Promise<Principal> {
   try {
-    return await authenticator.authenticate(bearerCredential(authorization));
+    return await authenticator.authenticate(bearerCredential(authorization), undefined, origin);
   } catch (error) {
     if (error instanceof AuthenticationError) throw unauthenticated(error);
     throw error;

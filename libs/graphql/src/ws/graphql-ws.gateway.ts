@@ -27,10 +27,21 @@ import {
   AUTHENTICATOR,
   AuthenticationError,
   bearerCredential,
+  requestOriginOf,
   type Authenticator,
   type Principal,
 } from '@ledgerline/identity';
 import { CLOCK, type Clock } from '@ledgerline/kernel';
+import {
+  closeAll,
+  isOriginAllowed,
+  rawText,
+  refuseUpgrade,
+  runAt,
+  startHeartbeat,
+  WebSocketUpgrades,
+  WS_CLOSE,
+} from '@ledgerline/websocket';
 import type { EdgeContext } from '../edge-context';
 import { EdgeError, type EdgeErrorCode } from '../errors/edge-error';
 import {
@@ -42,19 +53,9 @@ import type { GraphqlEdgeSettings } from '../graphql-edge.config';
 import { EDGE_ERROR_REPORTER, GRAPHQL_EDGE_SETTINGS } from '../graphql-edge.tokens';
 import { checkOperationLimits } from '../limits/operation-limits';
 
-/** Close codes a client sees; 44xx mirror HTTP statuses, as graphql-ws's own codes do. */
-export const WS_CLOSE = {
-  /** Refused or expired credential. Reason `Unauthorized`, or `Token expired`. */
-  unauthorized: 4401,
-  /** The identity provider's keys are unavailable; reconnect later (RFC 6455 "Try Again Later"). */
-  tryAgainLater: 1013,
-  /** The server is shutting down. */
-  goingAway: 1001,
-  internalError: 4500,
-} as const;
+/** Close codes a client sees (shared with the realtime protocol); 44xx mirror HTTP statuses. */
+export { WS_CLOSE };
 
-/** setTimeout's ceiling (about 24.8 days); longer waits are re-armed. */
-const MAX_TIMER_MS = 2_147_483_647;
 /** How long a draining server waits for clients to answer its close before cutting them off. */
 const DRAIN_GRACE_MS = 1_000;
 
@@ -76,15 +77,14 @@ interface SocketState {
  * formatting as over HTTP. Messages over `maxWsPayloadBytes` close the socket (1009); a browser
  * Origin outside `allowedOrigins` is refused at the upgrade (403).
  *
- * Upgrades to other paths are left to whoever else listens (the realtime protocol); such a
- * listener must itself ignore this path (ws `noServer`, routing by path).
+ * Upgrades reach it through WebSocketUpgrades, the app's one `upgrade` listener, which routes by
+ * path (the realtime protocol has its own) and refuses unknown paths itself.
  */
 @Injectable()
 export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('GraphqlEdge');
   private wss?: WebSocketServer;
   private server?: GraphqlWsServer<SocketState>;
-  private httpServer?: HttpServer;
   private draining?: Promise<void>;
   private readonly formatOptions: EdgeErrorFormatOptions;
   private readonly rules: readonly ValidationRule[];
@@ -96,6 +96,7 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(EDGE_ERROR_REPORTER) report: EdgeErrorFormatOptions['report'],
     private readonly adapterHost: HttpAdapterHost,
     private readonly schemaHost: GraphQLSchemaHost,
+    private readonly upgrades: WebSocketUpgrades,
   ) {
     this.formatOptions = { hideSchemaDetails: !settings.introspection, report };
     this.rules = settings.introspection
@@ -106,7 +107,6 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
   onApplicationBootstrap(): void {
     const httpServer = this.adapterHost.httpAdapter?.getHttpServer() as HttpServer | undefined;
     if (!httpServer) return; // an application context without HTTP (e.g. a schema export)
-    this.httpServer = httpServer;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.settings.maxWsPayloadBytes,
@@ -121,7 +121,7 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
       onNext: (_ctx, _id, _payload, _args, result) => this.formatResult(result),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => this.format(e)),
     });
-    httpServer.on('upgrade', this.onUpgrade);
+    this.upgrades.route(this.settings.path, this.onUpgrade);
   }
 
   /**
@@ -140,17 +140,9 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
 
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const wss = this.wss;
-    if (!wss) return;
-    if ((request.url ?? '').split('?')[0] !== this.settings.path) {
-      // Another path belongs to another listener; with none, the socket would hang open.
-      if (this.httpServer?.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'Not Found');
-      return;
-    }
-    if (this.draining) return refuseUpgrade(socket, 503, 'Service Unavailable');
-    const origin = request.headers.origin;
-    const allowed = this.settings.allowedOrigins;
-    if (origin !== undefined && allowed !== undefined && !allowed.includes(origin)) {
-      return refuseUpgrade(socket, 403, 'Forbidden');
+    if (!wss || this.draining) return refuseUpgrade(socket, 503);
+    if (!isOriginAllowed(request.headers.origin, this.settings.allowedOrigins)) {
+      return refuseUpgrade(socket, 403);
     }
     wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
   };
@@ -165,13 +157,7 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
       this.logger.debug(`graphql-ws socket error ${error.code ?? error.name}`);
     });
 
-    let pongWait: NodeJS.Timeout | undefined;
-    const keepAlive = setInterval(() => {
-      if (socket.readyState !== WebSocket.OPEN) return;
-      pongWait = setTimeout(() => socket.terminate(), this.settings.wsKeepAliveMs);
-      socket.once('pong', () => clearTimeout(pongWait));
-      socket.ping();
-    }, this.settings.wsKeepAliveMs);
+    const stopHeartbeat = startHeartbeat(socket, this.settings.wsKeepAliveMs);
 
     const closed = server.opened(
       {
@@ -195,8 +181,7 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     );
 
     socket.once('close', (code: number, reason: Buffer) => {
-      clearInterval(keepAlive);
-      clearTimeout(pongWait);
+      stopHeartbeat();
       state.cancelExpiry?.();
       closed(code, reason.toString()).catch((error: unknown) => this.reportInternal(error));
     });
@@ -212,6 +197,8 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     try {
       principal = await this.authenticator.authenticate(
         bearerCredential(typeof header === 'string' ? header : undefined),
+        undefined,
+        requestOriginOf(state.request, 'graphql-ws'),
       );
     } catch (error) {
       if (!(error instanceof AuthenticationError)) throw error; // closes 4500, reported
@@ -296,24 +283,9 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   private async closeAll(): Promise<void> {
-    this.httpServer?.off('upgrade', this.onUpgrade);
     const wss = this.wss;
     if (!wss) return;
-    const sockets = [...wss.clients];
-    await Promise.all(
-      sockets.map(
-        (socket) =>
-          new Promise<void>((resolve) => {
-            if (socket.readyState === WebSocket.CLOSED) return resolve();
-            const cutOff = setTimeout(() => socket.terminate(), DRAIN_GRACE_MS);
-            socket.once('close', () => {
-              clearTimeout(cutOff);
-              resolve();
-            });
-            socket.close(WS_CLOSE.goingAway, 'Going away');
-          }),
-      ),
-    );
+    await closeAll(wss.clients, WS_CLOSE.goingAway, 'Going away', DRAIN_GRACE_MS);
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   }
 }
@@ -326,27 +298,4 @@ function withCode(error: GraphQLError, code: EdgeErrorCode): GraphQLError {
     ...(error.positions ? { positions: error.positions } : {}),
     extensions: { code },
   });
-}
-
-/** Runs `action` at `when` by `clock`, however far away; returns the cancel function. */
-function runAt(clock: Clock, when: Date, action: () => void): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    const delay = when.getTime() - clock.now().getTime();
-    if (delay <= 0) return action();
-    timer = setTimeout(arm, Math.min(delay, MAX_TIMER_MS));
-    timer.unref();
-  };
-  arm();
-  return () => clearTimeout(timer);
-}
-
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
-function rawText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  return Buffer.from(data).toString('utf8');
 }

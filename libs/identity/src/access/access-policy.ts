@@ -1,18 +1,18 @@
-import type { Principal } from '../principal';
+import { accessActorOf, type Principal } from '../principal';
 import { AccessDeniedError, type AccessDenial } from '../identity.errors';
-import type { AccessDeniedRecorder, ResourceRef } from './access-denied-recorder.port';
+import type { AccessRecord, AccessRecorder, ResourceRef } from './access-recorder.port';
 import type { Permission } from './permissions';
 import type { RolePolicy } from './role-policy';
 
 /**
  * The access check every handler starts with: does one of the principal's roles grant the
  * permission, and is the resource (when named) in the principal's tenant? A refusal is recorded
- * through the AccessDeniedRecorder before the AccessDeniedError reaches the caller.
+ * as an `access.denied` access record before the AccessDeniedError reaches the caller.
  */
 export class AccessPolicy {
   constructor(
     private readonly policy: RolePolicy,
-    private readonly recorder: AccessDeniedRecorder,
+    private readonly recorder: AccessRecorder,
   ) {}
 
   /** Resolves when allowed; otherwise records the denial and throws AccessDeniedError. */
@@ -20,7 +20,7 @@ export class AccessPolicy {
     const denial = this.denialOf(principal, permission, resource);
     if (denial === undefined) return;
     try {
-      await this.recorder.record({ principal, permission, denial, resource });
+      await this.recorder.record(deniedRecord(principal, permission, denial, resource));
     } catch (error) {
       throw new AccessDeniedError(permission, denial, false, { cause: error });
     }
@@ -57,4 +57,29 @@ export class AccessPolicy {
     }
     return 'missing_permission';
   }
+}
+
+function deniedRecord(
+  principal: Principal,
+  permission: Permission,
+  denial: AccessDenial,
+  resource: ResourceRef | undefined,
+): AccessRecord {
+  const ownTenant = denial !== 'other_tenant';
+  const isConversation =
+    ownTenant && resource?.type === 'conversation' && resource.id !== undefined;
+  return {
+    tenantId: principal.tenantId,
+    actor: accessActorOf(principal),
+    action: 'access.denied',
+    outcome: 'denied',
+    reason: denial,
+    permission,
+    ...(isConversation ? { conversationId: resource.id } : {}),
+    ...(resource?.type !== undefined && !isConversation ? { resourceType: resource.type } : {}),
+    // A resource of another tenant is named by type only: its ids belong to that tenant's log.
+    targetIds: ownTenant && resource?.id !== undefined ? [resource.id] : [],
+    subjectUserIds: [],
+    ...(principal.origin ? { origin: principal.origin } : {}),
+  };
 }

@@ -1,7 +1,7 @@
 import { UnavailableError } from '@ledgerline/kernel';
 import { AccessDeniedError } from '../identity.errors';
 import type { Principal } from '../principal';
-import { CollectedAccessDenials } from '@ledgerline/testing';
+import { CollectedAccessRecords } from '@ledgerline/testing';
 import { AccessPolicy } from './access-policy';
 import { parseRolePolicy } from './role-policy';
 
@@ -23,7 +23,7 @@ const alice: Principal = { kind: 'user', id: 'alice', tenantId: 'tenant-a', role
 
 describe('AccessPolicy', () => {
   it('allows what one of the principal’s roles grants, and records nothing', async () => {
-    const denials = new CollectedAccessDenials();
+    const denials = new CollectedAccessRecords();
     const access = new AccessPolicy(policy, denials);
     await access.check(alice, 'message.send');
     await access.check({ ...alice, roles: ['nope', 'auditor'] }, 'audit.read');
@@ -32,7 +32,7 @@ describe('AccessPolicy', () => {
   });
 
   it('denies a permission no role grants: a typed error naming the permission, recorded', async () => {
-    const denials = new CollectedAccessDenials();
+    const denials = new CollectedAccessRecords();
     const access = new AccessPolicy(policy, denials);
     const resource = { tenantId: 'tenant-a', type: 'audit-log' };
     const error = await access.check(alice, 'audit.read', resource).catch((e: unknown) => e);
@@ -47,12 +47,22 @@ describe('AccessPolicy', () => {
       "access denied: audit.read is not granted to the caller's roles",
     );
     expect(denials.denials).toEqual([
-      { principal: alice, permission: 'audit.read', denial: 'missing_permission', resource },
+      {
+        tenantId: 'tenant-a',
+        actor: { id: 'alice', kind: 'user', roles: ['user'] },
+        action: 'access.denied',
+        outcome: 'denied',
+        reason: 'missing_permission',
+        permission: 'audit.read',
+        resourceType: 'audit-log',
+        targetIds: [],
+        subjectUserIds: [],
+      },
     ]);
   });
 
   it('grants nothing for roles the policy does not define, or no roles at all', async () => {
-    const denials = new CollectedAccessDenials();
+    const denials = new CollectedAccessRecords();
     const access = new AccessPolicy(policy, denials);
     for (const roles of [[], ['superuser'], ['USER']]) {
       await expect(access.check({ ...alice, roles }, 'message.send')).rejects.toBeInstanceOf(
@@ -63,20 +73,31 @@ describe('AccessPolicy', () => {
   });
 
   it('denies a resource of another tenant even when the role grants the permission', async () => {
-    const denials = new CollectedAccessDenials();
+    const denials = new CollectedAccessRecords();
     const access = new AccessPolicy(policy, denials);
     const resource = { tenantId: 'tenant-b', type: 'conversation', id: 'c-1' };
     await expect(access.check(alice, 'conversation.read', resource)).rejects.toMatchObject({
       code: 'forbidden',
       denial: 'other_tenant',
     });
+    // Recorded in the caller's own tenant, naming only the kind of thing asked for.
     expect(denials.denials).toEqual([
-      { principal: alice, permission: 'conversation.read', denial: 'other_tenant', resource },
+      {
+        tenantId: 'tenant-a',
+        actor: { id: 'alice', kind: 'user', roles: ['user'] },
+        action: 'access.denied',
+        outcome: 'denied',
+        reason: 'other_tenant',
+        permission: 'conversation.read',
+        resourceType: 'conversation',
+        targetIds: [],
+        subjectUserIds: [],
+      },
     ]);
   });
 
   it('still denies when the denial cannot be recorded, and says so', async () => {
-    const denials = new CollectedAccessDenials();
+    const denials = new CollectedAccessRecords();
     const outage = new UnavailableError('audit log unavailable');
     denials.failWith(outage);
     const access = new AccessPolicy(policy, denials);
@@ -86,7 +107,7 @@ describe('AccessPolicy', () => {
   });
 
   it('answers allows() and permissionsOf() without recording', () => {
-    const denials = new CollectedAccessDenials();
+    const denials = new CollectedAccessRecords();
     const access = new AccessPolicy(policy, denials);
     expect(access.allows(alice, 'message.send')).toBe(true);
     expect(access.allows(alice, 'audit.read')).toBe(false);

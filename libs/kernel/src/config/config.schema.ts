@@ -22,6 +22,23 @@ export const envSchema = z.object({
   LEDGERLINE_HOST: z.string().min(1).default('127.0.0.1'),
   LEDGERLINE_PORT: int(0, 65535).default(3000),
   LEDGERLINE_SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** Browser origins (`scheme://host[:port]`, comma-separated) allowed to open a WebSocket (graphql-ws, /v1/realtime). Unset: any. */
+  LEDGERLINE_ALLOWED_ORIGINS: z.string().optional(),
+
+  /** The realtime protocol (/v1/realtime): largest frame a client may send, in bytes (larger: close 1009). */
+  LEDGERLINE_REALTIME_MAX_FRAME_BYTES: int(1_024, 16 * 1024 * 1024).default(64 * 1024),
+  /** Server ping interval; a connection that has not answered by the next ping is dropped. */
+  LEDGERLINE_REALTIME_HEARTBEAT_MS: int(100, 600_000).default(15_000),
+  /** Automatic logoff: a connection whose client sent no request for this long is closed (4408). */
+  LEDGERLINE_REALTIME_IDLE_TIMEOUT_MS: int(100, 86_400_000).default(900_000),
+  /** Bytes a connection may have waiting to go out; past it the client is a slow consumer (4429). */
+  LEDGERLINE_REALTIME_SEND_BUFFER_BYTES: int(128 * 1024, 256 * 1024 * 1024).default(1024 * 1024),
+  /** Requests per second one connection may send (beyond: `rate_limited`). */
+  LEDGERLINE_REALTIME_RATE_PER_CONNECTION: int(1, 100_000).default(50),
+  /** Requests per second one user may send over all their connections to this process. */
+  LEDGERLINE_REALTIME_RATE_PER_USER: int(1, 100_000).default(100),
+  /** Refused (`rate_limited`) requests within 10 s after which the connection is closed (1008). */
+  LEDGERLINE_REALTIME_ABUSE_LIMIT: int(1, 100_000).default(20),
 
   /** Where the embedded defaults keep their files (PGlite, key ring, blobs). */
   LEDGERLINE_DATA_DIR: z.string().min(1).default('./data'),
@@ -82,6 +99,31 @@ export const envSchema = z.object({
   LEDGERLINE_DEV_TOKENS: bool.optional(),
   LEDGERLINE_DEV_TOKENS_PORT: int(0, 65535).default(0),
   LEDGERLINE_ROLES_FILE: z.string().min(1).default('policies/roles.yaml'),
+
+  /** This process in access records and presence (default: host name and process id). */
+  LEDGERLINE_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
+    .optional(),
+  /** Tenants whose reads are answered even when their access event cannot be recorded (default: none). */
+  LEDGERLINE_AUDIT_FAIL_OPEN_TENANTS: z.string().optional(),
+  /** Access events appended together at most. */
+  LEDGERLINE_AUDIT_BATCH_MAX: int(1, 500).default(256),
+  /** How often the signed Merkle checkpoint runs; 0 turns the scheduled job off. */
+  LEDGERLINE_AUDIT_CHECKPOINT_INTERVAL_MS: int(0, 86_400_000).default(60_000),
+  /** The deployment's tree-head signing certificate and key (PEM). Unset: generated under the data directory. */
+  LEDGERLINE_AUDIT_SIGNING_CERT_FILE: z.string().min(1).optional(),
+  LEDGERLINE_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+
+  /** Presence: how long a user with no connection on any node keeps their status before going offline. */
+  LEDGERLINE_PRESENCE_GRACE_MS: int(0, 3_600_000).default(30_000),
+  /** Presence: a node renews its connections within this time, or they expire (a node that died). */
+  LEDGERLINE_PRESENCE_LEASE_MS: int(300, 3_600_000).default(60_000),
+  /** How long a typing indicator lasts unless it is sent again. */
+  LEDGERLINE_TYPING_TTL_MS: int(500, 60_000).default(5_000),
+  /** Typing signals one user may send per conversation per window (each node counts its own). */
+  LEDGERLINE_TYPING_RATE_LIMIT: int(1, 1_000).default(5),
+  LEDGERLINE_TYPING_RATE_WINDOW_MS: int(100, 3_600_000).default(5_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { ConfigError } from '../errors';
 import { envSchema, type Env } from './config.schema';
 
@@ -9,6 +10,18 @@ export interface LedgerlineConfig {
     readonly host: string;
     readonly port: number;
     readonly shutdownTimeoutMs: number;
+    /** Browser origins allowed to open a WebSocket; undefined: any. */
+    readonly allowedOrigins?: readonly string[];
+  };
+  /** Read by libs/realtime (its `RealtimeSettings`). */
+  readonly realtime: {
+    readonly maxFrameBytes: number;
+    readonly heartbeatMs: number;
+    readonly idleTimeoutMs: number;
+    readonly sendBufferBytes: number;
+    readonly ratePerConnection: number;
+    readonly ratePerUser: number;
+    readonly abuseLimit: number;
   };
   readonly storage: {
     readonly dataDir: string;
@@ -55,6 +68,26 @@ export interface LedgerlineConfig {
     readonly devTokensPort: number;
     readonly rolesFile: string;
   };
+  /** This process, as access records and presence name it. */
+  readonly node: { readonly id: string };
+  /** Read by libs/audit. */
+  readonly audit: {
+    readonly failOpenTenants: ReadonlySet<string>;
+    readonly batchMax: number;
+    /** 0: the scheduled checkpoint is off. */
+    readonly checkpointIntervalMs: number;
+    readonly signingCertFile?: string;
+    readonly signingKeyFile?: string;
+  };
+  /** Read by libs/presence. */
+  readonly presence: {
+    /** No connection on any node for this long: the user goes offline. */
+    readonly graceMs: number;
+    /** A node's connections expire unless renewed within this time. */
+    readonly connectionLeaseMs: number;
+    readonly typingTtlMs: number;
+    readonly typingRateLimit: { readonly points: number; readonly windowMs: number };
+  };
 }
 
 export interface EventStoreLimits {
@@ -92,6 +125,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
   const e = parsed.data;
   const problems: { variable: string; problem: string }[] = [];
   const tenantKeys = parseTenantKeys(e.LEDGERLINE_KMS_KEYS, problems);
+  const allowedOrigins = parseOrigins(e.LEDGERLINE_ALLOWED_ORIGINS, problems);
   if (e.LEDGERLINE_MASTER_KEY && e.LEDGERLINE_MASTER_KEY_FILE) {
     problems.push({
       variable: 'LEDGERLINE_MASTER_KEY_FILE',
@@ -133,6 +167,15 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       problem: 'development tokens are refused when NODE_ENV=production',
     });
   }
+  if (!e.LEDGERLINE_AUDIT_SIGNING_CERT_FILE !== !e.LEDGERLINE_AUDIT_SIGNING_KEY_FILE) {
+    problems.push({
+      variable: e.LEDGERLINE_AUDIT_SIGNING_CERT_FILE
+        ? 'LEDGERLINE_AUDIT_SIGNING_KEY_FILE'
+        : 'LEDGERLINE_AUDIT_SIGNING_CERT_FILE',
+      problem:
+        'set both LEDGERLINE_AUDIT_SIGNING_CERT_FILE and LEDGERLINE_AUDIT_SIGNING_KEY_FILE, or neither',
+    });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -142,6 +185,16 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       host: e.LEDGERLINE_HOST,
       port: e.LEDGERLINE_PORT,
       shutdownTimeoutMs: e.LEDGERLINE_SHUTDOWN_TIMEOUT_MS,
+      allowedOrigins,
+    },
+    realtime: {
+      maxFrameBytes: e.LEDGERLINE_REALTIME_MAX_FRAME_BYTES,
+      heartbeatMs: e.LEDGERLINE_REALTIME_HEARTBEAT_MS,
+      idleTimeoutMs: e.LEDGERLINE_REALTIME_IDLE_TIMEOUT_MS,
+      sendBufferBytes: e.LEDGERLINE_REALTIME_SEND_BUFFER_BYTES,
+      ratePerConnection: e.LEDGERLINE_REALTIME_RATE_PER_CONNECTION,
+      ratePerUser: e.LEDGERLINE_REALTIME_RATE_PER_USER,
+      abuseLimit: e.LEDGERLINE_REALTIME_ABUSE_LIMIT,
     },
     storage: {
       dataDir: e.LEDGERLINE_DATA_DIR,
@@ -194,7 +247,63 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       devTokensPort: e.LEDGERLINE_DEV_TOKENS_PORT,
       rolesFile: e.LEDGERLINE_ROLES_FILE,
     },
+    node: { id: e.LEDGERLINE_NODE_ID ?? defaultNodeId() },
+    audit: {
+      failOpenTenants: new Set(
+        (e.LEDGERLINE_AUDIT_FAIL_OPEN_TENANTS ?? '')
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      ),
+      batchMax: e.LEDGERLINE_AUDIT_BATCH_MAX,
+      checkpointIntervalMs: e.LEDGERLINE_AUDIT_CHECKPOINT_INTERVAL_MS,
+      signingCertFile: e.LEDGERLINE_AUDIT_SIGNING_CERT_FILE,
+      signingKeyFile: e.LEDGERLINE_AUDIT_SIGNING_KEY_FILE,
+    },
+    presence: {
+      graceMs: e.LEDGERLINE_PRESENCE_GRACE_MS,
+      connectionLeaseMs: e.LEDGERLINE_PRESENCE_LEASE_MS,
+      typingTtlMs: e.LEDGERLINE_TYPING_TTL_MS,
+      typingRateLimit: {
+        points: e.LEDGERLINE_TYPING_RATE_LIMIT,
+        windowMs: e.LEDGERLINE_TYPING_RATE_WINDOW_MS,
+      },
+    },
   };
+}
+
+/** `<host>-<pid>`, cut to the node id's 64 characters and its alphabet. */
+function defaultNodeId(): string {
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'node';
+  return `${host.slice(0, 50)}-${process.pid}`;
+}
+
+/** `https://app.example.com,http://localhost:5173`: each an exact origin, as browsers send it. */
+function parseOrigins(
+  raw: string | undefined,
+  problems: { variable: string; problem: string }[],
+): readonly string[] | undefined {
+  if (raw === undefined) return undefined;
+  const origins = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    let parsed: string | undefined;
+    try {
+      parsed = new URL(origin).origin;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed !== origin) {
+      problems.push({
+        variable: 'LEDGERLINE_ALLOWED_ORIGINS',
+        problem: 'expected comma-separated origins like https://app.example.com (no path)',
+      });
+      return undefined;
+    }
+  }
+  return origins;
 }
 
 function parseTenantKeys(

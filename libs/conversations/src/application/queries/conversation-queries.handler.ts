@@ -1,5 +1,11 @@
 import type { SqlExecutor } from '@ledgerline/database';
-import type { AccessPolicy, Principal } from '@ledgerline/identity';
+import {
+  accessActorOf,
+  type AccessAction,
+  type AccessPolicy,
+  type AccessRecorder,
+  type Principal,
+} from '@ledgerline/identity';
 import { decodePosition, encodePosition, type GlobalPosition } from '@ledgerline/kernel';
 import type { Ledger } from '@ledgerline/ledger';
 import type { ConversationActor, MemberRole } from '../../domain/conversation.events';
@@ -10,7 +16,13 @@ import {
   NotAConversationMemberError,
   PageSizeError,
 } from '../conversations.errors';
-import { SealedContents, textOf, titleOf, type OpenedContent } from './sealed-contents';
+import {
+  SealedContents,
+  textOf,
+  titleOf,
+  type OpenedContent,
+  type StoredConversationEvent,
+} from './sealed-contents';
 
 /** A message's content as a reader may see it. */
 export type MessageContent =
@@ -158,6 +170,32 @@ export interface MessageReceipts extends ConversationReceipts {
   readonly sequence: number;
 }
 
+/** An event of a conversation as a catch-up read answers it. */
+export interface ConversationEventRecord extends StoredConversationEvent {
+  readonly conversationId: string;
+}
+
+export interface ConversationEventsRequest {
+  /** Events after this revision (-1: from the first). */
+  readonly afterRevision: bigint;
+  readonly limit?: number;
+}
+
+export interface ConversationEventsPage {
+  /** Consecutive revisions, oldest first. */
+  readonly events: readonly ConversationEventRecord[];
+  /** More events follow the last one. */
+  readonly more: boolean;
+}
+
+/** Where a sent message sits: what its send's ack named. */
+export interface SentMessagePlacement {
+  readonly messageId: string;
+  readonly eventId: string;
+  readonly revision: bigint;
+  readonly position: GlobalPosition;
+}
+
 export interface ConversationQueriesOptions {
   /** Largest page a caller may ask for; above it, PageSizeError. */
   readonly maxPageSize?: number;
@@ -191,6 +229,13 @@ const MESSAGE_COLUMNS = `message_id, revision::text as revision, commit_position
   prepare_position::text as prepare_position, sequence, author_id, author_kind, thread_root_id, sent_at,
   text_revision::text as text_revision, edit_count, edited_at, redacted, redacted_at, reply_count, last_reply_at`;
 
+interface AuthorizedRead {
+  readonly conversationId: string;
+  readonly streamId: string;
+  /** Every member of the conversation now, sorted. */
+  readonly memberIds: readonly string[];
+}
+
 interface ParsedPage {
   readonly limit: number;
   readonly backwards: boolean;
@@ -215,7 +260,8 @@ export class ConversationQueries {
   private readonly contents: SealedContents;
 
   constructor(
-    private readonly access: Pick<AccessPolicy, 'check'>,
+    private readonly access: Pick<AccessPolicy, 'check' | 'allows'>,
+    private readonly accessLog: AccessRecorder,
     private readonly db: SqlExecutor,
     ledger: Pick<Ledger, 'readStream'>,
     options: ConversationQueriesOptions = {},
@@ -287,7 +333,13 @@ export class ConversationQueries {
     );
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
-    const items = await mapConcurrently(page, this.openConcurrency, async (row) => {
+    // Titles and previews are PHI of the conversations' members: the list is a read of it,
+    // recorded like a history page, next to opening the contents.
+    const recorded = this.recordListRead(
+      principal,
+      page.map((r) => r.conversation_id),
+    );
+    const opening = mapConcurrently(page, this.openConcurrency, async (row) => {
       const revisions = [row.title_revision, row.last_message_text_revision]
         .filter((r): r is string => r !== null)
         .map(BigInt);
@@ -334,6 +386,7 @@ export class ConversationQueries {
       };
       return summary;
     });
+    const [items] = await Promise.all([opening, recorded]);
     // Newest first; startCursor/endCursor follow the list's own order.
     return {
       items,
@@ -343,14 +396,91 @@ export class ConversationQueries {
     };
   }
 
+  private async recordListRead(principal: Principal, conversationIds: string[]): Promise<void> {
+    const members =
+      conversationIds.length === 0
+        ? []
+        : await this.db.query<{ member_id: string }>(
+            `select distinct member_id from ll_conv_list_members
+             where tenant_id = $1 and conversation_id = any($2::text[]) and member_id <> $3
+             order by member_id`,
+            [principal.tenantId, conversationIds, principal.id],
+          );
+    await this.accessLog.record({
+      tenantId: principal.tenantId,
+      actor: accessActorOf(principal),
+      action: 'phi.conversation_list.read',
+      outcome: 'allowed',
+      targetIds: conversationIds,
+      subjectUserIds: members.map((m) => m.member_id),
+      ...(principal.origin ? { origin: principal.origin } : {}),
+    });
+  }
+
+  /**
+   * The checks a live feed starts with (GraphQL subscription, realtime connection), recorded as
+   * `phi.live.subscribed`: for one conversation, permission and membership (a refusal is recorded
+   * as with any read); for all of the caller's conversations, the permission. What then flows is
+   * gated per event by `mayRead`, and not recorded event by event.
+   */
+  async startLiveFeed(principal: Principal, conversationId?: string): Promise<void> {
+    if (conversationId !== undefined) {
+      const reading = await this.authorize(principal, conversationId);
+      const subjects = reading.memberIds.filter((id) => id !== principal.id);
+      await this.accessLog.record({
+        ...this.liveRecord(principal),
+        conversationId,
+        targetIds: [conversationId],
+        subjectUserIds: subjects,
+      });
+      return;
+    }
+    await this.access.check(principal, 'conversation.read', {
+      tenantId: principal.tenantId,
+      type: 'conversation',
+    });
+    await this.accessLog.record({
+      ...this.liveRecord(principal),
+      targetIds: [],
+      subjectUserIds: [],
+    });
+  }
+
+  private liveRecord(principal: Principal) {
+    return {
+      tenantId: principal.tenantId,
+      actor: accessActorOf(principal),
+      action: 'phi.live.subscribed' as const,
+      outcome: 'allowed' as const,
+      ...(principal.origin ? { origin: principal.origin } : {}),
+    };
+  }
+
+  /**
+   * Whether the principal may read the conversation now (permission and membership), without
+   * recording anything: a gate for deciding where live events go, never an answer about the
+   * conversation to a caller. What the caller then receives is recorded where it is asked for.
+   */
+  async mayRead(principal: Principal, conversationId: string): Promise<boolean> {
+    const resource = { tenantId: principal.tenantId, type: 'conversation', id: conversationId };
+    if (!this.access.allows(principal, 'conversation.read', resource)) return false;
+    if (principal.kind === 'service') return true;
+    const rows = await this.db.query(
+      `select 1 from ll_conv_list_members
+       where tenant_id = $1 and conversation_id = $2 and member_id = $3`,
+      [principal.tenantId, conversationId, principal.id],
+    );
+    return rows.length > 0;
+  }
+
   /** Messages of a conversation (thread replies included, with their root id), by position. */
   async messages(
     principal: Principal,
     conversationId: string,
     request: PageRequest = {},
   ): Promise<Page<MessageView>> {
-    const streamId = await this.authorize(principal, conversationId);
-    return this.messagePage(principal.tenantId, conversationId, streamId, request);
+    const reading = await this.authorize(principal, conversationId);
+    return this.messagePage(principal, reading, 'phi.history.read', request);
   }
 
   /** A thread: its root message and a page of its replies, by position. */
@@ -360,20 +490,13 @@ export class ConversationQueries {
     threadRootId: string,
     request: PageRequest = {},
   ): Promise<Thread> {
-    const streamId = await this.authorize(principal, conversationId);
+    const reading = await this.authorize(principal, conversationId);
     const root = await this.messageRow(principal.tenantId, conversationId, threadRootId);
     if (!root || root.thread_root_id !== null) {
       throw new MessageNotFoundError(conversationId, threadRootId);
     }
-    const [rootView] = await this.views(streamId, [root]);
-    const replies = await this.messagePage(
-      principal.tenantId,
-      conversationId,
-      streamId,
-      request,
-      threadRootId,
-    );
-    return { root: rootView!, replies };
+    const replies = await this.messagePage(principal, reading, 'phi.thread.read', request, root);
+    return { root: replies.root, replies: replies.page };
   }
 
   /** Every version of a message, oldest first (none once it is redacted). */
@@ -382,10 +505,17 @@ export class ConversationQueries {
     conversationId: string,
     messageId: string,
   ): Promise<EditHistory> {
-    const streamId = await this.authorize(principal, conversationId);
+    const reading = await this.authorize(principal, conversationId);
+    const { streamId } = reading;
     const message = await this.messageRow(principal.tenantId, conversationId, messageId);
     if (!message) throw new MessageNotFoundError(conversationId, messageId);
-    if (message.redacted) return { messageId, redacted: true, versions: [] };
+    const recorded = this.recordRead(principal, 'phi.edit_history.read', reading, [message]);
+    // Awaited below, after the versions query; this only keeps an early failure from going unhandled.
+    recorded.catch(() => undefined);
+    if (message.redacted) {
+      await recorded;
+      return { messageId, redacted: true, versions: [] };
+    }
     const rows = await this.db.query<{
       edit_number: number;
       revision: string;
@@ -398,10 +528,13 @@ export class ConversationQueries {
        order by e.edit_number`,
       [principal.tenantId, conversationId, messageId],
     );
-    const opened = await this.contents.open(
-      streamId,
-      rows.map((r) => BigInt(r.revision)),
-    );
+    const [opened] = await Promise.all([
+      this.contents.open(
+        streamId,
+        rows.map((r) => BigInt(r.revision)),
+      ),
+      recorded,
+    ]);
     return {
       messageId,
       redacted: false,
@@ -420,7 +553,7 @@ export class ConversationQueries {
     conversationId: string,
     messageId: string,
   ): Promise<MessageReactions> {
-    const streamId = await this.authorize(principal, conversationId);
+    const { streamId } = await this.authorize(principal, conversationId);
     const message = await this.messageRow(principal.tenantId, conversationId, messageId);
     if (!message) throw new MessageNotFoundError(conversationId, messageId);
     const rows = await this.db.query<{ revision: string; member_id: string; added: boolean }>(
@@ -483,33 +616,169 @@ export class ConversationQueries {
     return { messageId, sequence: message.sequence, ...marks };
   }
 
+  /**
+   * A conversation's events after a revision, oldest first, with no revision missing: what a
+   * realtime client missed (its sync and catch-up). An event whose data key was shredded comes
+   * without its `event`. The same checks as every read; recorded as `phi.realtime.sync`, naming
+   * the messages the events are about.
+   */
+  async conversationEvents(
+    principal: Principal,
+    conversationId: string,
+    request: ConversationEventsRequest,
+  ): Promise<ConversationEventsPage> {
+    const reading = await this.authorize(principal, conversationId);
+    const limit = this.pageSize(request.limit);
+    const from = request.afterRevision < 0n ? 0n : request.afterRevision + 1n;
+    const read = await this.contents.range(reading.streamId, from, limit + 1);
+    const events = read.slice(0, limit).map((e) => ({ ...e, conversationId }));
+    const about = events.flatMap((e) => {
+      const data = e.event?.data;
+      return data !== undefined && 'messageId' in data
+        ? [{ message_id: data.messageId, author_id: data.actor.id }]
+        : [];
+    });
+    if (events.length > 0) {
+      await this.recordRead(principal, 'phi.realtime.sync', reading, about);
+    }
+    return { events, more: read.length > limit };
+  }
+
+  /**
+   * Where a message sits in its conversation (event id, revision, position): the ack a retried
+   * send answers. MessageNotFoundError until the read models include it. No content is returned.
+   */
+  async sentMessage(
+    principal: Principal,
+    conversationId: string,
+    messageId: string,
+  ): Promise<SentMessagePlacement> {
+    const { streamId } = await this.authorize(principal, conversationId);
+    const row = await this.messageRow(principal.tenantId, conversationId, messageId);
+    if (!row) throw new MessageNotFoundError(conversationId, messageId);
+    const [event] = await this.contents.range(streamId, BigInt(row.revision), 1);
+    if (!event) throw new MessageNotFoundError(conversationId, messageId);
+    return {
+      messageId,
+      eventId: event.eventId,
+      revision: event.revision,
+      position: event.position,
+    };
+  }
+
+  /**
+   * Ids of the conversations the principal is a member of, by id; none for a service (never a
+   * member). Ids only: nothing of a conversation's content.
+   */
+  async memberConversationIds(
+    principal: Principal,
+    request: { readonly after?: string; readonly limit?: number } = {},
+  ): Promise<{ readonly ids: readonly string[]; readonly more: boolean }> {
+    await this.access.check(principal, 'conversation.read', {
+      tenantId: principal.tenantId,
+      type: 'conversation',
+    });
+    if (principal.kind === 'service') return { ids: [], more: false };
+    const limit = this.pageSize(request.limit);
+    const rows = await this.db.query<{ conversation_id: string }>(
+      `select conversation_id from ll_conv_list_members
+       where tenant_id = $1 and member_id = $2 and ($3::text is null or conversation_id > $3::text)
+       order by conversation_id
+       limit $4`,
+      [principal.tenantId, principal.id, request.after ?? null, limit + 1],
+    );
+    return {
+      ids: rows.slice(0, limit).map((r) => r.conversation_id),
+      more: rows.length > limit,
+    };
+  }
+
   // ---- shared ------------------------------------------------------------------------------------
 
-  /** Permission, then membership; answers the conversation's stream id. */
-  private async authorize(principal: Principal, conversationId: string): Promise<string> {
+  /**
+   * Permission, then membership, in one query that also names the members: whose data a read of
+   * this conversation discloses, for its access record.
+   */
+  private async authorize(principal: Principal, conversationId: string): Promise<AuthorizedRead> {
     await this.access.check(principal, 'conversation.read', {
       tenantId: principal.tenantId,
       type: 'conversation',
       id: conversationId,
     });
     const streamId = conversationStreamId(principal.tenantId, conversationId);
-    if (principal.kind === 'service') return streamId;
-    const member = await this.db.query(
-      `select 1 from ll_conv_list_members
-       where tenant_id = $1 and conversation_id = $2 and member_id = $3`,
-      [principal.tenantId, conversationId, principal.id],
+    const members = await this.db.query<{ member_id: string }>(
+      `select member_id from ll_conv_list_members
+       where tenant_id = $1 and conversation_id = $2 order by member_id`,
+      [principal.tenantId, conversationId],
     );
-    if (member.length === 0) throw new NotAConversationMemberError(conversationId);
-    return streamId;
+    const memberIds = members.map((m) => m.member_id);
+    if (principal.kind !== 'service' && !memberIds.includes(principal.id)) {
+      // Recorded like a denied permission; the record does not say whether the conversation exists.
+      await this.accessLog.record({
+        tenantId: principal.tenantId,
+        actor: accessActorOf(principal),
+        action: 'access.denied',
+        outcome: 'denied',
+        reason: 'not_a_member',
+        permission: 'conversation.read',
+        conversationId,
+        targetIds: [conversationId],
+        subjectUserIds: [],
+        ...(principal.origin ? { origin: principal.origin } : {}),
+      });
+      throw new NotAConversationMemberError(conversationId);
+    }
+    return { conversationId, streamId, memberIds };
+  }
+
+  /**
+   * The access record of a read of PHI: the message ids it returned, and as subjects the members
+   * and the authors of those messages (the reader aside). Fail closed: the caller awaits it, next
+   * to opening the contents, before answering.
+   */
+  private recordRead(
+    principal: Principal,
+    action: AccessAction,
+    reading: AuthorizedRead,
+    rows: readonly Pick<MessageRow, 'message_id' | 'author_id'>[],
+  ): Promise<void> {
+    const subjects = new Set([...reading.memberIds, ...rows.map((r) => r.author_id)]);
+    subjects.delete(principal.id);
+    return this.accessLog.record({
+      tenantId: principal.tenantId,
+      actor: accessActorOf(principal),
+      action,
+      outcome: 'allowed',
+      conversationId: reading.conversationId,
+      targetIds: rows.map((r) => r.message_id),
+      subjectUserIds: [...subjects].sort(),
+      ...(principal.origin ? { origin: principal.origin } : {}),
+    });
   }
 
   private async messagePage(
-    tenantId: string,
-    conversationId: string,
-    streamId: string,
+    principal: Principal,
+    reading: AuthorizedRead,
+    action: AccessAction,
     request: PageRequest,
-    threadRootId?: string,
-  ): Promise<Page<MessageView>> {
+  ): Promise<Page<MessageView>>;
+  private async messagePage(
+    principal: Principal,
+    reading: AuthorizedRead,
+    action: AccessAction,
+    request: PageRequest,
+    threadRoot: MessageRow,
+  ): Promise<{ root: MessageView; page: Page<MessageView> }>;
+  private async messagePage(
+    principal: Principal,
+    reading: AuthorizedRead,
+    action: AccessAction,
+    request: PageRequest,
+    threadRoot?: MessageRow,
+  ): Promise<Page<MessageView> | { root: MessageView; page: Page<MessageView> }> {
+    const { tenantId } = principal;
+    const { conversationId, streamId } = reading;
+    const threadRootId = threadRoot?.message_id;
     const page = this.parsePage(request);
     const cmp = page.backwards ? '<' : '>';
     const dir = page.backwards ? 'desc' : 'asc';
@@ -533,13 +802,19 @@ export class ConversationQueries {
     const more = rows.length > page.limit;
     const taken = rows.slice(0, page.limit);
     if (page.backwards) taken.reverse();
-    const items = await this.views(streamId, taken);
-    return {
+    const shown = threadRoot ? [threadRoot, ...taken] : taken;
+    const [views] = await Promise.all([
+      this.views(streamId, shown),
+      this.recordRead(principal, action, reading, shown),
+    ]);
+    const items = threadRoot ? views.slice(1) : views;
+    const result: Page<MessageView> = {
       items,
       more,
       startCursor: items[0]?.cursor,
       endCursor: items[items.length - 1]?.cursor,
     };
+    return threadRoot ? { root: views[0]!, page: result } : result;
   }
 
   private async views(streamId: string, rows: readonly MessageRow[]): Promise<MessageView[]> {

@@ -1,6 +1,16 @@
+import type { GlobalPosition } from '@ledgerline/kernel';
 import type { Ledger } from '@ledgerline/ledger';
 import type { ConversationEvent } from '../../domain/conversation.events';
 import { openConversationEvent } from '../conversation-events.codec';
+
+/** An event of a conversation's stream as read back: where it is, and its content if still there. */
+export interface StoredConversationEvent {
+  readonly eventId: string;
+  readonly revision: bigint;
+  readonly position: GlobalPosition;
+  /** Undefined when its data key was shredded. */
+  readonly event: ConversationEvent | undefined;
+}
 
 /** An event opened for a query: its content, or `unavailable` when its data key was shredded. */
 export type OpenedContent =
@@ -41,6 +51,21 @@ export class SealedContents {
       }
     }
     return out;
+  }
+
+  /** Up to `maxCount` consecutive events from `fromRevision`, opened, in revision order. */
+  async range(
+    streamId: string,
+    fromRevision: bigint,
+    maxCount: number,
+  ): Promise<StoredConversationEvent[]> {
+    const events = await this.ledger.readStream(streamId, { fromRevision, maxCount });
+    return events.map((opened) => ({
+      eventId: opened.eventId,
+      revision: opened.revision,
+      position: opened.position,
+      event: openConversationEvent(opened),
+    }));
   }
 }
 

@@ -22,7 +22,7 @@ import {
 } from '@ledgerline/kernel';
 import { KeyLifecycle, Ledger, type IntegrityError } from '@ledgerline/ledger';
 import {
-  CollectedAccessDenials,
+  CollectedAccessRecords,
   openTestDatabase,
   type TestDatabase,
   type TestDatabaseKind,
@@ -96,7 +96,7 @@ export interface ConversationsFixture {
   readonly dataKeys: DataKeys;
   readonly ledger: Ledger;
   readonly lifecycle: KeyLifecycle;
-  readonly denials: CollectedAccessDenials;
+  readonly accessLog: CollectedAccessRecords;
   readonly access: AccessPolicy;
   readonly alarms: IntegrityError[];
   readonly snapshotProblems: string[];
@@ -142,8 +142,8 @@ export async function openConversationsFixture(
     new Ledger(eventStore, dataKeys, { clock, onIntegrityFailure: (e) => alarms.push(e) });
   const dataKeys = newDataKeys();
   const ledger = newLedger(store, dataKeys);
-  const denials = new CollectedAccessDenials();
-  const access = new AccessPolicy(loadRolePolicy(ROLES_FILE), denials);
+  const accessLog = new CollectedAccessRecords();
+  const access = new AccessPolicy(loadRolePolicy(ROLES_FILE), accessLog);
   const projections: ConversationProjections[] = [];
 
   return {
@@ -153,7 +153,7 @@ export async function openConversationsFixture(
     dataKeys,
     ledger,
     lifecycle: new KeyLifecycle(ledger, ring, keyStore, dataKeys, uuidV7Generator),
-    denials,
+    accessLog,
     access,
     alarms,
     snapshotProblems,
@@ -174,7 +174,7 @@ export async function openConversationsFixture(
       return { commands, states, store: counting, ledger: instanceLedger };
     },
     newQueries() {
-      return new ConversationQueries(access, db.client, ledger, { maxPageSize: 50 });
+      return new ConversationQueries(access, accessLog, db.client, ledger, { maxPageSize: 50 });
     },
     async newProjections(options = {}) {
       const p = await ConversationProjections.create(db.client, ledger, checkpoints, {

@@ -1,0 +1,265 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ClientError, GraphQLClient } from 'graphql-request';
+import { availableDatabases, openTestDatabase, type TestDatabase } from '@ledgerline/testing';
+
+// The compiled server (`npm test` builds first), asked for a conversation's full history by an
+// auditor over GraphQL, the way an audit tool would.
+const MAIN = resolve(__dirname, '../../../dist/apps/server/src/main.js');
+const CANARY = `canary-${randomUUID()}`;
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+function launch(env: Record<string, string>): Started {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env['PATH'] ?? '', LEDGERLINE_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, output: () => out, exited };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function listening(s: Started): Promise<string> {
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    const m = /"url":"(http:\/\/[^"]+)"/.exec(s.output());
+    if (m) return m[1]!;
+    if (s.child.exitCode !== null) throw new Error(`server exited early:\n${s.output()}`);
+    await sleep(50);
+  }
+  throw new Error(`server did not start:\n${s.output()}`);
+}
+
+async function client(url: string, userId: string, roles: string[]): Promise<GraphQLClient> {
+  const res = await fetch(`${url}/dev/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tenantId: 'tenant-h', userId, roles }),
+  });
+  expect(res.status).toBe(200);
+  const { token } = (await res.json()) as { token: string };
+  return new GraphQLClient(`${url}/graphql`, { headers: { authorization: `Bearer ${token}` } });
+}
+
+async function errorCodes(
+  c: GraphQLClient,
+  document: string,
+  variables: Record<string, unknown>,
+): Promise<unknown[]> {
+  const outcome: unknown = await c.request(document, variables).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(outcome instanceof ClientError)) throw new Error('expected an error');
+  return (outcome.response.errors ?? []).map((e) => e.extensions?.['code']);
+}
+
+const CREATE_GROUP = /* GraphQL */ `
+  mutation ($input: CreateGroupConversationInput!) {
+    createGroupConversation(input: $input) {
+      conversationId
+    }
+  }
+`;
+const SEND = /* GraphQL */ `
+  mutation ($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      messageId
+      position
+    }
+  }
+`;
+const EDIT = /* GraphQL */ `
+  mutation ($input: EditMessageInput!) {
+    editMessage(input: $input) {
+      position
+    }
+  }
+`;
+const REDACT = /* GraphQL */ `
+  mutation ($input: RedactMessageInput!) {
+    redactMessage(input: $input) {
+      position
+    }
+  }
+`;
+const HISTORY = /* GraphQL */ `
+  query ($conversationId: ID!, $asOf: String) {
+    auditConversationHistory(conversationId: $conversationId, asOf: $asOf) {
+      conversationId
+      asOf
+      existed
+      kind
+      titleStatus
+      title
+      members {
+        id
+        role
+        isMember
+      }
+      messages {
+        id
+        authorId
+        contentStatus
+        text
+        versions {
+          editNumber
+          editorId
+          text
+        }
+        redaction {
+          redactedBy
+          reason
+        }
+        editedLater
+      }
+      gaps {
+        type
+      }
+    }
+  }
+`;
+
+interface History {
+  auditConversationHistory: {
+    conversationId: string;
+    asOf: string;
+    existed: boolean;
+    kind: string;
+    titleStatus: string;
+    title: string;
+    members: { id: string; role: string; isMember: boolean }[];
+    messages: {
+      id: string;
+      authorId: string;
+      contentStatus: string;
+      text: string | null;
+      versions: { editNumber: number; editorId: string; text: string | null }[];
+      redaction: { redactedBy: string | null; reason: string | null } | null;
+      editedLater: number;
+    }[];
+    gaps: { type: string }[];
+  };
+}
+
+for (const kind of availableDatabases()) {
+  describe(`auditConversationHistory over GraphQL (the built server on ${kind})`, () => {
+    let dataDir: string;
+    let server: Started;
+    let db: TestDatabase | undefined;
+    let alice: GraphQLClient;
+    let auditor: GraphQLClient;
+
+    beforeAll(async () => {
+      if (!existsSync(MAIN)) {
+        throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does it first)`);
+      }
+      dataDir = mkdtempSync(join(tmpdir(), 'ledgerline-audit-history-e2e-'));
+      const env: Record<string, string> = {
+        LEDGERLINE_DATA_DIR: dataDir,
+        NODE_ENV: 'development',
+        LOG_LEVEL: 'debug',
+      };
+      if (kind === 'postgres') {
+        db = await openTestDatabase('postgres');
+        env['DATABASE_URL'] = db.url!;
+      }
+      server = launch(env);
+      const url = await listening(server);
+      alice = await client(url, 'alice', ['user']);
+      auditor = await client(url, 'audrey', ['auditor']);
+    }, 90_000);
+
+    afterAll(async () => {
+      if (server && server.child.exitCode === null) {
+        server.child.kill('SIGTERM');
+        await server.exited;
+      }
+      await db?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }, 30_000);
+
+    it('shows an auditor edited and redacted content as it was, as of now or an earlier position', async () => {
+      const { createGroupConversation: group } = await alice.request<{
+        createGroupConversation: { conversationId: string };
+      }>(CREATE_GROUP, {
+        input: { title: 'Ward 9', members: [{ id: 'bob', kind: 'USER', role: 'MEMBER' }] },
+      });
+      const conversationId = group.conversationId;
+      const { sendMessage: sent } = await alice.request<{
+        sendMessage: { messageId: string; position: string };
+      }>(SEND, { input: { conversationId, clientMessageId: 'c-1', text: `${CANARY} first` } });
+      await alice.request(EDIT, {
+        input: { conversationId, messageId: sent.messageId, text: `${CANARY} second` },
+      });
+      await alice.request(REDACT, {
+        input: { conversationId, messageId: sent.messageId, reason: 'wrong patient' },
+      });
+
+      const now = await auditor.request<History>(HISTORY, { conversationId });
+      expect(now.auditConversationHistory).toMatchObject({
+        conversationId,
+        asOf: 'now',
+        existed: true,
+        kind: 'GROUP',
+        titleStatus: 'AVAILABLE',
+        title: 'Ward 9',
+        members: [
+          { id: 'alice', role: 'OWNER', isMember: true },
+          { id: 'bob', role: 'MEMBER', isMember: true },
+        ],
+        messages: [
+          {
+            id: sent.messageId,
+            authorId: 'alice',
+            contentStatus: 'AVAILABLE',
+            text: `${CANARY} second`,
+            versions: [
+              { editNumber: 0, editorId: 'alice', text: `${CANARY} first` },
+              { editNumber: 1, editorId: 'alice', text: `${CANARY} second` },
+            ],
+            redaction: { redactedBy: 'alice', reason: 'wrong patient' },
+            editedLater: 0,
+          },
+        ],
+        gaps: [],
+      });
+
+      const before = await auditor.request<History>(HISTORY, {
+        conversationId,
+        asOf: sent.position,
+      });
+      expect(before.auditConversationHistory.asOf).toBe(`position ${sent.position}`);
+      expect(before.auditConversationHistory.messages).toMatchObject([
+        {
+          text: `${CANARY} first`,
+          versions: [{ editNumber: 0 }],
+          redaction: null,
+          editedLater: 1,
+        },
+      ]);
+    });
+
+    it('refuses anyone without audit.read, a bad asOf and an unknown conversation', async () => {
+      const conversationId = randomUUID();
+      expect(await errorCodes(alice, HISTORY, { conversationId })).toEqual(['FORBIDDEN']);
+      expect(await errorCodes(auditor, HISTORY, { conversationId, asOf: 'yesterday' })).toEqual([
+        'BAD_USER_INPUT',
+      ]);
+      expect(await errorCodes(auditor, HISTORY, { conversationId })).toEqual(['NOT_FOUND']);
+      expect(server.output()).not.toContain(CANARY);
+    });
+  });
+}

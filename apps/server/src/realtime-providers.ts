@@ -1,0 +1,53 @@
+import type { Provider } from '@nestjs/common';
+import {
+  ConversationLiveEvents,
+  ConversationRealtimeFeed,
+  ConversationRealtimeOperations,
+} from '@ledgerline/conversations';
+import { PresenceService, TypingIndicators } from '@ledgerline/presence';
+import {
+  REALTIME_FEED,
+  REALTIME_OPERATIONS,
+  REALTIME_PRESENCE,
+  REALTIME_TYPING,
+  type RealtimeOperation,
+  type RealtimePresence,
+  type RealtimeTyping,
+} from '@ledgerline/realtime';
+
+/**
+ * What the realtime gateway serves, from the domain libs: the conversation operations and feed,
+ * presence and typing. The process's one conversation fan-out (ConversationLiveEvents) is here
+ * too: the GraphQL subscriptions share it.
+ */
+export const realtimeProviders: Provider[] = [
+  ConversationLiveEvents,
+  ConversationRealtimeOperations,
+  ConversationRealtimeFeed,
+  {
+    provide: REALTIME_OPERATIONS,
+    inject: [ConversationRealtimeOperations],
+    useFactory: (conversations: ConversationRealtimeOperations): RealtimeOperation[] => [
+      ...conversations.operations,
+    ],
+  },
+  { provide: REALTIME_FEED, useExisting: ConversationRealtimeFeed },
+  {
+    provide: REALTIME_PRESENCE,
+    inject: [PresenceService],
+    useFactory: (presence: PresenceService): RealtimePresence => presence,
+  },
+  {
+    provide: REALTIME_TYPING,
+    inject: [TypingIndicators],
+    useFactory: (typing: TypingIndicators): RealtimeTyping => typing,
+  },
+];
+
+/** The tokens RealtimeModule takes from the app. */
+export const realtimeExports = [
+  REALTIME_OPERATIONS,
+  REALTIME_FEED,
+  REALTIME_PRESENCE,
+  REALTIME_TYPING,
+] as const;

@@ -1,0 +1,125 @@
+import {
+  formatRealtimeSteps,
+  formatRealtimeSummary,
+  realtimeJson,
+  sustainedDelivery,
+  type ConnectionMemory,
+  type RealtimeStep,
+  type RealtimeStepStats,
+} from './report';
+
+function stats(overrides: Partial<RealtimeStepStats>): RealtimeStepStats {
+  return {
+    label: 'side',
+    sendsPerSecond: 100,
+    sent: 300,
+    acked: 300,
+    failed: 0,
+    expectedDeliveries: 2_700,
+    delivered: 2_700,
+    duplicates: 0,
+    deliveredPerSecond: 900,
+    ackP50Ms: 1,
+    ackP99Ms: 2,
+    deliverP50Ms: 3,
+    deliverP99Ms: 4,
+    ...overrides,
+  };
+}
+
+function step(
+  rate: number,
+  subject?: RealtimeStepStats,
+  reference?: RealtimeStepStats,
+): RealtimeStep {
+  return {
+    scenario: 'realtime fan-out',
+    clients: 1_000,
+    groupSize: 10,
+    offeredPerSecond: rate,
+    ...(subject ? { subject } : {}),
+    ...(reference ? { reference } : {}),
+  };
+}
+
+describe('realtime report', () => {
+  it('takes the highest step whose p99 send-to-deliver stays under 50 ms with nothing lost', () => {
+    const steps = [
+      step(50, stats({ deliveredPerSecond: 450, deliverP99Ms: 20 })),
+      step(100, stats({ deliveredPerSecond: 900, deliverP99Ms: 49.9 })),
+      // Fast enough, but a delivery never came: it does not count.
+      step(200, stats({ deliveredPerSecond: 1_790, deliverP99Ms: 30, delivered: 2_699 })),
+      step(400, stats({ deliveredPerSecond: 2_000, deliverP99Ms: 50 })),
+      step(800),
+    ];
+    expect(sustainedDelivery(steps, 'subject')).toEqual({
+      offeredPerSecond: 100,
+      deliveredPerSecond: 900,
+      atTopStep: false,
+    });
+    expect(sustainedDelivery(steps, 'reference')).toEqual({
+      deliveredPerSecond: 0,
+      atTopStep: false,
+    });
+  });
+
+  it('says when the top step still met the latency: the figure is then a floor', () => {
+    const steps = [
+      step(100, undefined, stats({})),
+      step(800, undefined, stats({ deliveredPerSecond: 7_200 })),
+    ];
+    expect(sustainedDelivery(steps, 'reference')).toEqual({
+      offeredPerSecond: 800,
+      deliveredPerSecond: 7_200,
+      atTopStep: true,
+    });
+    const summary = formatRealtimeSummary(steps, []);
+    expect(summary).toContain('≥ 7,200 (800, top step)');
+    expect(summary).toContain('none');
+  });
+
+  it('shows lost latencies, steps not run and the ratios of the steps that were', () => {
+    const table = formatRealtimeSteps([
+      step(50, stats({ deliverP99Ms: 8 }), stats({ deliverP99Ms: 2 })),
+      step(400, stats({ deliverP99Ms: Number.POSITIVE_INFINITY, delivered: 10 }), stats({})),
+      step(800, undefined, stats({})),
+    ]);
+    const [, , fifty, fourHundred, eightHundred] = table.split('\n');
+    expect(fifty).toContain('4.00x');
+    expect(fourHundred).toContain('lost');
+    expect(fourHundred).toContain('2,690');
+    expect(eightHundred).toContain('not run');
+  });
+
+  it('writes per-connection memory and ratios to the JSON output', () => {
+    const memory: ConnectionMemory = {
+      scenario: 'realtime idle connections',
+      variant: '1,000 idle clients',
+      subject: {
+        label: 'ledgerline',
+        connections: 1_000,
+        rssBeforeBytes: 100_000_000,
+        rssAfterBytes: 120_000_000,
+        heapBeforeBytes: 50_000_000,
+        heapAfterBytes: 60_000_000,
+      },
+      reference: {
+        label: 'bare ws broadcast',
+        connections: 1_000,
+        rssBeforeBytes: 50_000_000,
+        rssAfterBytes: 60_000_000,
+        heapBeforeBytes: 5_000_000,
+        heapAfterBytes: 10_000_000,
+      },
+    };
+    const json = realtimeJson([], [memory]);
+    expect(json.memory[0]).toMatchObject({
+      perConnection: {
+        subject: { rssBytes: 20_000, heapBytes: 10_000 },
+        reference: { rssBytes: 10_000, heapBytes: 5_000 },
+      },
+      ratios: { rss: 2, heap: 2 },
+    });
+    expect(formatRealtimeSummary([], [memory])).toContain('19.5 KiB');
+  });
+});

@@ -1,0 +1,16 @@
+export {
+  AuditLogProjection,
+  AUDIT_LOG_PROJECTION,
+  auditLogCheckpointName,
+  type AuditLogProjectionOptions,
+  type ReplayOutcome,
+} from './audit-log.projection';
+export { auditLogMigrations } from './audit-log.migrations';
+export {
+  LEGACY_ACCESS_DENIED,
+  UnreadableAccessEventError,
+  auditLogEntryOf,
+  type AuditLogEntryOf,
+  type AuditLogRow,
+  type SkipReason,
+} from './audit-log-row';

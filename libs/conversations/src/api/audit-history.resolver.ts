@@ -1,0 +1,132 @@
+import { Inject, UseFilters } from '@nestjs/common';
+import { Args, Query, Resolver } from '@nestjs/graphql';
+import { CurrentPrincipal } from '@ledgerline/graphql';
+import type { Principal } from '@ledgerline/identity';
+import { encodePosition } from '@ledgerline/kernel';
+import {
+  formatAsOf,
+  LATEST,
+  parseAsOf,
+  type ConversationAsOf,
+  type ReplayedContent,
+  type ReplayedMessage,
+} from '../application/queries/conversation-replay';
+import { InvalidAsOfError } from '../application/queries/conversation-replay.errors';
+import { ConversationReplay } from '../application/queries/conversation-replay.handler';
+import {
+  AuditConversationHistory,
+  AuditConversationHistoryArgs,
+  type AuditHistoryMessage,
+} from './audit-history.dto';
+import type { ContentStatus } from './conversation-api.enums';
+import { ConversationErrorFilter } from './conversation-api.errors';
+
+/**
+ * The auditor's full history of a conversation (`audit.read`): every message with the text it had,
+ * edits and redactions included, as of a moment. Each answer is an access event
+ * (`audit.conversation_history.read`), recorded before it is returned.
+ */
+@Resolver(() => AuditConversationHistory)
+@UseFilters(ConversationErrorFilter)
+export class AuditConversationHistoryResolver {
+  constructor(@Inject(ConversationReplay) private readonly replay: ConversationReplay) {}
+
+  @Query(() => AuditConversationHistory, {
+    description:
+      'For auditors (`audit.read`): a conversation’s full history as of a moment (default now), redacted and edited content included as it was. Recorded as an access event.',
+  })
+  async auditConversationHistory(
+    @CurrentPrincipal() principal: Principal,
+    @Args() args: AuditConversationHistoryArgs,
+  ): Promise<AuditConversationHistory> {
+    const asOf = args.asOf == null ? LATEST : parseAsOf(args.asOf);
+    if (!asOf) throw new InvalidAsOfError('asOf');
+    const history = await this.replay.conversationHistory(principal, args.conversationId, asOf);
+    return toAuditHistory(history);
+  }
+}
+
+export function toAuditHistory(c: ConversationAsOf): AuditConversationHistory {
+  const title = c.title === undefined ? undefined : content(c.title);
+  return {
+    conversationId: c.conversationId,
+    asOf: formatAsOf(c.asOf),
+    existed: c.existed,
+    kind: c.kind ?? null,
+    createdAt: c.createdAt ?? null,
+    createdBy: c.createdById ?? null,
+    titleStatus: title?.status ?? null,
+    title: title?.text ?? null,
+    archived: c.archived,
+    members: c.members.map((m) => ({
+      id: m.id,
+      kind: m.kind,
+      role: m.role,
+      isMember: m.isMember,
+      memberships: m.memberships.map((p) => ({
+        joinedAt: p.joinedAt,
+        addedBy: p.addedById,
+        leftAt: p.leftAt ?? null,
+        removed: p.leftHow === undefined ? null : p.leftHow === 'removed',
+        removedBy: p.removedById ?? null,
+      })),
+    })),
+    messages: c.messages.map(toAuditMessage),
+    gaps: c.gaps.map((g) => ({
+      eventId: g.eventId,
+      type: g.type,
+      recordedAt: g.recordedAt,
+      actorId: g.actorId ?? null,
+      reason: g.reason,
+    })),
+    position: c.lastPosition ? encodePosition(c.lastPosition) : null,
+  };
+}
+
+function toAuditMessage(m: ReplayedMessage): AuditHistoryMessage {
+  const now = content(m.content);
+  return {
+    id: m.messageId ?? null,
+    eventId: m.eventId,
+    sequence: m.sequence ?? null,
+    authorId: m.authorId,
+    authorKind: m.authorKind,
+    sentAt: m.sentAt,
+    threadRootId: m.threadRootId ?? null,
+    position: encodePosition(m.position),
+    contentStatus: now.status,
+    text: now.text,
+    versions: m.versions.map((v) => {
+      const version = content(v.content);
+      return {
+        editNumber: v.editNumber,
+        at: v.at,
+        editorId: v.editorId,
+        contentStatus: version.status,
+        text: version.text,
+      };
+    }),
+    redaction: m.redaction
+      ? {
+          at: m.redaction.at,
+          redactedBy: m.redaction.byId ?? null,
+          reason: m.redaction.reason ?? null,
+        }
+      : null,
+    reactions: m.reactions.map((r) => ({ emoji: r.emoji, memberIds: [...r.memberIds] })),
+    reactionsIncomplete: m.reactionsIncomplete,
+    editedLater: m.later.edits,
+    redactedLater: m.later.redactedAt ?? null,
+  };
+}
+
+function content(c: ReplayedContent): { status: ContentStatus; text: string | null } {
+  switch (c.status) {
+    case 'available':
+      return { status: 'available', text: c.text };
+    case 'redacted':
+      return { status: 'redacted', text: null };
+    case 'unavailable':
+      return { status: 'shredded', text: null };
+  }
+}

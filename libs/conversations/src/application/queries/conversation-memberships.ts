@@ -1,0 +1,72 @@
+import type { SqlExecutor } from '@ledgerline/database';
+
+/**
+ * Who is in which conversation, and so who shares one with whom, from the conversation-list read
+ * model: what other libs (presence, typing) need to decide visibility without reading a
+ * conversation themselves. Ids only, scoped to one tenant.
+ *
+ * No access check and no audit: the caller decides what an answer allows, and must not pass it on
+ * as an answer about a conversation. It follows commands with the read models' small delay (a
+ * member added a moment ago may not show yet); a member who left or was removed no longer counts.
+ */
+export class ConversationMemberships {
+  constructor(private readonly db: SqlExecutor) {}
+
+  async isMember(tenantId: string, conversationId: string, memberId: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `select 1 from ll_conv_list_members
+       where tenant_id = $1 and conversation_id = $2 and member_id = $3`,
+      [tenantId, conversationId, memberId],
+    );
+    return rows.length > 0;
+  }
+
+  /** True when `a` and `b` are both members of at least one conversation (or are the same). */
+  async sharesConversation(tenantId: string, a: string, b: string): Promise<boolean> {
+    if (a === b) return true;
+    const rows = await this.db.query(
+      `select 1 from ll_conv_list_members x
+       join ll_conv_list_members y
+         on y.tenant_id = x.tenant_id and y.conversation_id = x.conversation_id
+       where x.tenant_id = $1 and x.member_id = $2 and y.member_id = $3
+       limit 1`,
+      [tenantId, a, b],
+    );
+    return rows.length > 0;
+  }
+
+  /** Which of `candidates` share at least one conversation with `memberId` (it counts itself). */
+  async sharingWith(
+    tenantId: string,
+    memberId: string,
+    candidates: readonly string[],
+  ): Promise<Set<string>> {
+    const found = new Set<string>(candidates.includes(memberId) ? [memberId] : []);
+    const others = [...new Set(candidates)].filter((c) => c !== memberId);
+    if (others.length === 0) return found;
+    const rows = await this.db.query<{ member_id: string }>(
+      `select distinct y.member_id from ll_conv_list_members x
+       join ll_conv_list_members y
+         on y.tenant_id = x.tenant_id and y.conversation_id = x.conversation_id
+       where x.tenant_id = $1 and x.member_id = $2 and y.member_id = any($3::text[])`,
+      [tenantId, memberId, others],
+    );
+    for (const row of rows) found.add(row.member_id);
+    return found;
+  }
+
+  /** Which of `candidates` are members of the conversation. */
+  async membersAmong(
+    tenantId: string,
+    conversationId: string,
+    candidates: readonly string[],
+  ): Promise<Set<string>> {
+    if (candidates.length === 0) return new Set();
+    const rows = await this.db.query<{ member_id: string }>(
+      `select member_id from ll_conv_list_members
+       where tenant_id = $1 and conversation_id = $2 and member_id = any($3::text[])`,
+      [tenantId, conversationId, [...new Set(candidates)]],
+    );
+    return new Set(rows.map((r) => r.member_id));
+  }
+}

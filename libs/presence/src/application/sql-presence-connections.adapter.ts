@@ -1,0 +1,115 @@
+import { migrate, type SqlClient, type SqlExecutor } from '@ledgerline/database';
+import type { PresenceSubjectKind } from '../domain/presence.events';
+import type {
+  ConnectionObservation,
+  ConnectionRef,
+  ConnectionSubject,
+  PresenceConnections,
+} from './presence-connections.port';
+import { presenceMigrations } from './presence.migrations';
+
+interface SubjectRow {
+  tenant_id: string;
+  user_id: string;
+  user_kind: PresenceSubjectKind;
+}
+
+const subjectOf = (r: SubjectRow): ConnectionSubject => ({
+  tenantId: r.tenant_id,
+  userId: r.user_id,
+  userKind: r.user_kind,
+});
+
+/** The connection table in PostgreSQL (or PGlite): `ll_presence_connections`. */
+export class SqlPresenceConnections implements PresenceConnections {
+  private constructor(private readonly db: SqlExecutor) {}
+
+  /** Migrates the table (namespace `presence`) and answers the adapter. */
+  static async create(client: SqlClient): Promise<SqlPresenceConnections> {
+    await migrate(client, 'presence', presenceMigrations);
+    return new SqlPresenceConnections(client);
+  }
+
+  async open(ref: ConnectionRef, subject: ConnectionSubject, at: Date): Promise<void> {
+    await this.db.query(
+      `insert into ll_presence_connections
+         (node_id, connection_id, tenant_id, user_id, user_kind, opened_at, renewed_at)
+       values ($1, $2, $3, $4, $5, $6, $6)
+       on conflict (node_id, connection_id) do update set
+         tenant_id = excluded.tenant_id, user_id = excluded.user_id,
+         user_kind = excluded.user_kind, renewed_at = excluded.renewed_at, closed_at = null`,
+      [ref.nodeId, ref.connectionId, subject.tenantId, subject.userId, subject.userKind, at],
+    );
+  }
+
+  async close(ref: ConnectionRef, at: Date): Promise<ConnectionSubject | undefined> {
+    const [row] = await this.db.query<SubjectRow>(
+      `update ll_presence_connections set closed_at = coalesce(closed_at, $3)
+       where node_id = $1 and connection_id = $2
+       returning tenant_id, user_id, user_kind`,
+      [ref.nodeId, ref.connectionId, at],
+    );
+    return row && subjectOf(row);
+  }
+
+  async observe(tenantId: string, userId: string, liveAfter: Date): Promise<ConnectionObservation> {
+    const [row] = await this.db.query<{ live: string | number; last_connected_at: Date | null }>(
+      `select
+         count(*) filter (where closed_at is null and renewed_at > $3) as live,
+         max(coalesce(closed_at, renewed_at))
+           filter (where closed_at is not null or renewed_at <= $3) as last_connected_at
+       from ll_presence_connections where tenant_id = $1 and user_id = $2`,
+      [tenantId, userId, liveAfter],
+    );
+    return {
+      liveConnections: Number(row?.live ?? 0),
+      lastConnectedAt: row?.last_connected_at ?? undefined,
+    };
+  }
+
+  async forget(tenantId: string, userId: string, liveAfter: Date, upTo: Date): Promise<void> {
+    await this.db.query(
+      `delete from ll_presence_connections
+       where tenant_id = $1 and user_id = $2
+         and (closed_at is not null or renewed_at <= $3)
+         and coalesce(closed_at, renewed_at) <= $4`,
+      [tenantId, userId, liveAfter, upTo],
+    );
+  }
+
+  async renew(nodeId: string, at: Date): Promise<ReadonlySet<string>> {
+    const rows = await this.db.query<{ connection_id: string }>(
+      `update ll_presence_connections set renewed_at = $2
+       where node_id = $1 and closed_at is null
+       returning connection_id`,
+      [nodeId, at],
+    );
+    return new Set(rows.map((r) => r.connection_id));
+  }
+
+  async closeNode(nodeId: string, at: Date | 'last_renewal'): Promise<void> {
+    await this.db.query(
+      `update ll_presence_connections set closed_at = coalesce($2, renewed_at)
+       where node_id = $1 and closed_at is null`,
+      [nodeId, at === 'last_renewal' ? null : at],
+    );
+  }
+
+  async dueForOffline(
+    liveAfter: Date,
+    seenBefore: Date,
+    limit: number,
+  ): Promise<readonly ConnectionSubject[]> {
+    const rows = await this.db.query<SubjectRow>(
+      `select tenant_id, user_id, min(user_kind) as user_kind
+       from ll_presence_connections
+       group by tenant_id, user_id
+       having bool_and(closed_at is not null or renewed_at <= $1)
+          and max(coalesce(closed_at, renewed_at)) <= $2
+       order by max(coalesce(closed_at, renewed_at))
+       limit $3`,
+      [liveAfter, seenBefore, limit],
+    );
+    return rows.map(subjectOf);
+  }
+}

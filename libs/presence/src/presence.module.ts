@@ -1,0 +1,123 @@
+import {
+  Global,
+  Inject,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { ConversationMemberships } from '@ledgerline/conversations';
+import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
+import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
+import { ACCESS_POLICY, type AccessPolicy } from '@ledgerline/identity';
+import {
+  CLOCK,
+  CONFIG,
+  ID_GENERATOR,
+  type Clock,
+  type IdGenerator,
+  type LedgerlineConfig,
+} from '@ledgerline/kernel';
+import { LEDGER, type Ledger } from '@ledgerline/ledger';
+import { PresenceService } from './application/presence-service';
+import type { PresenceLog } from './application/presence-views';
+import { SqlPresenceConnections } from './application/sql-presence-connections.adapter';
+import { TypingIndicators } from './application/typing-indicators';
+
+function logOf(context: string): PresenceLog {
+  const logger = new Logger(context);
+  return { warn: (fields) => logger.warn(fields), error: (fields) => logger.error(fields) };
+}
+
+class PresenceLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(
+    @Inject(PresenceService) private readonly presence: PresenceService,
+    @Inject(TypingIndicators) private readonly typing: TypingIndicators,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.presence.start();
+    await this.typing.start();
+  }
+
+  // Before the event store and the database close.
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.typing.stop();
+    await this.presence.stop();
+  }
+}
+
+/**
+ * Presence (`PresenceService`) and typing indicators (`TypingIndicators`), one of each per process,
+ * global so the realtime gateway and the GraphQL resolvers share them. Settings come from the
+ * kernel config (`presence`, `node.id`). Needs, from the app: CONFIG, CLOCK, ID_GENERATOR,
+ * SQL_CLIENT, EVENT_STORE, LEDGER and ACCESS_POLICY; the conversation read models (for who shares a
+ * conversation with whom) are created by the ConversationsModule's projections.
+ */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: SqlPresenceConnections,
+      inject: [SQL_CLIENT],
+      useFactory: (client: SqlClient) => SqlPresenceConnections.create(client),
+    },
+    {
+      provide: PresenceService,
+      inject: [
+        ACCESS_POLICY,
+        LEDGER,
+        EVENT_STORE,
+        SqlPresenceConnections,
+        SQL_CLIENT,
+        CONFIG,
+        CLOCK,
+        ID_GENERATOR,
+      ],
+      useFactory: (
+        access: AccessPolicy,
+        ledger: Ledger,
+        store: EventStore,
+        connections: SqlPresenceConnections,
+        client: SqlClient,
+        config: LedgerlineConfig,
+        clock: Clock,
+        ids: IdGenerator,
+      ) =>
+        new PresenceService(
+          access,
+          ledger,
+          store,
+          connections,
+          new ConversationMemberships(client),
+          {
+            nodeId: config.node.id,
+            graceMs: config.presence.graceMs,
+            connectionLeaseMs: config.presence.connectionLeaseMs,
+            clock,
+            ids,
+            log: logOf('Presence'),
+          },
+        ),
+    },
+    {
+      provide: TypingIndicators,
+      inject: [ACCESS_POLICY, SQL_CLIENT, CONFIG, CLOCK],
+      useFactory: (
+        access: AccessPolicy,
+        client: SqlClient,
+        config: LedgerlineConfig,
+        clock: Clock,
+      ) =>
+        new TypingIndicators(access, new ConversationMemberships(client), client, {
+          clock,
+          ttlMs: config.presence.typingTtlMs,
+          rateLimit: config.presence.typingRateLimit,
+          log: logOf('Typing'),
+        }),
+    },
+    PresenceLifecycle,
+  ],
+  exports: [PresenceService, TypingIndicators],
+})
+export class PresenceModule {}

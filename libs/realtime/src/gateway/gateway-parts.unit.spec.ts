@@ -1,0 +1,128 @@
+import type { IncomingMessage } from 'node:http';
+import { WebSocket } from 'ws';
+import { Outbox } from './outbox';
+import { RequestLimits } from './request-limits';
+import { upgradeCredential } from './upgrade-credential';
+
+/** A socket that "writes" only when told to, as a client that does not read makes it. */
+class StalledSocket {
+  readyState: number = WebSocket.OPEN;
+  readonly unflushed: (() => void)[] = [];
+  sentBytes = 0;
+  send(data: Buffer, _options: unknown, callback: () => void): void {
+    this.sentBytes += data.length;
+    this.unflushed.push(callback);
+  }
+  flush(): void {
+    for (const done of this.unflushed.splice(0)) done();
+  }
+}
+
+describe('Outbox', () => {
+  it('never lets more than the cap wait, and reports the overflow once', () => {
+    const socket = new StalledSocket();
+    let overflows = 0;
+    const outbox = new Outbox(socket as unknown as WebSocket, 100, () => (overflows += 1));
+    expect(outbox.send('x'.repeat(40))).toBe(true);
+    expect(outbox.hold(40)).toBe(true);
+    expect(outbox.bytes).toBe(80);
+    expect(outbox.send('y'.repeat(30))).toBe(false);
+    expect(overflows).toBe(1);
+    expect(outbox.isOverflowed).toBe(true);
+    expect(outbox.send('z')).toBe(false);
+    expect(outbox.hold(1)).toBe(false);
+    expect(overflows).toBe(1);
+    expect(outbox.peakBytes).toBeLessThanOrEqual(100);
+    expect(socket.sentBytes).toBe(40);
+  });
+
+  it('counts a frame as waiting until the socket has written it, and wakes whoever waits for room', async () => {
+    const socket = new StalledSocket();
+    const outbox = new Outbox(socket as unknown as WebSocket, 100, () => undefined);
+    outbox.send('x'.repeat(60));
+    let roomy = false;
+    const waiting = outbox.room().then(() => (roomy = true));
+    await Promise.resolve();
+    expect(roomy).toBe(false);
+    socket.flush();
+    await waiting;
+    expect(outbox.bytes).toBe(0);
+    expect(outbox.send('é'.repeat(50))).toBe(true); // 100 bytes in UTF-8: exactly the cap
+    expect(outbox.bytes).toBe(100);
+  });
+
+  it('sends nothing once closed, and lets waiters go', async () => {
+    const socket = new StalledSocket();
+    const outbox = new Outbox(socket as unknown as WebSocket, 100, () => undefined);
+    outbox.send('x'.repeat(90));
+    const waiting = outbox.room();
+    outbox.close();
+    await waiting;
+    expect(outbox.send('late')).toBe(false);
+    socket.readyState = WebSocket.CLOSED;
+    expect(new Outbox(socket as unknown as WebSocket, 100, () => undefined).send('x')).toBe(false);
+  });
+});
+
+describe('RequestLimits', () => {
+  it('admits up to the per-connection rate, then refuses with a retry-after, and calls persisting abuse', async () => {
+    const limits = new RequestLimits({
+      ratePerConnection: 3,
+      ratePerUser: 100,
+      abuseLimit: 2,
+      abuseWindowMs: 10_000,
+    });
+    for (let i = 0; i < 3; i++) expect(await limits.admit('c1', 'u1')).toEqual({ allowed: true });
+    const first = await limits.admit('c1', 'u1');
+    expect(first).toMatchObject({ allowed: false, abusive: false });
+    expect(first.allowed === false && first.retryAfterMs).toBeGreaterThan(0);
+    expect(await limits.admit('c1', 'u1')).toMatchObject({ allowed: false, abusive: false });
+    expect(await limits.admit('c1', 'u1')).toMatchObject({ allowed: false, abusive: true });
+    // Another connection of another user is not affected.
+    expect(await limits.admit('c2', 'u2')).toEqual({ allowed: true });
+  });
+
+  it('limits a user over all their connections', async () => {
+    const limits = new RequestLimits({
+      ratePerConnection: 100,
+      ratePerUser: 2,
+      abuseLimit: 10,
+      abuseWindowMs: 10_000,
+    });
+    expect(await limits.admit('c1', 'u1')).toEqual({ allowed: true });
+    expect(await limits.admit('c2', 'u1')).toEqual({ allowed: true });
+    expect(await limits.admit('c3', 'u1')).toMatchObject({ allowed: false });
+  });
+});
+
+describe('upgradeCredential', () => {
+  const request = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
+
+  it('takes the Authorization header, or the bearer subprotocol beside ledgerline.v1', () => {
+    expect(upgradeCredential(request({ authorization: 'Bearer abc' }))).toEqual({
+      ok: true,
+      authorization: 'Bearer abc',
+    });
+    expect(
+      upgradeCredential(request({ 'sec-websocket-protocol': 'ledgerline.v1, bearer.a.b-c_d' })),
+    ).toEqual({ ok: true, authorization: 'Bearer a.b-c_d' });
+    expect(
+      upgradeCredential(
+        request({
+          authorization: 'Bearer header',
+          'sec-websocket-protocol': 'ledgerline.v1, bearer.sub',
+        }),
+      ),
+    ).toEqual({ ok: true, authorization: 'Bearer header' });
+    expect(upgradeCredential(request({}))).toEqual({ ok: true, authorization: undefined });
+  });
+
+  it('refuses subprotocols that do not include ledgerline.v1', () => {
+    expect(upgradeCredential(request({ 'sec-websocket-protocol': 'bearer.abc' }))).toEqual({
+      ok: false,
+    });
+    expect(
+      upgradeCredential(request({ 'sec-websocket-protocol': 'graphql-transport-ws' })),
+    ).toEqual({ ok: false });
+  });
+});

@@ -1,0 +1,39 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CONFIG, type LedgerlineConfig } from '@ledgerline/kernel';
+import { WebSocketUpgradesModule } from '@ledgerline/websocket';
+import { RealtimeGateway } from './gateway/realtime.gateway';
+import { realtimeSettingsFrom, type RealtimeSettings } from './realtime.config';
+import { REALTIME_SETTINGS } from './realtime.tokens';
+
+export interface RealtimeModuleOptions {
+  /** Overrides of the settings the configuration gives (tests). */
+  readonly settings?: Partial<RealtimeSettings>;
+}
+
+/**
+ * The realtime protocol's gateway on `/v1/realtime`. Needs, as global providers from the app:
+ * CONFIG, CLOCK, ID_GENERATOR, AUTHENTICATOR (IdentityModule) and REALTIME_OPERATIONS (the domain
+ * libs' operations); REALTIME_FEED (conversations), REALTIME_PRESENCE and REALTIME_TYPING
+ * (presence) when the app has them: without a feed there is no sync, without presence no typing.
+ */
+@Module({})
+export class RealtimeModule {
+  static forRoot(options: RealtimeModuleOptions = {}): DynamicModule {
+    return {
+      module: RealtimeModule,
+      imports: [WebSocketUpgradesModule],
+      providers: [
+        {
+          provide: REALTIME_SETTINGS,
+          inject: [CONFIG],
+          useFactory: (config: LedgerlineConfig): RealtimeSettings => ({
+            ...realtimeSettingsFrom(config),
+            ...options.settings,
+          }),
+        },
+        RealtimeGateway,
+      ],
+      exports: [RealtimeGateway, REALTIME_SETTINGS],
+    };
+  }
+}
