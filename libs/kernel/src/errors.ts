@@ -13,6 +13,16 @@ export abstract class LedgerlineError extends Error {
   }
 }
 
+/**
+ * What a log line may say about an error: a Ledgerline error's code and message (which never
+ * carry PHI), and only the class name of anything else (whose message might quote data).
+ */
+export function describeError(error: unknown): Record<string, unknown> {
+  return error instanceof LedgerlineError
+    ? { code: error.code, message: error.message }
+    : { error: error instanceof Error ? error.name : typeof error };
+}
+
 /** Input that can never succeed as sent. */
 export class ValidationError extends LedgerlineError {
   readonly code: string = 'invalid_input';

@@ -17,6 +17,7 @@ export { type IdGenerator, uuidV7Generator, isUuid } from './ids';
 export { type Clock, systemClock, ManualClock } from './clock';
 export {
   LedgerlineError,
+  describeError,
   ValidationError,
   TooLargeError,
   ConflictError,

@@ -53,8 +53,9 @@ interface Run {
  * (`ll_audit_log`, `ll_audit_log_subjects`), on a durable ledger subscription with its own
  * checkpoint.
  *
- * - At-least-once safe: each event is inserted with `on conflict (event_id) do nothing`, together
- *   with its subject rows in one transaction, so a redelivered event changes nothing.
+ * - At-least-once safe: each event is inserted with `on conflict do nothing` (event id or
+ *   position), together with its subject rows in one transaction, so a redelivered event (or one
+ *   another node projected first) changes nothing.
  * - Rows arrive in `$all` order, so a reader paging forwards by position never has a row appear
  *   behind its cursor (a replay that fills a hole is the exception, see `replay`).
  * - A failure (database down, an access event this build cannot read) stops it; it restarts from
@@ -280,7 +281,9 @@ async function insertRow(tx: SqlExecutor, row: AuditLogRow): Promise<boolean> {
        origin_device_id)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12, $13, $14, $15, $16, $17,
        $18::text[], $19::text[], $20, $21, $22, $23, $24)
-     on conflict (event_id) do nothing
+     -- No conflict target: a node racing another to project the same event can meet either unique
+     -- index (event id or position) first, and both mean "already projected".
+     on conflict do nothing
      returning event_id`,
     [
       row.eventId,

@@ -1,13 +1,8 @@
 import { LRUCache } from 'lru-cache';
-import type { EventStore, Subscription } from '@ledgerline/event-store';
+import type { EventStore } from '@ledgerline/event-store';
 import type { Principal } from '@ledgerline/identity';
-import {
-  LedgerlineError,
-  UnavailableError,
-  comparePositions,
-  type GlobalPosition,
-} from '@ledgerline/kernel';
-import type { Ledger, OpenedEvent } from '@ledgerline/ledger';
+import { UnavailableError, describeError, type GlobalPosition } from '@ledgerline/kernel';
+import { LiveLedgerFeed, type Ledger, type OpenedEvent } from '@ledgerline/ledger';
 import { openConversationEvent } from '../application/conversation-events.codec';
 import type { ConversationEvent } from '../domain/conversation.events';
 import { CONVERSATION_STREAM_CATEGORY, parseConversationStreamId } from '../domain/stream-ids';
@@ -117,22 +112,14 @@ const SILENT: FanOutLog = { warn: () => undefined, error: () => undefined };
 export class ConversationFanOut {
   private readonly byTenant = new Map<string, Map<number, Subscriber>>();
   private readonly memberships: LRUCache<string, boolean>;
-  private readonly restartDelayMs: number;
-  private readonly maxRestartDelayMs: number;
   private readonly now: () => number;
   private readonly log: FanOutLog;
+  private readonly feed: LiveLedgerFeed;
   private nextSubscriberId = 1;
-  private position: GlobalPosition | undefined;
-  private subscription: Subscription | undefined;
-  private loop: Promise<void> | undefined;
-  private stopped = false;
-  private live = false;
-  private readonly liveWaiters = new Set<() => void>();
-  private interruptSleep: (() => void) | undefined;
 
   constructor(
-    private readonly ledger: Pick<Ledger, 'subscribe'>,
-    private readonly store: Pick<EventStore, 'headPosition'>,
+    ledger: Pick<Ledger, 'subscribe'>,
+    store: Pick<EventStore, 'headPosition'>,
     private readonly members: MembershipSource,
     options: ConversationFanOutOptions = {},
   ) {
@@ -140,42 +127,34 @@ export class ConversationFanOut {
       max: options.membershipCacheSize ?? 100_000,
       ttl: options.membershipTtlMs ?? 3_600_000,
     });
-    this.restartDelayMs = options.restartDelayMs ?? 500;
-    this.maxRestartDelayMs = options.maxRestartDelayMs ?? 30_000;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? SILENT;
+    this.feed = new LiveLedgerFeed(ledger, store, {
+      streamPrefix: STREAM_PREFIX,
+      name: 'conversation events',
+      onEvent: (event) => this.route(event),
+      unavailable: () => new ConversationEventsUnavailableError(),
+      log: this.log,
+      ...(options.restartDelayMs === undefined ? {} : { restartDelayMs: options.restartDelayMs }),
+      ...(options.maxRestartDelayMs === undefined
+        ? {}
+        : { maxRestartDelayMs: options.maxRestartDelayMs }),
+    });
   }
 
   /** Starts the one subscription (in the background). */
   start(): void {
-    if (this.loop) return;
-    this.stopped = false;
-    this.loop = this.run();
+    this.feed.start();
   }
 
   /** Stops the subscription, letting the event in hand finish. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.interruptSleep?.();
-    await this.subscription?.stop();
-    await this.loop;
-    this.loop = undefined;
+  stop(): Promise<void> {
+    return this.feed.stop();
   }
 
   /** Resolves once events are flowing; ConversationEventsUnavailableError after `timeoutMs`. */
   whenLive(timeoutMs: number): Promise<void> {
-    if (this.live) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const ready = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.liveWaiters.delete(ready);
-        reject(new ConversationEventsUnavailableError());
-      }, timeoutMs);
-      this.liveWaiters.add(ready);
-    });
+    return this.feed.whenLive(timeoutMs);
   }
 
   /**
@@ -208,64 +187,6 @@ export class ConversationFanOut {
     let n = 0;
     for (const tenant of this.byTenant.values()) n += tenant.size;
     return n;
-  }
-
-  // ---- the subscription ------------------------------------------------------------------------
-
-  private async run(): Promise<void> {
-    let delay = this.restartDelayMs;
-    while (!this.stopped) {
-      try {
-        this.position ??= await this.store.headPosition();
-        if (this.stopped) return;
-        const subscription = this.ledger.subscribe({
-          after: this.position,
-          filter: { streamPrefixes: [STREAM_PREFIX] },
-          onEvent: (event) => this.onEvent(event),
-          onCaughtUp: (position) => this.onCaughtUp(position),
-          onRetry: (error, attempt) =>
-            this.log.warn({ msg: 'conversation events read retried', attempt, ...describe(error) }),
-        });
-        this.subscription = subscription;
-        this.setLive();
-        await subscription.done;
-        delay = this.restartDelayMs;
-      } catch (error) {
-        if (this.stopped) return;
-        this.log.error({
-          msg: 'conversation events subscription stopped; restarting',
-          retryInMs: delay,
-          ...describe(error),
-        });
-        await this.sleep(delay);
-        delay = Math.min(delay * 2, this.maxRestartDelayMs);
-      }
-    }
-  }
-
-  private async onEvent(opened: OpenedEvent): Promise<void> {
-    try {
-      await this.route(opened);
-    } catch (error) {
-      // A throw would end the subscription for everyone; this event is passed over instead.
-      this.log.error({
-        msg: 'conversation event not delivered',
-        eventId: opened.eventId,
-        streamId: opened.streamId,
-        ...describe(error),
-      });
-    }
-    this.advance(opened.position);
-  }
-
-  private onCaughtUp(position: GlobalPosition): void {
-    this.advance(position);
-  }
-
-  private advance(position: GlobalPosition): void {
-    if (this.position === undefined || comparePositions(position, this.position) > 0) {
-      this.position = position;
-    }
   }
 
   // ---- routing ---------------------------------------------------------------------------------
@@ -361,7 +282,7 @@ export class ConversationFanOut {
     try {
       members = await this.members.membersAmong!(principals, conversationId, position);
     } catch (error) {
-      this.log.warn({ msg: 'membership not known', conversationId, ...describe(error) });
+      this.log.warn({ msg: 'membership not known', conversationId, ...describeError(error) });
       members = undefined;
     }
     if (members === undefined) return new Set(); // not known now: asked again next time
@@ -387,33 +308,12 @@ export class ConversationFanOut {
     try {
       member = await this.members.isMember(principal, conversationId, position);
     } catch (error) {
-      this.log.warn({ msg: 'membership not known', conversationId, ...describe(error) });
+      this.log.warn({ msg: 'membership not known', conversationId, ...describeError(error) });
       member = undefined;
     }
     if (member === undefined) return false; // not known now: not delivered, asked again next time
     this.memberships.set(key, member);
     return member;
-  }
-
-  // ---- lifecycle helpers -----------------------------------------------------------------------
-
-  private setLive(): void {
-    if (this.live) return;
-    this.live = true;
-    for (const ready of this.liveWaiters) ready();
-    this.liveWaiters.clear();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.interruptSleep = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.interruptSleep = done;
-    });
   }
 }
 
@@ -435,11 +335,4 @@ function membershipChange(event: ConversationEvent): MembershipChange {
 
 function membershipKey(tenantId: string, memberId: string, conversationId: string): string {
   return JSON.stringify([tenantId, memberId, conversationId]);
-}
-
-/** Codes and PHI-free messages of Ledgerline errors; only the class name of anything else. */
-function describe(error: unknown): Record<string, unknown> {
-  return error instanceof LedgerlineError
-    ? { code: error.code, message: error.message }
-    : { error: error instanceof Error ? error.name : typeof error };
 }

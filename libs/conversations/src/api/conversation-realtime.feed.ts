@@ -7,7 +7,10 @@ import { pushFrame, type FeedItem, type FeedPage, type RealtimeFeed } from '@led
 import { ConversationMemberships } from '../application/queries/conversation-memberships';
 import { ConversationQueries } from '../application/queries/conversation-queries.handler';
 import { ConversationProjections } from '../projections/conversation-projections';
-import { READ_YOUR_WRITES_TIMEOUT_MS } from './conversation-api.config';
+import {
+  CONVERSATION_API_MAX_PAGE_SIZE,
+  READ_YOUR_WRITES_TIMEOUT_MS,
+} from './conversation-api.config';
 import { ConversationNotFoundError, toEdgeError } from './conversation-api.errors';
 import type { LiveConversationEvent } from './conversation-fan-out';
 import { ConversationLiveEvents } from './conversation-live-events';
@@ -42,8 +45,13 @@ export class ConversationRealtimeFeed implements RealtimeFeed {
     this.memberships = new ConversationMemberships(db);
   }
 
-  whenLive(): Promise<void> {
-    return this.liveEvents.fanOut.whenLive(LIVE_WAIT_MS);
+  async whenLive(principal: Principal): Promise<void> {
+    try {
+      await this.queries.startLiveFeed(principal);
+    } catch (error) {
+      throw toEdgeError(error, principal);
+    }
+    await this.liveEvents.fanOut.whenLive(LIVE_WAIT_MS);
   }
 
   live(principal: Principal, push: (item: FeedItem) => void): () => void {
@@ -81,7 +89,8 @@ export class ConversationRealtimeFeed implements RealtimeFeed {
       }
       const page = await this.queries.conversationEvents(principal, conversationId, {
         afterRevision,
-        limit,
+        // Never above what the queries allow a page to be.
+        limit: Math.min(limit, CONVERSATION_API_MAX_PAGE_SIZE),
       });
       return {
         items: page.events.map((e) => item({ ...e, tenantId: principal.tenantId }, true)),

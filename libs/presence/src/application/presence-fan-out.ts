@@ -1,10 +1,9 @@
-import type { EventStore, Subscription } from '@ledgerline/event-store';
+import type { EventStore } from '@ledgerline/event-store';
 import type { Principal } from '@ledgerline/identity';
-import { comparePositions, type GlobalPosition } from '@ledgerline/kernel';
-import type { Ledger, OpenedEvent } from '@ledgerline/ledger';
+import { describeError } from '@ledgerline/kernel';
+import { LiveLedgerFeed, type Ledger, type OpenedEvent } from '@ledgerline/ledger';
 import { evolvePresence, initialPresenceState } from '../domain/presence.decider';
 import { PRESENCE_STREAM_PREFIX } from '../domain/presence-stream';
-import { describeError } from './describe-error';
 import { openPresenceEvent } from './presence-events.codec';
 import { PresenceEventsUnavailableError } from './presence.errors';
 import {
@@ -47,58 +46,42 @@ interface Watcher {
  */
 export class PresenceFanOut {
   private readonly byTenant = new Map<string, Map<number, Watcher>>();
-  private readonly restartDelayMs: number;
-  private readonly maxRestartDelayMs: number;
   private readonly log: PresenceLog;
+  private readonly feed: LiveLedgerFeed;
   private nextWatcherId = 1;
-  private position: GlobalPosition | undefined;
-  private subscription: Subscription | undefined;
-  private loop: Promise<void> | undefined;
-  private stopped = false;
-  private live = false;
-  private readonly liveWaiters = new Set<() => void>();
-  private interruptSleep: (() => void) | undefined;
 
   constructor(
-    private readonly ledger: Pick<Ledger, 'subscribe'>,
-    private readonly store: Pick<EventStore, 'headPosition'>,
+    ledger: Pick<Ledger, 'subscribe'>,
+    store: Pick<EventStore, 'headPosition'>,
     private readonly audience: PresenceAudience,
     options: PresenceFanOutOptions = {},
   ) {
-    this.restartDelayMs = options.restartDelayMs ?? 500;
-    this.maxRestartDelayMs = options.maxRestartDelayMs ?? 30_000;
     this.log = options.log ?? SILENT_PRESENCE_LOG;
+    this.feed = new LiveLedgerFeed(ledger, store, {
+      streamPrefix: PRESENCE_STREAM_PREFIX,
+      name: 'presence events',
+      onEvent: (event) => this.route(event),
+      unavailable: () => new PresenceEventsUnavailableError(),
+      log: this.log,
+      ...(options.restartDelayMs === undefined ? {} : { restartDelayMs: options.restartDelayMs }),
+      ...(options.maxRestartDelayMs === undefined
+        ? {}
+        : { maxRestartDelayMs: options.maxRestartDelayMs }),
+    });
   }
 
   /** Starts the one subscription (in the background). */
   start(): void {
-    if (this.loop) return;
-    this.stopped = false;
-    this.loop = this.run();
+    this.feed.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.interruptSleep?.();
-    await this.subscription?.stop();
-    await this.loop;
-    this.loop = undefined;
+  stop(): Promise<void> {
+    return this.feed.stop();
   }
 
   /** Resolves once changes are flowing; PresenceEventsUnavailableError after `timeoutMs`. */
   whenLive(timeoutMs: number): Promise<void> {
-    if (this.live) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const ready = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.liveWaiters.delete(ready);
-        reject(new PresenceEventsUnavailableError());
-      }, timeoutMs);
-      this.liveWaiters.add(ready);
-    });
+    return this.feed.whenLive(timeoutMs);
   }
 
   /** Delivers every change routed from now on that `viewer` may see; returns the unregister. */
@@ -123,55 +106,6 @@ export class PresenceFanOut {
     let n = 0;
     for (const tenant of this.byTenant.values()) n += tenant.size;
     return n;
-  }
-
-  private async run(): Promise<void> {
-    let delay = this.restartDelayMs;
-    while (!this.stopped) {
-      try {
-        this.position ??= await this.store.headPosition();
-        if (this.stopped) return;
-        const subscription = this.ledger.subscribe({
-          after: this.position,
-          filter: { streamPrefixes: [PRESENCE_STREAM_PREFIX] },
-          onEvent: (event) => this.onEvent(event),
-          onCaughtUp: (position) => this.advance(position),
-          onRetry: (error, attempt) =>
-            this.log.warn({
-              msg: 'presence events read retried',
-              attempt,
-              ...describeError(error),
-            }),
-        });
-        this.subscription = subscription;
-        this.setLive();
-        await subscription.done;
-        delay = this.restartDelayMs;
-      } catch (error) {
-        if (this.stopped) return;
-        this.log.error({
-          msg: 'presence events subscription stopped; restarting',
-          retryInMs: delay,
-          ...describeError(error),
-        });
-        await this.sleep(delay);
-        delay = Math.min(delay * 2, this.maxRestartDelayMs);
-      }
-    }
-  }
-
-  private async onEvent(opened: OpenedEvent): Promise<void> {
-    try {
-      await this.route(opened);
-    } catch (error) {
-      // A throw would end the subscription for every watcher; this change is passed over instead.
-      this.log.error({
-        msg: 'presence change not delivered',
-        eventId: opened.eventId,
-        ...describeError(error),
-      });
-    }
-    this.advance(opened.position);
   }
 
   private async route(opened: OpenedEvent): Promise<void> {
@@ -202,30 +136,5 @@ export class PresenceFanOut {
         this.log.warn({ msg: 'presence watcher threw', ...describeError(error) });
       }
     }
-  }
-
-  private advance(position: GlobalPosition): void {
-    if (this.position === undefined || comparePositions(position, this.position) > 0) {
-      this.position = position;
-    }
-  }
-
-  private setLive(): void {
-    if (this.live) return;
-    this.live = true;
-    for (const ready of this.liveWaiters) ready();
-    this.liveWaiters.clear();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.interruptSleep = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.interruptSleep = done;
-    });
   }
 }

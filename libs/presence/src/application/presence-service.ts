@@ -1,6 +1,11 @@
 import { WrongExpectedRevisionError, type EventStore } from '@ledgerline/event-store';
 import type { AccessPolicy, Principal } from '@ledgerline/identity';
-import type { Clock, GlobalPosition, IdGenerator } from '@ledgerline/kernel';
+import {
+  describeError,
+  type Clock,
+  type GlobalPosition,
+  type IdGenerator,
+} from '@ledgerline/kernel';
 import type { Ledger } from '@ledgerline/ledger';
 import type { PresenceCommand } from '../domain/presence.commands';
 import {
@@ -16,7 +21,6 @@ import {
   PresenceRefused,
 } from '../domain/presence.errors';
 import { presenceStreamId } from '../domain/presence-stream';
-import { describeError } from './describe-error';
 import { encodePresenceEvent, openPresenceEvent } from './presence-events.codec';
 import type {
   ConnectionObservation,

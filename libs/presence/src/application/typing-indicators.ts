@@ -2,13 +2,12 @@ import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { ConversationNotFoundError } from '@ledgerline/conversations';
 import type { SqlClient } from '@ledgerline/database';
 import type { AccessPolicy, Principal } from '@ledgerline/identity';
-import type { Clock } from '@ledgerline/kernel';
+import { describeError, type Clock } from '@ledgerline/kernel';
 import {
   InvalidPresenceInput,
   PresenceRefusalReason,
   PresenceRefused,
 } from '../domain/presence.errors';
-import { describeError } from './describe-error';
 import { TypingRateLimitedError } from './presence.errors';
 import { SILENT_PRESENCE_LOG, type PresenceLog, type TypingSignal } from './presence-views';
 

@@ -131,7 +131,7 @@ export class ConnectionFeed {
   private async runSync(request: SyncRequest): Promise<SyncOutcome[]> {
     const first = this.unregister === undefined;
     if (first) {
-      await this.feed.whenLive();
+      await this.feed.whenLive(this.principal);
       if (this.closed) return [];
       this.unregister = this.feed.live(this.principal, (item) => this.onLive(item));
     }

@@ -20,7 +20,7 @@ class MemoryFeed implements RealtimeFeed {
   readonly reads: { streamId: string; after: bigint; atLeast?: GlobalPosition }[] = [];
   hidden = new Set<string>();
 
-  whenLive(): Promise<void> {
+  whenLive(_principal: Principal): Promise<void> {
     return Promise.resolve();
   }
 

@@ -37,8 +37,11 @@ export interface FeedPage {
  * - `streams` lists, as of no earlier than the call, every stream the principal follows.
  */
 export interface RealtimeFeed {
-  /** Resolves once live items flow; a retryable error when they do not in reasonable time. */
-  whenLive(): Promise<void>;
+  /**
+   * Resolves once live items flow for the principal: its right to a live feed checked, and the
+   * feed's start recorded as an access event; a retryable error when they do not in reasonable time.
+   */
+  whenLive(principal: Principal): Promise<void>;
   /** Registers `push` for live items; returns the function that unregisters. */
   live(principal: Principal, push: (item: FeedItem) => void): () => void;
   /** Ids of the streams the principal follows now (a member's conversations; none for a service). */

@@ -99,6 +99,7 @@ export class RealtimeConnection {
   private cutOff: NodeJS.Timeout | undefined;
   private readonly cleanups: (() => void)[] = [];
   private presenceOpened: Promise<void> = Promise.resolve();
+  private stopTyping: (() => void) | undefined;
   private closingCause: CloseCause | undefined;
   readonly closed: Promise<CloseCause>;
 
@@ -319,7 +320,7 @@ export class RealtimeConnection {
         origin: { transport: 'realtime', ...this.principal.origin, deviceId: input.deviceId },
       };
     }
-    const { settings, feed, presence, typing } = this.deps;
+    const { settings, feed, presence } = this.deps;
     if (feed) {
       this.connectionFeed = new ConnectionFeed(feed, this.principal, this.feedOutput(), {
         pageSize: settings.catchUpPageSize,
@@ -335,22 +336,6 @@ export class RealtimeConnection {
               userId: change.userId,
               status: change.status,
               lastSeenAt: change.lastSeenAt?.toISOString() ?? null,
-            }),
-          );
-        }),
-      );
-    }
-    if (typing) {
-      this.cleanups.push(
-        typing.watch(this.principal, (signal) => {
-          if (!this.joined.has(signal.conversationId) || signal.userId === this.principal.id) {
-            return;
-          }
-          this.outbox.send(
-            pushFrame('typing', {
-              conversationId: signal.conversationId,
-              userId: signal.userId,
-              expiresAt: signal.expiresAt.toISOString(),
             }),
           );
         }),
@@ -397,10 +382,12 @@ export class RealtimeConnection {
           }
           await feed.canFollow(context.principal, input.conversationId);
           this.joined.add(input.conversationId);
+          this.watchTyping();
           return { conversationId: input.conversationId, joined: true };
         }),
         realtimeOperation('leave', ConversationInput, (_context, input) => {
           this.joined.delete(input.conversationId);
+          if (this.joined.size === 0) this.unwatchTyping();
           return Promise.resolve({ conversationId: input.conversationId, joined: false });
         }),
       );
@@ -425,6 +412,27 @@ export class RealtimeConnection {
       );
     }
     return list;
+  }
+
+  /** Typing signals are watched only while a view is joined: most connections never join one. */
+  private watchTyping(): void {
+    const { typing } = this.deps;
+    if (!typing || this.stopTyping || this.closingCause !== undefined) return;
+    this.stopTyping = typing.watch(this.principal, (signal) => {
+      if (!this.joined.has(signal.conversationId) || signal.userId === this.principal.id) return;
+      this.outbox.send(
+        pushFrame('typing', {
+          conversationId: signal.conversationId,
+          userId: signal.userId,
+          expiresAt: signal.expiresAt.toISOString(),
+        }),
+      );
+    });
+  }
+
+  private unwatchTyping(): void {
+    this.stopTyping?.();
+    this.stopTyping = undefined;
   }
 
   private async sync(input: SyncInput): Promise<ReplyFields> {
@@ -481,6 +489,7 @@ export class RealtimeConnection {
     this.outbox.close();
     this.connectionFeed?.close();
     for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.unwatchTyping();
     const { presence, log } = this.deps;
     if (presence && this.principal.kind !== 'service') {
       const principal = this.principal;
