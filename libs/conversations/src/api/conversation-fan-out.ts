@@ -19,23 +19,13 @@ export interface LiveConversationEvent {
 }
 
 /**
- * Whether a user or agent is a member of a conversation, as of (at least) a position. `undefined`
+ * The members (user and agent ids) of a conversation, as of (at least) a position. `undefined`
  * when that cannot be known now (read models behind, database down): the fan-out then delivers
- * nothing to them for that event, and asks again for the next one.
+ * that event to nobody but services and the members it names, and asks again for the next one.
  */
 export interface MembershipSource {
-  isMember(
-    principal: Principal,
-    conversationId: string,
-    at: GlobalPosition,
-  ): Promise<boolean | undefined>;
-  /**
-   * The ids among `principals` (one tenant's users and agents) who are members, in one question;
-   * undefined when that cannot be known now. Optional: without it, `isMember` is asked per
-   * principal (for a conversation many connected users are not in, that is one query each).
-   */
-  membersAmong?(
-    principals: readonly Principal[],
+  membersOf(
+    tenantId: string,
     conversationId: string,
     at: GlobalPosition,
   ): Promise<ReadonlySet<string> | undefined>;
@@ -48,13 +38,12 @@ export interface FanOutLog {
 }
 
 export interface ConversationFanOutOptions {
-  /** Memberships (member × conversation) remembered. */
+  /** Conversations whose member lists are remembered. */
   readonly membershipCacheSize?: number;
-  /** How long a remembered membership is trusted without events confirming it. */
+  /** How long a remembered member list is trusted without events confirming it. */
   readonly membershipTtlMs?: number;
   readonly restartDelayMs?: number;
   readonly maxRestartDelayMs?: number;
-  readonly now?: () => number;
   readonly log?: FanOutLog;
 }
 
@@ -70,6 +59,12 @@ interface Subscriber {
   readonly principal: Principal;
   readonly conversationId: string | undefined;
   readonly push: (event: LiveConversationEvent) => void;
+}
+
+/** A tenant's subscribers: services (who see every conversation), and the others by member id. */
+interface TenantSubscribers {
+  readonly services: Map<number, Subscriber>;
+  readonly byMember: Map<string, Map<number, Subscriber>>;
 }
 
 interface MembershipChange {
@@ -95,11 +90,13 @@ const SILENT: FanOutLog = { warn: () => undefined, error: () => undefined };
  *
  * Each event is decoded once and handed, in `$all` order, to the subscribers of its tenant (never
  * another's) who may see it:
- * - a user or agent who is a member of the conversation. Memberships are remembered per member
- *   and conversation, kept current by the membership events themselves (creation, added, removed,
- *   left) as they pass; one not yet known is asked of the read models once they have reached the
- *   event (MembershipSource). A member who is removed or leaves still receives that event — it is
- *   how they learn — and nothing after it; one who is added receives their MemberAdded.
+ * - a user or agent who is a member of the conversation. Each conversation's member list is
+ *   remembered, kept current by the membership events themselves (creation, added, removed, left)
+ *   as they pass; one not yet known is asked of the read models once they have reached the event
+ *   (MembershipSource). Subscribers are indexed by member id, so routing an event costs its
+ *   conversation's members, not the tenant's connections. A member who is removed or leaves still
+ *   receives that event — it is how they learn — and nothing after it; one who is added receives
+ *   their MemberAdded.
  * - a service (never a member), for every conversation of its tenant, as its reads allow.
  *
  * A subscriber receives the events routed after it registered, each once. An event whose data
@@ -110,9 +107,9 @@ const SILENT: FanOutLog = { warn: () => undefined, error: () => undefined };
  * event routed: subscribers see a delay, not a gap.
  */
 export class ConversationFanOut {
-  private readonly byTenant = new Map<string, Map<number, Subscriber>>();
-  private readonly memberships: LRUCache<string, boolean>;
-  private readonly now: () => number;
+  private readonly byTenant = new Map<string, TenantSubscribers>();
+  /** Member ids per conversation (`tenant\u0000conversation`), kept current by membership events. */
+  private readonly memberships: LRUCache<string, Set<string>>;
   private readonly log: FanOutLog;
   private readonly feed: LiveLedgerFeed;
   private nextSubscriberId = 1;
@@ -124,10 +121,9 @@ export class ConversationFanOut {
     options: ConversationFanOutOptions = {},
   ) {
     this.memberships = new LRUCache({
-      max: options.membershipCacheSize ?? 100_000,
+      max: options.membershipCacheSize ?? 10_000,
       ttl: options.membershipTtlMs ?? 3_600_000,
     });
-    this.now = options.now ?? Date.now;
     this.log = options.log ?? SILENT;
     this.feed = new LiveLedgerFeed(ledger, store, {
       streamPrefix: STREAM_PREFIX,
@@ -169,14 +165,30 @@ export class ConversationFanOut {
     const id = this.nextSubscriberId++;
     let tenant = this.byTenant.get(principal.tenantId);
     if (!tenant) {
-      tenant = new Map();
+      tenant = { services: new Map(), byMember: new Map() };
       this.byTenant.set(principal.tenantId, tenant);
     }
-    tenant.set(id, { principal, conversationId: filter.conversationId, push });
+    const subscriber: Subscriber = { principal, conversationId: filter.conversationId, push };
+    let own: Map<number, Subscriber>;
+    if (principal.kind === 'service') {
+      own = tenant.services;
+    } else {
+      own = tenant.byMember.get(principal.id) ?? new Map<number, Subscriber>();
+      tenant.byMember.set(principal.id, own);
+    }
+    own.set(id, subscriber);
     const subscribers = tenant;
     return () => {
-      subscribers.delete(id);
-      if (subscribers.size === 0 && this.byTenant.get(principal.tenantId) === subscribers) {
+      own.delete(id);
+      if (own.size === 0 && principal.kind !== 'service') {
+        if (subscribers.byMember.get(principal.id) === own)
+          subscribers.byMember.delete(principal.id);
+      }
+      if (
+        subscribers.services.size === 0 &&
+        subscribers.byMember.size === 0 &&
+        this.byTenant.get(principal.tenantId) === subscribers
+      ) {
         this.byTenant.delete(principal.tenantId);
       }
     };
@@ -185,7 +197,10 @@ export class ConversationFanOut {
   /** Subscribers registered now (for metrics and tests). */
   get subscriberCount(): number {
     let n = 0;
-    for (const tenant of this.byTenant.values()) n += tenant.size;
+    for (const tenant of this.byTenant.values()) {
+      n += tenant.services.size;
+      for (const own of tenant.byMember.values()) n += own.size;
+    }
     return n;
   }
 
@@ -195,22 +210,13 @@ export class ConversationFanOut {
     const where = parseConversationStreamId(opened.streamId);
     if (!where || where.tenantId !== opened.tenantId) return;
     const subscribers = this.byTenant.get(where.tenantId);
-    // Nobody to tell, and no membership to follow: not even decoded.
-    if (!subscribers?.size && !MEMBERSHIP_EVENTS.has(opened.type)) return;
+    const key = conversationKey(where.tenantId, where.conversationId);
+    // Nobody to tell, and no member list to follow: not even decoded.
+    if (!subscribers && !(MEMBERSHIP_EVENTS.has(opened.type) && this.memberships.has(key))) return;
     const event = openConversationEvent(opened);
     if (!event) return; // shredded
     const change = membershipChange(event);
-    if (subscribers && subscribers.size > 0) {
-      const targets = [...subscribers.values()].filter(
-        (s) => s.conversationId === undefined || s.conversationId === where.conversationId,
-      );
-      const allowed = await this.allowedMembers(
-        where.tenantId,
-        where.conversationId,
-        targets,
-        change,
-        opened.position,
-      );
+    if (subscribers) {
       const live: LiveConversationEvent = {
         tenantId: where.tenantId,
         conversationId: where.conversationId,
@@ -219,101 +225,60 @@ export class ConversationFanOut {
         revision: opened.revision,
         event,
       };
-      for (const s of targets) {
-        if (s.principal.kind === 'service' || allowed.has(s.principal.id)) s.push(live);
-      }
-    }
-    // After delivery: a removed member got their removal, and nothing from now on.
-    for (const id of change.added) {
-      this.memberships.set(membershipKey(where.tenantId, id, where.conversationId), true);
-    }
-    for (const id of change.removed) {
-      this.memberships.set(membershipKey(where.tenantId, id, where.conversationId), false);
-    }
-  }
-
-  /** The member ids among `targets` who may see an event of the conversation at `position`. */
-  private async allowedMembers(
-    tenantId: string,
-    conversationId: string,
-    targets: readonly Subscriber[],
-    change: MembershipChange,
-    position: GlobalPosition,
-  ): Promise<Set<string>> {
-    const byMember = new Map<string, Principal>();
-    for (const s of targets) {
-      if (s.principal.kind !== 'service') byMember.set(s.principal.id, s.principal);
-    }
-    const allowed = new Set<string>();
-    const unknown: Principal[] = [];
-    for (const [memberId, principal] of byMember) {
-      if (change.added.has(memberId) || change.removed.has(memberId)) {
-        allowed.add(memberId);
-        continue;
-      }
-      const known = this.memberships.get(membershipKey(tenantId, memberId, conversationId));
-      if (known === true) allowed.add(memberId);
-      else if (known === undefined) unknown.push(principal);
-    }
-    if (unknown.length > 1 && this.members.membersAmong) {
-      for (const id of await this.membersAmong(tenantId, conversationId, unknown, position)) {
-        allowed.add(id);
-      }
-      return allowed;
-    }
-    await Promise.all(
-      unknown.map(async (principal) => {
-        if (await this.isMember(tenantId, conversationId, principal, position)) {
-          allowed.add(principal.id);
+      const deliver = (own: ReadonlyMap<number, Subscriber> | undefined) => {
+        for (const s of own?.values() ?? []) {
+          if (s.conversationId === undefined || s.conversationId === where.conversationId) {
+            s.push(live);
+          }
         }
-      }),
-    );
-    return allowed;
+      };
+      deliver(subscribers.services);
+      // A member removed or leaving gets that event (it is how they learn) and nothing after it;
+      // one added gets their MemberAdded.
+      const members =
+        subscribers.byMember.size === 0
+          ? undefined
+          : await this.membersAt(where.tenantId, where.conversationId, event, opened.position);
+      const recipients = new Set([...(members ?? []), ...change.added, ...change.removed]);
+      for (const memberId of recipients) deliver(subscribers.byMember.get(memberId));
+    }
+    const known = this.memberships.get(key);
+    if (known) {
+      for (const id of change.added) known.add(id);
+      for (const id of change.removed) known.delete(id);
+    }
   }
 
-  /** Asks about many principals at once; remembers the answer for each of them. */
-  private async membersAmong(
+  /** The conversation's members before this event: remembered, or asked of the read models. */
+  private async membersAt(
     tenantId: string,
     conversationId: string,
-    principals: readonly Principal[],
+    event: ConversationEvent,
     position: GlobalPosition,
-  ): Promise<ReadonlySet<string>> {
+  ): Promise<ReadonlySet<string> | undefined> {
+    const key = conversationKey(tenantId, conversationId);
+    const known = this.memberships.get(key);
+    if (known) return known;
+    if (event.type === 'DirectConversationCreated' || event.type === 'GroupConversationCreated') {
+      // Nobody was a member before; the creation names everyone (remembered after delivery).
+      const created = new Set<string>();
+      this.memberships.set(key, created);
+      return created;
+    }
     let members: ReadonlySet<string> | undefined;
     try {
-      members = await this.members.membersAmong!(principals, conversationId, position);
+      members = await this.members.membersOf(tenantId, conversationId, position);
     } catch (error) {
       this.log.warn({ msg: 'membership not known', conversationId, ...describeError(error) });
-      members = undefined;
     }
-    if (members === undefined) return new Set(); // not known now: asked again next time
-    for (const principal of principals) {
-      this.memberships.set(
-        membershipKey(tenantId, principal.id, conversationId),
-        members.has(principal.id),
-      );
-    }
-    return members;
-  }
-
-  private async isMember(
-    tenantId: string,
-    conversationId: string,
-    principal: Principal,
-    position: GlobalPosition,
-  ): Promise<boolean> {
-    const key = membershipKey(tenantId, principal.id, conversationId);
-    const known = this.memberships.get(key);
-    if (known !== undefined) return known;
-    let member: boolean | undefined;
-    try {
-      member = await this.members.isMember(principal, conversationId, position);
-    } catch (error) {
-      this.log.warn({ msg: 'membership not known', conversationId, ...describeError(error) });
-      member = undefined;
-    }
-    if (member === undefined) return false; // not known now: not delivered, asked again next time
-    this.memberships.set(key, member);
-    return member;
+    if (members === undefined) return undefined; // not known now: asked again next time
+    // The read models include this event: undo its own change to get the members before it.
+    const before = new Set(members);
+    const change = membershipChange(event);
+    for (const id of change.added) before.delete(id);
+    for (const id of change.removed) before.add(id);
+    this.memberships.set(key, before);
+    return before;
   }
 }
 
@@ -333,6 +298,6 @@ function membershipChange(event: ConversationEvent): MembershipChange {
   }
 }
 
-function membershipKey(tenantId: string, memberId: string, conversationId: string): string {
-  return JSON.stringify([tenantId, memberId, conversationId]);
+function conversationKey(tenantId: string, conversationId: string): string {
+  return `${tenantId}\u0000${conversationId}`;
 }

@@ -7,7 +7,6 @@ import {
 } from '@nestjs/common';
 import { SQL_CLIENT, type SqlExecutor } from '@ledgerline/database';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
-import type { GlobalPosition } from '@ledgerline/kernel';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
 import { ConversationMemberships } from '../application/queries/conversation-memberships';
 import { ConversationProjections } from '../projections/conversation-projections';
@@ -23,32 +22,18 @@ const MEMBERSHIP_WAIT_MS = 2_000;
  * or was removed is not a member.
  */
 export function membershipFromReadModels(
-  memberships: Pick<ConversationMemberships, 'isMember' | 'membersAmong'>,
+  memberships: Pick<ConversationMemberships, 'membersOf'>,
   projections: Pick<ConversationProjections, 'waitFor'>,
   waitMs = MEMBERSHIP_WAIT_MS,
 ): MembershipSource {
-  const caughtUp = async (at: GlobalPosition) => {
-    try {
-      await projections.waitFor(at, { timeoutMs: waitMs });
-      return true;
-    } catch {
-      return false; // the read models are behind: not known yet
-    }
-  };
   return {
-    async isMember(principal, conversationId, at) {
-      if (!(await caughtUp(at))) return undefined;
-      return memberships.isMember(principal.tenantId, conversationId, principal.id);
-    },
-    async membersAmong(principals, conversationId, at) {
-      const tenantId = principals[0]?.tenantId;
-      if (tenantId === undefined) return new Set();
-      if (!(await caughtUp(at))) return undefined;
-      return memberships.membersAmong(
-        tenantId,
-        conversationId,
-        principals.map((p) => p.id),
-      );
+    async membersOf(tenantId, conversationId, at) {
+      try {
+        await projections.waitFor(at, { timeoutMs: waitMs });
+      } catch {
+        return undefined; // the read models are behind: not known yet
+      }
+      return memberships.membersOf(tenantId, conversationId);
     },
   };
 }

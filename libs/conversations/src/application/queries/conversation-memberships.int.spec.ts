@@ -70,6 +70,11 @@ for (const kind of availableDatabases()) {
         new Set(['carol']),
       );
       expect(await memberships.membersAmong(t.tenantId, group, [])).toEqual(new Set());
+      expect(await memberships.membersOf(t.tenantId, group)).toEqual(
+        new Set(
+          await memberships.membersAmong(t.tenantId, group, ['alice', 'bob', 'carol', 'dave']),
+        ),
+      );
 
       // Carol leaves: she no longer shares anything with alice or bob.
       const left = await commands.execute(t.carol, {

@@ -55,6 +55,15 @@ export class ConversationMemberships {
     return found;
   }
 
+  /** Every member of the conversation now. */
+  async membersOf(tenantId: string, conversationId: string): Promise<Set<string>> {
+    const rows = await this.db.query<{ member_id: string }>(
+      `select member_id from ll_conv_list_members where tenant_id = $1 and conversation_id = $2`,
+      [tenantId, conversationId],
+    );
+    return new Set(rows.map((r) => r.member_id));
+  }
+
   /** Which of `candidates` are members of the conversation. */
   async membersAmong(
     tenantId: string,
