@@ -48,14 +48,15 @@
  * - `realtime fan-out`: 1,000 clients (x BENCH_SCALE), each its own user and device, in
  *   conversations of 10, each following its conversation. Untimed first: the first message of
  *   every conversation, until all are delivered (shown as a time: what a freshly started server
- *   learns per conversation). Then a rising send rate over all clients (50 to 800 sends/s, 3 s each,
- *   open loop), one row per step: `delivered/s` (deliveries to the 9 other members; the sender's
- *   own copy is not counted), send-to-ack and send-to-deliver p50 / p99 taken on the clients'
- *   clock from just before the send is written, and `missing` (sends failed or unanswered plus
- *   deliveries that never came). A step that loses anything or whose p99 passes a second ends that
- *   server's ladder (`not run` above it). The summary's headline, `delivered msgs/s at p99
- *   send-to-deliver < 50 ms`, is the highest step meeting that with nothing missing; `≥` when the
- *   top step met it, as the reference does.
+ *   learns per conversation). Then a rising send rate over all clients (50 to 800 sends/s, 3 s
+ *   each, open loop), one row per step: `delivered/s` (deliveries to the 9 other members; the
+ *   sender's own copy is not counted), send-to-ack and send-to-deliver p50 / p99 taken on the
+ *   clients' clock from just before the send is written, and `missing` (sends failed or
+ *   unanswered plus deliveries that never came). A step that loses anything or whose p99 passes a
+ *   second ends that server's ladder (`not run` above it). The summary's headline, `delivered
+ *   msgs/s at p99 send-to-deliver < 50 ms`, is the highest step meeting that with nothing missing;
+ *   `≥` when the top step met it, as the reference does. The summary also times connecting the
+ *   clients (upgrade, hello, sync).
  * - `realtime idle connections`: 10,000 clients (x BENCH_SCALE, capped by `ulimit -n`), each its
  *   own user and device, hello, sync to nothing, then silent.
  * - Memory per connection, in both: the server process's RSS (and its JS heap plus `external`)
@@ -64,14 +65,16 @@
  *   warm-up batch connects first, unmeasured. RSS of a large process absorbs growth into pages it
  *   had already committed, so for Ledgerline the heap figure is the steadier one.
  * - What the Ledgerline server runs with: the bench plays the host app's identity provider (its
- *   JWKS on 127.0.0.1, tokens minted here), the scheduled audit checkpoint is off, idle logoff is an
- *   hour; rate limits, heartbeats, send buffers and presence are the defaults.
+ *   JWKS on 127.0.0.1, tokens minted here), the scheduled audit checkpoint is off, idle logoff is
+ *   an hour; rate limits, heartbeats, send buffers and presence are the defaults.
  *
  * Configuration: BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test.
  * Each run works in a fresh schema and drops it at the end. BENCH_SCALE (or --scale) multiplies
  * every operation count except the exact KMS counts; 1 takes about two and a half minutes on two
- * cores. `--json <file>` also writes the results as JSON, `--only <names>` runs some scenarios
- * (e.g. `--only 'sealed append,sealed read,kms calls'`), `--pglite` runs on in-memory PGlite.
+ * cores, plus two to two and a half for the realtime scenarios (most of it the Ledgerline server
+ * accepting 10,000 idle clients). `--json <file>` also writes the results as JSON, `--only <names>`
+ * runs some scenarios (e.g. `--only 'sealed append,sealed read,kms calls'`), `--pglite` runs on
+ * in-memory PGlite.
  *
  * When PostgreSQL is unreachable the bench exits with status 2 instead of falling back to PGlite:
  * PGlite has one connection (concurrency 16 would be serialised) and runs in WASM inside the

@@ -225,7 +225,7 @@ export interface RealtimeStepStats {
   /** Send-to-ack; a send never answered counts as infinitely late. */
   readonly ackP50Ms: number;
   readonly ackP99Ms: number;
-  /** Send-to-deliver, per receiving member; a delivery that never came counts as infinitely late. */
+  /** Send-to-deliver, per receiving member; one that never came counts as infinitely late. */
   readonly deliverP50Ms: number;
   readonly deliverP99Ms: number;
 }

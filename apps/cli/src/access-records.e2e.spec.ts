@@ -1,73 +1,32 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { GraphQLClient } from 'graphql-request';
 import { auditStreamId, parseAccessRecorded, type AccessRecordedV1 } from '@ledgerline/audit';
 import { DEPLOYMENT_AUDIT_TENANT } from '@ledgerline/identity';
 import { loadConfig } from '@ledgerline/kernel';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
+import { clientHeaders, devToken, runCli, startServerProcess } from '@ledgerline/testing';
 import { withCliContext } from './cli-context';
 
 // Every access path of the audit issue, driven as clients and operators drive them (the built
 // server over GraphQL, then the built CLI, on one embedded data directory), and then the audit
 // streams read back: each path wrote exactly one access record, with every field it can have.
-const SERVER = resolve(__dirname, '../../../dist/apps/server/src/main.js');
-const CLI = resolve(__dirname, '../../../dist/apps/cli/src/main.js');
 const TENANT = 'clinic-paths';
 const CANARY = `CANARY-${randomUUID()}`;
 const DEVICE = 'ward-tablet-7';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
+/** The built CLI's stdout; throws unless it exits 0. */
 function cli(env: Record<string, string>, ...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (r.status !== 0) throw new Error(`ledgerline ${args.join(' ')} failed:\n${r.stderr}`);
-  return r.stdout;
-}
-
-async function startServer(env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, [SERVER], {
-    env: { PATH: process.env['PATH'] ?? '', LEDGERLINE_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    const m = /"url":"(http:\/\/[^"]+)"/.exec(output);
-    if (m) return { url: m[1]!, stop: () => (child.kill('SIGTERM'), exited), output: () => output };
-    if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
-    await sleep(50);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`server did not start:\n${output}`);
-}
-
-async function tokenFor(url: string, userId: string, roles: string[]): Promise<string> {
-  const res = await fetch(`${url}/dev/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tenantId: TENANT, userId, roles }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { token: string }).token;
+  const r = runCli(env, ...args);
+  if (r.code !== 0) throw new Error(`ledgerline ${args.join(' ')} failed:\n${r.err}`);
+  return r.out;
 }
 
 const graphql = (url: string, token: string, agent: string) =>
   new GraphQLClient(`${url}/graphql`, {
-    headers: {
-      authorization: `Bearer ${token}`,
-      'user-agent': agent,
-      'x-ledgerline-device-id': DEVICE,
-    },
+    headers: clientHeaders(token, { userAgent: agent, deviceId: DEVICE }),
   });
 
 async function refused(request: Promise<unknown>): Promise<void> {
@@ -98,11 +57,15 @@ describe('every access path writes exactly one complete access record', () => {
       LEDGERLINE_NODE_ID: 'paths-node-1',
       LOG_LEVEL: 'warn',
     };
-    const server = await startServer(env);
+    const server = await startServerProcess(env);
     try {
       const { url } = server;
       const as = async (user: string, roles = ['user']) =>
-        graphql(url, await tokenFor(url, user, roles), `paths-e2e/${user}`);
+        graphql(
+          url,
+          await devToken(url, { tenantId: TENANT, userId: user, roles }),
+          `paths-e2e/${user}`,
+        );
       const [alice, bob, mallory, audrey] = await Promise.all([
         as('alice'),
         as('bob'),

@@ -1,25 +1,17 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig } from '@ledgerline/kernel';
 import { LEDGER, keyStreamId, type Ledger, type OpenedEvent } from '@ledgerline/ledger';
+import { runCli } from '@ledgerline/testing';
 import { withCliContext } from './cli-context';
 
-const CLI = resolve(__dirname, '../../../dist/apps/cli/src/main.js');
 const CANARY = 'CANARY-cli-Jane-Roe-MRN-0042';
 const REASON = 'CANARY-reason-court-order-Roe';
 
 /** The built CLI, run as an operator would, on the embedded database in `dataDir`. */
-function cli(env: Record<string, string>, ...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr, all: r.stdout + r.stderr };
-}
+const cli = runCli;
 
 describe('ledgerline keys (the built CLI on the embedded defaults)', () => {
   let dataDir: string;

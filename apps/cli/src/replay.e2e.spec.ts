@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { auditStreamId, parseAccessRecorded, type AccessRecordedV1 } from '@ledgerline/audit';
 import {
   DEFAULT_CONVERSATION_LIMITS,
@@ -16,21 +15,13 @@ import {
 } from '@ledgerline/conversations';
 import { encodePosition, loadConfig, uuidV7Generator } from '@ledgerline/kernel';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
+import { runCli } from '@ledgerline/testing';
 import { withCliContext } from './cli-context';
 
 // The built CLI (`npm test` builds first), as an operator or auditor runs it, on the embedded
 // database. The conversation is written beforehand through the decider and the ledger, as the
 // server would write it.
-const CLI = resolve(__dirname, '../../../dist/apps/cli/src/main.js');
-
-function cli(env: Record<string, string>, ...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = runCli;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

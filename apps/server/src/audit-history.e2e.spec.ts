@@ -1,56 +1,25 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ClientError, GraphQLClient } from 'graphql-request';
-import { availableDatabases, openTestDatabase, type TestDatabase } from '@ledgerline/testing';
+import {
+  availableDatabases,
+  clientHeaders,
+  devToken,
+  openTestDatabase,
+  startServerProcess,
+  type ServerProcess,
+  type TestDatabase,
+} from '@ledgerline/testing';
 
 // The compiled server (`npm test` builds first), asked for a conversation's full history by an
 // auditor over GraphQL, the way an audit tool would.
-const MAIN = resolve(__dirname, '../../../dist/apps/server/src/main.js');
 const CANARY = `canary-${randomUUID()}`;
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-function launch(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env['PATH'] ?? '', LEDGERLINE_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function listening(s: Started): Promise<string> {
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    const m = /"url":"(http:\/\/[^"]+)"/.exec(s.output());
-    if (m) return m[1]!;
-    if (s.child.exitCode !== null) throw new Error(`server exited early:\n${s.output()}`);
-    await sleep(50);
-  }
-  throw new Error(`server did not start:\n${s.output()}`);
-}
-
 async function client(url: string, userId: string, roles: string[]): Promise<GraphQLClient> {
-  const res = await fetch(`${url}/dev/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tenantId: 'tenant-h', userId, roles }),
-  });
-  expect(res.status).toBe(200);
-  const { token } = (await res.json()) as { token: string };
-  return new GraphQLClient(`${url}/graphql`, { headers: { authorization: `Bearer ${token}` } });
+  const token = await devToken(url, { tenantId: 'tenant-h', userId, roles });
+  return new GraphQLClient(`${url}/graphql`, { headers: clientHeaders(token) });
 }
 
 async function errorCodes(
@@ -157,15 +126,12 @@ interface History {
 for (const kind of availableDatabases()) {
   describe(`auditConversationHistory over GraphQL (the built server on ${kind})`, () => {
     let dataDir: string;
-    let server: Started;
+    let server: ServerProcess;
     let db: TestDatabase | undefined;
     let alice: GraphQLClient;
     let auditor: GraphQLClient;
 
     beforeAll(async () => {
-      if (!existsSync(MAIN)) {
-        throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does it first)`);
-      }
       dataDir = mkdtempSync(join(tmpdir(), 'ledgerline-audit-history-e2e-'));
       const env: Record<string, string> = {
         LEDGERLINE_DATA_DIR: dataDir,
@@ -176,17 +142,13 @@ for (const kind of availableDatabases()) {
         db = await openTestDatabase('postgres');
         env['DATABASE_URL'] = db.url!;
       }
-      server = launch(env);
-      const url = await listening(server);
-      alice = await client(url, 'alice', ['user']);
-      auditor = await client(url, 'audrey', ['auditor']);
+      server = await startServerProcess(env);
+      alice = await client(server.url, 'alice', ['user']);
+      auditor = await client(server.url, 'audrey', ['auditor']);
     }, 90_000);
 
     afterAll(async () => {
-      if (server && server.child.exitCode === null) {
-        server.child.kill('SIGTERM');
-        await server.exited;
-      }
+      await server?.stop();
       await db?.close();
       rmSync(dataDir, { recursive: true, force: true });
     }, 30_000);

@@ -1,59 +1,28 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ClientError, GraphQLClient } from 'graphql-request';
-import { availableDatabases, openTestDatabase, type TestDatabase } from '@ledgerline/testing';
+import {
+  availableDatabases,
+  clientHeaders,
+  devToken,
+  openTestDatabase,
+  startServerProcess,
+  type ServerProcess,
+  type TestDatabase,
+} from '@ledgerline/testing';
 
 // The compiled server (`npm test` builds first), searched by an auditor over GraphQL the way an
 // audit tool would: the audit log, the accounting of disclosures, and the auditor's own trail.
-const MAIN = resolve(__dirname, '../../../dist/apps/server/src/main.js');
 // Stands for PHI: sent as message text and as bad input; never in an error or the server's log.
 const CANARY = `canary-${randomUUID()}`;
 const TENANT = 'tenant-audit';
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-function launch(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env['PATH'] ?? '', LEDGERLINE_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function listening(s: Started): Promise<string> {
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    const m = /"url":"(http:\/\/[^"]+)"/.exec(s.output());
-    if (m) return m[1]!;
-    if (s.child.exitCode !== null) throw new Error(`server exited early:\n${s.output()}`);
-    await sleep(50);
-  }
-  throw new Error(`server did not start:\n${s.output()}`);
-}
-
 async function client(url: string, userId: string, roles: string[]): Promise<GraphQLClient> {
-  const res = await fetch(`${url}/dev/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tenantId: TENANT, userId, roles }),
-  });
-  expect(res.status).toBe(200);
-  const { token } = (await res.json()) as { token: string };
+  const token = await devToken(url, { tenantId: TENANT, userId, roles });
   return new GraphQLClient(`${url}/graphql`, {
-    headers: { authorization: `Bearer ${token}`, 'user-agent': `audit-e2e/${userId}` },
+    headers: clientHeaders(token, { userAgent: `audit-e2e/${userId}` }),
   });
 }
 
@@ -189,7 +158,7 @@ interface Page {
 for (const kind of availableDatabases()) {
   describe(`the audit log over GraphQL (the built server on ${kind})`, () => {
     let dataDir: string;
-    let server: Started;
+    let server: ServerProcess;
     let db: TestDatabase | undefined;
     let alice: GraphQLClient;
     let bob: GraphQLClient;
@@ -218,9 +187,6 @@ for (const kind of availableDatabases()) {
       ).accountingOfDisclosures;
 
     beforeAll(async () => {
-      if (!existsSync(MAIN)) {
-        throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does it first)`);
-      }
       dataDir = mkdtempSync(join(tmpdir(), 'ledgerline-audit-log-e2e-'));
       const env: Record<string, string> = {
         LEDGERLINE_DATA_DIR: dataDir,
@@ -232,8 +198,8 @@ for (const kind of availableDatabases()) {
         db = await openTestDatabase('postgres');
         env['DATABASE_URL'] = db.url!;
       }
-      server = launch(env);
-      const url = await listening(server);
+      server = await startServerProcess(env);
+      const url = server.url;
       alice = await client(url, 'alice', ['user']);
       bob = await client(url, 'bob', ['user']);
       nurse = await client(url, 'nurse', ['user']);
@@ -261,10 +227,7 @@ for (const kind of availableDatabases()) {
     }, 90_000);
 
     afterAll(async () => {
-      if (server && server.child.exitCode === null) {
-        server.child.kill('SIGTERM');
-        await server.exited;
-      }
+      await server?.stop();
       await db?.close();
       rmSync(dataDir, { recursive: true, force: true });
     }, 30_000);

@@ -1,62 +1,29 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ClientError, GraphQLClient } from 'graphql-request';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { availableDatabases, openTestDatabase, type TestDatabase } from '@ledgerline/testing';
+import {
+  availableDatabases,
+  clientHeaders,
+  devToken,
+  openTestDatabase,
+  startServerProcess,
+  type ServerProcess,
+  type TestDatabase,
+} from '@ledgerline/testing';
 
 // Boots the compiled server (`npm test` builds first) as its own process, gets development tokens
 // from it, and talks to it the way a web app does: graphql-request over HTTP for queries and
 // mutations, graphql-ws over a WebSocket for subscriptions.
-const MAIN = resolve(__dirname, '../../../dist/apps/server/src/main.js');
 
 // Stands for PHI: it is sent as message text, edits, reasons and bad input, and must never show up
 // in the server's logs or in an error.
 const CANARY = `canary-${randomUUID()}`;
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-function launch(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env['PATH'] ?? '', LEDGERLINE_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
-}
-
-async function listening(s: Started): Promise<string> {
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    const m = /"url":"(http:\/\/[^"]+)"/.exec(s.output());
-    if (m) return m[1]!;
-    if (s.child.exitCode !== null) throw new Error(`server exited early:\n${s.output()}`);
-    await sleep(50);
-  }
-  throw new Error(`server did not start:\n${s.output()}`);
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function devToken(url: string, tenantId: string, userId: string): Promise<string> {
-  const res = await fetch(`${url}/dev/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tenantId, userId }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { token: string }).token;
-}
 
 // ----- GraphQL documents, as a client would write them -----
 
@@ -348,9 +315,7 @@ class Caller {
     readonly url: string,
     readonly token: string,
   ) {
-    this.http = new GraphQLClient(`${url}/graphql`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
+    this.http = new GraphQLClient(`${url}/graphql`, { headers: clientHeaders(token) });
   }
 
   request<T>(document: string, variables?: Record<string, unknown>): Promise<T> {
@@ -435,7 +400,7 @@ function codes(errors: readonly EdgeErrorBody[]): unknown[] {
 describe.each(availableDatabases())('conversations over GraphQL, built server (%s)', (kind) => {
   let dataDir: string;
   let db: TestDatabase | undefined;
-  let server: Started;
+  let server: ServerProcess;
   let url: string;
   let alice: Caller;
   let bob: Caller;
@@ -445,9 +410,6 @@ describe.each(availableDatabases())('conversations over GraphQL, built server (%
   const subscriptions: EventsSubscription[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) {
-      throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does it first)`);
-    }
     dataDir = mkdtempSync(join(tmpdir(), 'ledgerline-conversations-e2e-'));
     const env: Record<string, string> = {
       LEDGERLINE_DATA_DIR: dataDir,
@@ -459,19 +421,18 @@ describe.each(availableDatabases())('conversations over GraphQL, built server (%
       db = await openTestDatabase('postgres');
       env['DATABASE_URL'] = db.url!;
     }
-    server = launch(env);
-    url = await listening(server);
-    alice = new Caller('alice', url, await devToken(url, 'tenant-a', 'alice'));
-    bob = new Caller('bob', url, await devToken(url, 'tenant-a', 'bob'));
-    mallory = new Caller('mallory', url, await devToken(url, 'tenant-b', 'mallory'));
+    server = await startServerProcess(env);
+    url = server.url;
+    const caller = async (userId: string, tenantId: string) =>
+      new Caller(userId, url, await devToken(url, { tenantId, userId }));
+    alice = await caller('alice', 'tenant-a');
+    bob = await caller('bob', 'tenant-a');
+    mallory = await caller('mallory', 'tenant-b');
   }, 90_000);
 
   afterAll(async () => {
     await Promise.all(subscriptions.map((s) => s.close()));
-    if (server && server.child.exitCode === null) {
-      server.child.kill('SIGTERM');
-      await server.exited;
-    }
+    await server?.stop();
     await db?.close();
     rmSync(dataDir, { recursive: true, force: true });
   }, 30_000);
@@ -968,8 +929,7 @@ describe.each(availableDatabases())('conversations over GraphQL, built server (%
 
   it('shuts down cleanly, and its logs never carried message text', async () => {
     await Promise.all(subscriptions.map((s) => s.close()));
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
+    expect(await server.stop()).toBe(0);
     const output = server.output();
     expect(output).toContain('shut down cleanly');
     expect(output).not.toContain(CANARY);

@@ -7,7 +7,13 @@ import WebSocket from 'ws';
 import type { Principal } from '@ledgerline/identity';
 import { loadConfig } from '@ledgerline/kernel';
 import { PresenceService } from '@ledgerline/presence';
-import { availableDatabases, openTestDatabase, type TestDatabase } from '@ledgerline/testing';
+import {
+  availableDatabases,
+  clientHeaders,
+  devToken,
+  openTestDatabase,
+  type TestDatabase,
+} from '@ledgerline/testing';
 import { startServer, type RunningServer } from './bootstrap';
 
 // Boots the whole server in this process (real HTTP, real graphql-ws, real database) and talks to
@@ -110,9 +116,7 @@ class Caller {
     readonly url: string,
     readonly token: string,
   ) {
-    this.http = new GraphQLClient(`${url}/graphql`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
+    this.http = new GraphQLClient(`${url}/graphql`, { headers: clientHeaders(token) });
   }
 
   request<T>(document: string, variables?: Record<string, unknown>): Promise<T> {
@@ -195,13 +199,7 @@ describe.each(availableDatabases())(
     const live: Live<unknown>[] = [];
 
     async function caller(userId: string): Promise<Caller> {
-      const res = await fetch(`${server.url}/dev/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ tenantId: TENANT, userId }),
-      });
-      expect(res.status).toBe(200);
-      const { token } = (await res.json()) as { token: string };
+      const token = await devToken(server.url, { tenantId: TENANT, userId });
       const principal: Principal = { kind: 'user', id: userId, tenantId: TENANT, roles: ['user'] };
       return new Caller(principal, server.url, token);
     }

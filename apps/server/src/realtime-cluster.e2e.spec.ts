@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import {
   TEST_DATABASE_URL,
   describeWhenEnv,
+  devToken,
+  graphqlRequest,
   openTestDatabase,
+  startServerProcess,
+  type ServerProcess,
   type TestDatabase,
 } from '@ledgerline/testing';
 import {
@@ -14,13 +18,6 @@ import {
   type EventFrame,
   type ServerFrame,
 } from './testing/realtime-test-client';
-import {
-  SERVER_MAIN,
-  devToken,
-  graphqlRequest,
-  startServerProcess,
-  type ServerProcess,
-} from './testing/server-process';
 
 // Two server processes (the compiled server, as deployed) on one PostgreSQL database, real `ws`
 // clients on both. Fan-out between them comes from the event store's subscription alone. PGlite
@@ -77,7 +74,7 @@ describeWhenEnv(
       deviceId: string,
     ): Promise<RealtimeTestClient> {
       const client = await RealtimeTestClient.hello(name, server.url, {
-        token: await devToken(server.url, TENANT, userId),
+        token: await devToken(server.url, { tenantId: TENANT, userId }),
         deviceId,
       });
       clients.push(client);
@@ -87,7 +84,7 @@ describeWhenEnv(
     async function createGroup(server: ServerProcess, owner: string, members: string[]) {
       const data = await graphqlRequest<{ createGroupConversation: { conversationId: string } }>(
         server.url,
-        await devToken(server.url, TENANT, owner),
+        await devToken(server.url, { tenantId: TENANT, userId: owner }),
         `mutation($input: CreateGroupConversationInput!) { createGroupConversation(input: $input) { conversationId } }`,
         {
           input: {
@@ -101,7 +98,7 @@ describeWhenEnv(
 
     /** Every message of a conversation, oldest first, once the read models include `minPosition`. */
     async function history(conversationId: string, minPosition: string) {
-      const bearer = await devToken(a.url, TENANT, 'alice');
+      const bearer = await devToken(a.url, { tenantId: TENANT, userId: 'alice' });
       const all: { id: string; text: string | null }[] = [];
       let cursor = '0.0';
       for (;;) {
@@ -124,11 +121,6 @@ describeWhenEnv(
     }
 
     beforeAll(async () => {
-      if (!existsSync(SERVER_MAIN)) {
-        throw new Error(
-          `${SERVER_MAIN} is missing: run \`npm run build\` (npm test does it first)`,
-        );
-      }
       db = await openTestDatabase('postgres');
       dataDir = mkdtempSync(join(tmpdir(), 'ledgerline-realtime-cluster-'));
       appName = `ll-rt-${randomBytes(4).toString('hex')}`;
@@ -154,12 +146,7 @@ describeWhenEnv(
 
     afterAll(async () => {
       await Promise.all(clients.map((c) => c.terminate()));
-      for (const server of servers) {
-        if (server.child.exitCode === null) {
-          server.child.kill('SIGTERM');
-          await server.exited;
-        }
-      }
+      for (const server of servers) await server.stop();
       await db?.close();
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     }, 60_000);
@@ -404,8 +391,7 @@ describeWhenEnv(
         (f) => f.type === 'event' && f['text'] === committedUnacked[committedUnacked.length - 1],
         60_000,
       );
-      b.child.kill('SIGKILL');
-      expect(await b.exited).toBeNull(); // killed by the signal, no exit code
+      expect(await b.stop('SIGKILL')).toBeNull(); // killed by the signal, no exit code
       await sender.terminate();
       const unacked = ids.filter((id) => !acked.has(id));
       expect(unacked.length).toBe(ids.length - acked.size);

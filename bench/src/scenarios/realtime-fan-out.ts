@@ -15,7 +15,7 @@ const GROUP_SIZE = 10;
 const GROUPS = 100;
 /** Sends per second over all clients, one step each. */
 const RATES = [50, 100, 200, 400, 800] as const;
-/** Per step at BENCH_SCALE=1 (scaled, at least 1 s); with set-up this keeps the scenario near 60 s. */
+/** Per step at BENCH_SCALE=1 (scaled, at least 1 s); with set-up, about a minute in all. */
 const STEP_SECONDS = 3;
 const WARMUP_SECONDS = 1;
 const DRAIN_MS = 3_000;
@@ -86,7 +86,7 @@ export const realtimeFanOut: Scenario = {
       connectionMemory: [
         {
           scenario: NAME,
-          variant: `${subject.memory.connections.toLocaleString('en-US')} clients, each following its conversation`,
+          variant: `${subject.memory.connections.toLocaleString('en-US')} clients in conversations`,
           subject: subject.memory,
           reference: reference.memory,
         },
@@ -239,7 +239,8 @@ async function measureSide(
     );
     const priming = await ladder.prime(PRIME_TIMEOUT_MS * context.scale);
     context.progress(
-      `${NAME}: ${label}: ${priming.complete ? 'all delivered' : 'timed out'} after ${Math.round(priming.ms)} ms`,
+      `${NAME}: ${label}: ${priming.complete ? 'all delivered' : 'timed out'} ` +
+        `after ${Math.round(priming.ms)} ms`,
     );
     const steps = await ladder.run();
     return { steps, memory, connectMs, priming };

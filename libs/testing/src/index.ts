@@ -9,3 +9,18 @@ export { describeWhenEnv } from './skip';
 export { DeciderSpecification, type Decider, type DecisionOutcome } from './decider-spec';
 export { CountingProvider, openLedgerFixture, type LedgerFixture } from './ledger-fixture';
 export { CollectedAccessRecords } from './collected-access-records';
+export {
+  SERVER_MAIN,
+  assertBuilt,
+  devToken,
+  clientHeaders,
+  graphqlRequest,
+  launchServerProcess,
+  serverListening,
+  startServerProcess,
+  type ClientHeaders,
+  type DevTokenFor,
+  type LaunchedServer,
+  type ServerProcess,
+} from './server-process';
+export { CLI_MAIN, runCli, type CliRun } from './cli-process';

@@ -34,7 +34,7 @@ export function connectFigure(clients: number): string {
 
 export interface MeasuredConnections {
   readonly memory: ServerMemory;
-  /** How long connecting the measured clients took (upgrade, hello, sync), until the last synced. */
+  /** How long connecting the measured clients took (upgrade, hello, sync), to the last synced. */
   readonly connectMs: number;
 }
 

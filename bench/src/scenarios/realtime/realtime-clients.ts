@@ -57,7 +57,7 @@ export class RealtimeClientPool {
     private readonly clients: BenchClient[],
   ) {}
 
-  /** An empty pool for the server at `httpUrl` (its realtime endpoint, or any path of the reference). */
+  /** An empty pool for `httpUrl`'s `/v1/realtime` (the reference server takes any path). */
   static for(httpUrl: string): RealtimeClientPool {
     return new RealtimeClientPool(`${httpUrl.replace(/^http/, 'ws')}/v1/realtime`, []);
   }

@@ -32,7 +32,7 @@ export interface Priming {
   readonly complete: boolean;
 }
 
-/** A step's p99 send-to-deliver past which the server counts as saturated: higher steps are skipped. */
+/** p99 send-to-deliver past which a step saturated the server: the higher steps are skipped. */
 const SATURATED_P99_MS = 1_000;
 /** Between steps, so one step's stragglers are not the next one's load. */
 const PAUSE_MS = 250;

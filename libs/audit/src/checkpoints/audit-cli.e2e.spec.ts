@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { runCli } from '@ledgerline/testing';
 import { BUNDLE_FILES, OPENSSL_VERIFY_COMMANDS } from './bundle-files';
 import type { AuditBundle } from './audit-bundle';
 
@@ -10,16 +11,7 @@ import type { AuditBundle } from './audit-bundle';
 // from `keys rotate`, which appends a sealed KekRotated event to the tenant's key stream and its
 // access record to the tenant's audit stream: two events per rotation. An export appends its own
 // access record after the bundle is made.
-const CLI = resolve(__dirname, '../../../../dist/apps/cli/src/main.js');
-
-function cli(env: Record<string, string>, ...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = runCli;
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 

@@ -23,9 +23,7 @@ export function requestOriginOf(
   return {
     transport,
     ...(address ? { clientAddress: address } : {}),
-    ...(agent
-      ? { userAgent: withoutControlCharacters(agent).slice(0, USER_AGENT_MAX) }
-      : {}),
+    ...(agent ? { userAgent: withoutControlCharacters(agent).slice(0, USER_AGENT_MAX) } : {}),
     ...(device !== undefined && DEVICE_ID.test(device) ? { deviceId: device } : {}),
   };
 }

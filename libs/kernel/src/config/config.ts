@@ -274,7 +274,10 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
 
 /** `<host>-<pid>`, cut to the node id's 64 characters and its alphabet. */
 function defaultNodeId(): string {
-  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'node';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '') || 'node';
   return `${host.slice(0, 50)}-${process.pid}`;
 }
 

@@ -25,7 +25,11 @@ for (const kind of availableDatabases()) {
     let replyId: string;
     let last: GlobalPosition;
 
-    const origin = { transport: 'http', clientAddress: '10.1.2.3', userAgent: 'ward-app/2' } as const;
+    const origin = {
+      transport: 'http',
+      clientAddress: '10.1.2.3',
+      userAgent: 'ward-app/2',
+    } as const;
     const alice = (): Principal => ({ ...t.alice, origin });
 
     async function run<R extends ConversationRequest>(principal: Principal, request: R) {
@@ -133,9 +137,7 @@ for (const kind of availableDatabases()) {
     });
 
     it('a non-member is refused, and the refusal is recorded as a denial', async () => {
-      await expect(queries.messages(t.mallory, conversationId)).rejects.toThrow(
-        /not a member/,
-      );
+      await expect(queries.messages(t.mallory, conversationId)).rejects.toThrow(/not a member/);
       expect(f.accessLog.records).toEqual([
         {
           tenantId: t.tenantId,

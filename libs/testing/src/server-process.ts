@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+// The compiled server run as its own process, the way `npm start` runs it, for e2e specs. Only
+// paths under dist/ are used: this lib never imports from apps/.
+
+/** The compiled server (`npm test` builds first). */
+export const SERVER_MAIN = resolve(__dirname, '../../../dist/apps/server/src/main.js');
+
+/** Throws, naming the fix, when `main` has not been built. */
+export function assertBuilt(main: string): void {
+  if (!existsSync(main)) {
+    throw new Error(`${main} is missing: run \`npm run build\` (npm test does it first)`);
+  }
+}
+
+/** A server process, started or not yet listening, with everything it printed. */
+export interface LaunchedServer {
+  readonly child: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far, interleaved as it came. */
+  readonly output: () => string;
+  /** Resolves with the exit code (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
+  /** Sends `signal` (SIGTERM by default) if the process still runs, and resolves once it exited. */
+  readonly stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+/** A server process that said where it listens. */
+export interface ServerProcess extends LaunchedServer {
+  readonly url: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Spawns the compiled server with only PATH, `LEDGERLINE_PORT=0` (a free port) and `env`, and
+ * returns at once: for a process expected to exit, await `exited`.
+ */
+export function launchServerProcess(env: Record<string, string>): LaunchedServer {
+  assertBuilt(SERVER_MAIN);
+  const child = spawn(process.execPath, [SERVER_MAIN], {
+    env: { PATH: process.env['PATH'] ?? '', LEDGERLINE_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
+  return { child, output: () => out, exited, stop };
+}
+
+/**
+ * Resolves once `server` printed its `"url":"http://…"` line; throws with its output when it exits
+ * first, and kills it and throws when it has not listened within 60 s.
+ */
+export async function serverListening(server: LaunchedServer): Promise<ServerProcess> {
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    const m = /"url":"(http:\/\/[^"]+)"/.exec(server.output());
+    if (m) return { ...server, url: m[1]! };
+    if (server.child.exitCode !== null) {
+      throw new Error(`server exited early:\n${server.output()}`);
+    }
+    await sleep(50);
+  }
+  server.child.kill('SIGKILL');
+  throw new Error(`server did not start:\n${server.output()}`);
+}
+
+/** Launches the compiled server with `env` (see launchServerProcess); resolves once it listens. */
+export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  return serverListening(launchServerProcess(env));
+}
+
+/** Who a development token is for; `roles` is left to the server's default when omitted. */
+export interface DevTokenFor {
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly roles?: readonly string[];
+}
+
+/**
+ * A development token from the server's own `/dev/token` issuer (each process has its own);
+ * throws unless the server answers 200.
+ */
+export async function devToken(url: string, who: DevTokenFor): Promise<string> {
+  const res = await fetch(`${url}/dev/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(who),
+  });
+  if (res.status !== 200) throw new Error(`dev token: ${res.status}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** Headers a client app sends besides its bearer token. */
+export interface ClientHeaders {
+  readonly userAgent?: string;
+  /** Sent as `x-ledgerline-device-id`. */
+  readonly deviceId?: string;
+}
+
+/**
+ * The headers of a client app's request: its bearer token, and `user-agent` and
+ * `x-ledgerline-device-id` when given. For a GraphQLClient, a graphql-ws `connectionParams` or fetch.
+ */
+export function clientHeaders(bearer: string, headers: ClientHeaders = {}): Record<string, string> {
+  return {
+    authorization: `Bearer ${bearer}`,
+    ...(headers.userAgent === undefined ? {} : { 'user-agent': headers.userAgent }),
+    ...(headers.deviceId === undefined ? {} : { 'x-ledgerline-device-id': headers.deviceId }),
+  };
+}
+
+/** Runs a GraphQL operation over plain HTTP; throws on errors. */
+export async function graphqlRequest<T>(
+  url: string,
+  bearer: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<T> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...clientHeaders(bearer) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: unknown[] };
+  if (body.errors) throw new Error(`graphql: ${JSON.stringify(body.errors)}`);
+  return body.data!;
+}
