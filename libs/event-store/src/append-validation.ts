@@ -1,6 +1,7 @@
 import {
   TooLargeError,
   isUuid,
+  isValidTenantId,
   type EventStoreLimits,
   type EventToAppend,
 } from '@ledgerline/kernel';
@@ -15,7 +16,6 @@ import type { ExpectedRevision } from './event-store.port';
 // LIKE patterns, and leaves `$` to the store's own streams.
 const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@=+/-]{0,199}$/;
 const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
-const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export function assertValidStreamId(streamId: unknown): asserts streamId is string {
   if (typeof streamId !== 'string' || !STREAM_ID.test(streamId)) {
@@ -93,7 +93,7 @@ export function validateAppend(
         `${at}.schemaVersion`,
       );
     }
-    if (typeof event.tenantId !== 'string' || !TENANT_ID.test(event.tenantId)) {
+    if (!isValidTenantId(event.tenantId)) {
       throw new InvalidEventError(
         `${at}.tenantId must be 1-64 characters of letters, digits, _ and -`,
         `${at}.tenantId`,

@@ -13,7 +13,7 @@ export {
   encodePosition,
   decodePosition,
 } from './position';
-export { type IdGenerator, uuidV7Generator, isUuid } from './ids';
+export { type IdGenerator, uuidV7Generator, isUuid, isValidTenantId } from './ids';
 export { type Clock, systemClock, ManualClock } from './clock';
 export {
   LedgerlineError,

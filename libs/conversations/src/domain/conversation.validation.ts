@@ -1,3 +1,4 @@
+import { isValidTenantId as isKernelTenantId } from '@ledgerline/kernel';
 import { InvalidConversationInput } from './conversation.errors';
 
 // Checks the decider applies to what users type. The edge validates too, but a decider that
@@ -10,7 +11,6 @@ const MEMBER_ID = /^[!-;=?-~]{1,128}$/;
 const CLIENT_ID = /^[!-~]{1,128}$/;
 /** Fits a stream id (`conversation:<tenant>:<id>` stays within 200 characters). */
 const CONVERSATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
-const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const MENTION = /<@([!-;=?-~]{1,128})>/g;
 const WHITESPACE = /\s/u;
 
@@ -26,7 +26,7 @@ export function isValidConversationId(id: string): boolean {
 }
 
 export function isValidTenantId(id: string): boolean {
-  return TENANT_ID.test(id);
+  return isKernelTenantId(id);
 }
 
 export function assertTenantId(field: string, id: string): void {

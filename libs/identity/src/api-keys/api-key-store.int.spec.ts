@@ -139,6 +139,9 @@ describe.each(availableDatabases())('ApiKeyStore on %s', (kind) => {
     await expect(store.create(tenantA, 'a\nb', ['service'])).rejects.toBeInstanceOf(
       ValidationError,
     );
+    await expect(store.create('tenant.a', 'svc', ['service'])).rejects.toBeInstanceOf(
+      ValidationError,
+    );
     await expect(store.create('tenant a', 'svc', ['service'])).rejects.toBeInstanceOf(
       ValidationError,
     );

@@ -4,6 +4,7 @@ import {
   NotFoundError,
   ValidationError,
   isUuid,
+  isValidTenantId,
   type Clock,
   type IdGenerator,
 } from '@ledgerline/kernel';
@@ -46,7 +47,6 @@ interface ApiKeyRow {
   revoked_at: Date | null;
 }
 
-const TENANT_ID = /^[\x21-\x7e]{1,128}$/;
 const NAME = /^[^\p{Cc}]{1,100}$/u;
 const MAX_ROLES = 64;
 // Compared against when the prefix is unknown, so that case costs the same hash and comparison.
@@ -74,8 +74,11 @@ export class ApiKeyStore implements Authenticator {
     name: string,
     roles: readonly string[],
   ): Promise<{ id: string; key: string }> {
-    if (!TENANT_ID.test(tenantId)) {
-      throw new ValidationError('tenant id must be 1-128 printable characters', 'tenantId');
+    if (!isValidTenantId(tenantId)) {
+      throw new ValidationError(
+        'tenant id must be 1-64 letters, digits, "_" or "-", starting with a letter or digit',
+        'tenantId',
+      );
     }
     if (!NAME.test(name)) {
       throw new ValidationError('name must be 1-100 characters without control codes', 'name');

@@ -1,4 +1,5 @@
 import type { JWTPayload } from 'jose';
+import { isValidTenantId } from '@ledgerline/kernel';
 import { AuthenticationError } from '../identity.errors';
 import type { Principal, PrincipalKind } from '../principal';
 import type { JwtSettings } from '../identity.config';
@@ -6,7 +7,6 @@ import type { JwtSettings } from '../identity.config';
 type ClaimNames = Pick<JwtSettings, 'tenantClaim' | 'rolesClaim' | 'kindClaim'>;
 
 // Tenant ids end up in stream names, table rows and key ids: printable ASCII without spaces.
-const TENANT_ID = /^[\x21-\x7e]{1,128}$/;
 const ROLE = /^[\x21-\x7e]{1,64}$/;
 const MAX_ROLES = 64;
 const MAX_SUBJECT = 255;
@@ -21,7 +21,7 @@ export function principalFromClaims(payload: JWTPayload, claims: ClaimNames): Pr
     throw new AuthenticationError('malformed');
   }
   const tenantId = claim(payload, claims.tenantClaim);
-  if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId)) {
+  if (!isValidTenantId(tenantId)) {
     throw new AuthenticationError('no_tenant');
   }
   const principal: Principal = {

@@ -53,7 +53,18 @@ describe('principalFromClaims', () => {
   });
 
   it('requires a usable tenant id and subject', () => {
-    for (const tenant of [undefined, '', 7, 'has space', 'x'.repeat(129), ['t-1']]) {
+    // The event store's rule: a tenant it would refuse on the first write is refused here.
+    for (const tenant of [
+      undefined,
+      '',
+      7,
+      'has space',
+      'x'.repeat(65),
+      ['t-1'],
+      'a.b',
+      '-t',
+      't@x',
+    ]) {
       expect(reason({ ...base, tenant_id: tenant })).toBe('no_tenant');
     }
     for (const sub of [undefined, '', 'x'.repeat(256)]) {
