@@ -15,6 +15,7 @@ export {
 } from './position';
 export { type IdGenerator, uuidV7Generator, isUuid, isValidTenantId } from './ids';
 export { type Clock, systemClock, ManualClock } from './clock';
+export { Pause } from './pause';
 export {
   LedgerlineError,
   describeError,

@@ -1,5 +1,5 @@
 import type { EventStore, Subscription } from '@ledgerline/event-store';
-import { comparePositions, describeError, type GlobalPosition } from '@ledgerline/kernel';
+import { Pause, comparePositions, describeError, type GlobalPosition } from '@ledgerline/kernel';
 import type { Ledger, OpenedEvent } from './ledger';
 
 /** Where a feed reports trouble: ids, positions and error codes only, never an event. */
@@ -40,7 +40,7 @@ export class LiveLedgerFeed {
   private stopped = false;
   private live = false;
   private readonly liveWaiters = new Set<() => void>();
-  private interruptSleep: (() => void) | undefined;
+  private readonly pause = new Pause();
 
   constructor(
     private readonly ledger: Pick<Ledger, 'subscribe'>,
@@ -62,7 +62,7 @@ export class LiveLedgerFeed {
   /** Stops the subscription, letting the event in hand finish. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.interruptSleep?.();
+    this.pause.interrupt();
     await this.subscription?.stop();
     await this.loop;
     this.loop = undefined;
@@ -110,7 +110,7 @@ export class LiveLedgerFeed {
           retryInMs: delay,
           ...describeError(error),
         });
-        await this.sleep(delay);
+        await this.pause.sleep(delay);
         delay = Math.min(delay * 2, this.maxRestartDelayMs);
       }
     }
@@ -142,17 +142,5 @@ export class LiveLedgerFeed {
     this.live = true;
     for (const ready of this.liveWaiters) ready();
     this.liveWaiters.clear();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.interruptSleep = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.interruptSleep = done;
-    });
   }
 }

@@ -1,6 +1,6 @@
 import { migrate, type SqlClient, type SqlExecutor } from '@ledgerline/database';
 import type { CheckpointStore, Subscription } from '@ledgerline/event-store';
-import { UnavailableError, comparePositions, type GlobalPosition } from '@ledgerline/kernel';
+import { Pause, UnavailableError, comparePositions, type GlobalPosition } from '@ledgerline/kernel';
 import { startDurableLedgerSubscription, type Ledger, type OpenedEvent } from '@ledgerline/ledger';
 import { AUDIT_STREAM_PREFIX } from '../audit-stream';
 import { auditLogEntryOf, type AuditLogRow, type SkipReason } from './audit-log-row';
@@ -42,7 +42,7 @@ interface Run {
   readonly caughtUp: Promise<void>;
   resolveCaughtUp(): void;
   rejectCaughtUp(error: unknown): void;
-  interruptSleep: (() => void) | undefined;
+  readonly pause: Pause;
   loop: Promise<void>;
   eventsRead: number;
   rowsAdded: number;
@@ -102,7 +102,7 @@ export class AuditLogProjection {
     const run = this.run;
     if (!run) return;
     run.stopped = true;
-    run.interruptSleep?.();
+    run.pause.interrupt();
     await run.subscription?.stop().catch(() => undefined);
     await run.loop;
     run.rejectCaughtUp(new UnavailableError('the audit log projection was stopped'));
@@ -176,7 +176,7 @@ export class AuditLogProjection {
       caughtUp,
       resolveCaughtUp,
       rejectCaughtUp,
-      interruptSleep: undefined,
+      pause: new Pause(),
       loop: Promise.resolve(),
       eventsRead: 0,
       rowsAdded: 0,
@@ -217,8 +217,7 @@ export class AuditLogProjection {
         run.rejectCaughtUp(error);
         this.options.onError?.(error);
         const base = this.options.restartDelayMs ?? 500;
-        await this.sleep(
-          run,
+        await run.pause.sleep(
           Math.min(this.options.maxRestartDelayMs ?? 30_000, base * 2 ** (failures - 1)),
         );
       }
@@ -256,18 +255,6 @@ export class AuditLogProjection {
     if (this.progress && comparePositions(position, this.progress) <= 0) return;
     this.progress = position;
     for (const check of [...this.waiters]) check();
-  }
-
-  private sleep(run: Run, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        run.interruptSleep = undefined;
-        resolve();
-      }
-      run.interruptSleep = done;
-    });
   }
 }
 

@@ -2,6 +2,7 @@ import { migrate, type SqlClient } from '@ledgerline/database';
 import type { CheckpointStore, Subscription } from '@ledgerline/event-store';
 import {
   LedgerlineError,
+  Pause,
   UnavailableError,
   ValidationError,
   comparePositions,
@@ -72,7 +73,7 @@ interface Run {
   readonly caughtUp: Promise<void>;
   resolveCaughtUp(): void;
   rejectCaughtUp(error: unknown): void;
-  interruptSleep: (() => void) | undefined;
+  readonly pause: Pause;
   loop: Promise<void>;
 }
 
@@ -212,7 +213,7 @@ export class ConversationProjections {
       caughtUp,
       resolveCaughtUp,
       rejectCaughtUp,
-      interruptSleep: undefined,
+      pause: new Pause(),
       loop: Promise.resolve(),
     };
     this.runs.set(projection.name, run);
@@ -224,7 +225,7 @@ export class ConversationProjections {
     const run = this.runs.get(name);
     if (!run) return;
     run.stopped = true;
-    run.interruptSleep?.();
+    run.pause.interrupt();
     await run.subscription?.stop().catch(() => undefined);
     await run.loop;
     run.rejectCaughtUp(new ProjectionSupersededError(name));
@@ -265,8 +266,7 @@ export class ConversationProjections {
         run.rejectCaughtUp(error);
         this.options.onError?.(projection.name, error);
         const base = this.options.restartDelayMs ?? 500;
-        await this.sleep(
-          run,
+        await run.pause.sleep(
           Math.min(this.options.maxRestartDelayMs ?? 30_000, base * 2 ** (failures - 1)),
         );
       }
@@ -349,17 +349,5 @@ export class ConversationProjections {
     if (run.progress && comparePositions(position, run.progress) <= 0) return;
     run.progress = position;
     for (const check of [...this.waiters]) check();
-  }
-
-  private sleep(run: Run, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        run.interruptSleep = undefined;
-        resolve();
-      }
-      run.interruptSleep = done;
-    });
   }
 }
