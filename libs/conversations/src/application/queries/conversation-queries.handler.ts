@@ -16,6 +16,7 @@ import {
   NotAConversationMemberError,
   PageSizeError,
 } from '../conversations.errors';
+import { ConversationMemberships } from './conversation-memberships';
 import {
   SealedContents,
   textOf,
@@ -258,9 +259,10 @@ export class ConversationQueries {
   private readonly previewChars: number;
   private readonly openConcurrency: number;
   private readonly contents: SealedContents;
+  private readonly memberships: ConversationMemberships;
 
   constructor(
-    private readonly access: Pick<AccessPolicy, 'check' | 'allows'>,
+    private readonly access: Pick<AccessPolicy, 'check'>,
     private readonly accessLog: AccessRecorder,
     private readonly db: SqlExecutor,
     ledger: Pick<Ledger, 'readStream'>,
@@ -271,6 +273,7 @@ export class ConversationQueries {
     this.previewChars = options.previewChars ?? 140;
     this.openConcurrency = options.openConcurrency ?? 8;
     this.contents = new SealedContents(ledger);
+    this.memberships = new ConversationMemberships(db);
   }
 
   /** The principal's own conversations, most recently active first. */
@@ -421,7 +424,8 @@ export class ConversationQueries {
    * The checks a live feed starts with (GraphQL subscription, realtime connection), recorded as
    * `phi.live.subscribed`: for one conversation, permission and membership (a refusal is recorded
    * as with any read); for all of the caller's conversations, the permission. What then flows is
-   * gated per event by `mayRead`, and not recorded event by event.
+   * gated per event by the conversation's member list (ConversationFanOut), and not recorded
+   * event by event.
    */
   async startLiveFeed(principal: Principal, conversationId?: string): Promise<void> {
     if (conversationId !== undefined) {
@@ -454,23 +458,6 @@ export class ConversationQueries {
       outcome: 'allowed' as const,
       ...(principal.origin ? { origin: principal.origin } : {}),
     };
-  }
-
-  /**
-   * Whether the principal may read the conversation now (permission and membership), without
-   * recording anything: a gate for deciding where live events go, never an answer about the
-   * conversation to a caller. What the caller then receives is recorded where it is asked for.
-   */
-  async mayRead(principal: Principal, conversationId: string): Promise<boolean> {
-    const resource = { tenantId: principal.tenantId, type: 'conversation', id: conversationId };
-    if (!this.access.allows(principal, 'conversation.read', resource)) return false;
-    if (principal.kind === 'service') return true;
-    const rows = await this.db.query(
-      `select 1 from ll_conv_list_members
-       where tenant_id = $1 and conversation_id = $2 and member_id = $3`,
-      [principal.tenantId, conversationId, principal.id],
-    );
-    return rows.length > 0;
   }
 
   /** Messages of a conversation (thread replies included, with their root id), by position. */
@@ -706,12 +693,9 @@ export class ConversationQueries {
       id: conversationId,
     });
     const streamId = conversationStreamId(principal.tenantId, conversationId);
-    const members = await this.db.query<{ member_id: string }>(
-      `select member_id from ll_conv_list_members
-       where tenant_id = $1 and conversation_id = $2 order by member_id`,
-      [principal.tenantId, conversationId],
-    );
-    const memberIds = members.map((m) => m.member_id);
+    const memberIds = [
+      ...(await this.memberships.membersOf(principal.tenantId, conversationId)),
+    ].sort();
     if (principal.kind !== 'service' && !memberIds.includes(principal.id)) {
       // Recorded like a denied permission; the record does not say whether the conversation exists.
       await this.accessLog.record({
