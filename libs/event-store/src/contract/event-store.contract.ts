@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type ManualClock,
+  START_POSITION,
   TooLargeError,
   ValidationError,
   comparePositions,
@@ -467,6 +468,7 @@ async function readAllMine(
   store: EventStore,
   filter: { streamPrefixes: string[]; eventTypes?: string[] },
 ): Promise<RecordedEvent[]> {
+  await untilAllVisible(store);
   const out: RecordedEvent[] = [];
   let page = await store.readAll({ filter, maxCount: 2 });
   out.push(...page.events);
@@ -475,4 +477,27 @@ async function readAllMine(
     out.push(...page.events);
   }
   return out;
+}
+
+/**
+ * On PostgreSQL `$all` shows an event once no older transaction in the cluster is still open, and
+ * other test workers share the cluster: wait until the last committed event is visible.
+ */
+async function untilAllVisible(store: EventStore): Promise<void> {
+  const head = await store.headPosition();
+  for (let attempt = 0; attempt < 500; attempt++) {
+    let last: RecordedEvent | undefined;
+    let page = await store.readAll({ maxCount: 1_000 });
+    for (;;) {
+      last = page.events.at(-1) ?? last;
+      if (!page.more) break;
+      page = await store.readAll({ after: page.next, maxCount: 1_000 });
+    }
+    const caughtUp = last
+      ? comparePositions(last.position, head) >= 0
+      : comparePositions(head, START_POSITION) === 0;
+    if (caughtUp) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('committed events did not become visible in $all within 10 s');
 }

@@ -22,7 +22,7 @@ export interface CheckpointFixture {
   readonly verifier: LogVerifier;
   /** Appends `count` sealed events to the stream, one per call, a minute apart. */
   append(tenantId: string, streamId: string, count: number): Promise<void>;
-  /** Every event of the log, in global order. */
+  /** Every event of the log, in global order, once every committed one is visible in `$all`. */
   allEvents(): Promise<RecordedEvent[]>;
   /** Runs SQL with the append-only triggers off: an attacker with database rights. */
   tamper(sql: string, params?: unknown[]): Promise<void>;
@@ -77,7 +77,10 @@ export async function openCheckpointFixture(kind: TestDatabaseKind): Promise<Che
       }
       await visibleInAll();
     },
-    allEvents: () => allEventsOf(f),
+    allEvents: async () => {
+      await visibleInAll();
+      return allEventsOf(f);
+    },
     async tamper(sql, params = []) {
       await f.db.client.transaction(async (tx) => {
         await tx.query('alter table ll_events disable trigger user');
