@@ -211,6 +211,29 @@ describe.each(availableDatabases())('DataKeys on %s', (kind) => {
     const keys = await Promise.all(sealers.map((s) => s.sealingKey(scope('busy'))));
     expect(new Set(keys.map((k) => k.keyId)).size).toBe(1);
     expect(keys.every((k) => k.key.equals(keys[0]!.key))).toBe(true);
-    expect((await store.currentKey(scope('busy')))!.eventsUsed).toBe(5);
+    // Each sealer reserved a block of uses: the count runs ahead of the events, never behind.
+    expect((await store.currentKey(scope('busy')))!.eventsUsed).toBe(5 * 128);
+  });
+
+  it('reserves uses in blocks: a hundred seals cost one reservation, counted ahead of use', async () => {
+    let reservations = 0;
+    const counting = Object.create(store) as DataKeyStore;
+    counting.reserveUses = (...args) => {
+      reservations += 1;
+      return store.reserveUses(...args);
+    };
+    const keys = new DataKeys(provider, counting, new DataKeyCache(LIMITS), {
+      maxEventsPerDataKey: 1_000,
+      reservationBlock: 50,
+    });
+    const sealed = [];
+    for (let i = 0; i < 100; i++) sealed.push(await keys.sealingKey(scope('blocks')));
+    expect(sealed.map((k) => k.eventsUsed)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    // One reservation for the first block (the key was new: inserted with its block), one more.
+    expect(reservations).toBe(2);
+    expect((await store.currentKey(scope('blocks')))!.eventsUsed).toBe(100);
+    // A shred drops the block: the next seal makes a new key instead of using the shredded one.
+    await keys.shred({ tenantId: tenant, streamId: 'blocks' });
+    expect((await keys.sealingKey(scope('blocks'))).keyId).not.toBe(sealed[0]!.keyId);
   });
 });

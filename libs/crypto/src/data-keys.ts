@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { ValidationError, uuidV7Generator, type IdGenerator } from '@ledgerline/kernel';
 import { DataKeyNotFoundError, DataKeyShreddedError, KekNotFoundError } from './crypto.errors';
 import type { DataKeyCache } from './data-key-cache';
@@ -7,7 +8,20 @@ import type { KeyContext, KeyProvider } from './key-provider.port';
 export interface DataKeysOptions {
   /** Events sealed with one key before a new one is made (LEDGERLINE_DEK_MAX_EVENTS). */
   readonly maxEventsPerDataKey: number;
+  /**
+   * Uses reserved in the database at a time and handed out from memory (default 128): a sealer
+   * pays one reservation per block, not one per event. Uses a process reserved and did not seal
+   * before it stopped are never handed out again: the count can only run ahead of the events.
+   */
+  readonly reservationBlock?: number;
   readonly ids?: IdGenerator;
+}
+
+/** Uses of one key this process has reserved: `used` of them handed out, up to `end`. */
+interface Lease {
+  readonly record: DataKeyRecord;
+  used: number;
+  readonly end: number;
 }
 
 export interface SealingKey {
@@ -33,6 +47,10 @@ export class DataKeys {
   private readonly ids: IdGenerator;
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly lookups = new Map<string, Promise<DataKeyRecord>>();
+  /** Bounded: a scope's block not used for a while is simply reserved anew. */
+  private readonly leases = new LRUCache<string, Lease>({ max: 10_000 });
+  private readonly reserving = new Map<string, Promise<void>>();
+  private readonly block: number;
 
   constructor(
     private readonly provider: KeyProvider,
@@ -47,23 +65,55 @@ export class DataKeys {
       );
     }
     this.ids = options.ids ?? uuidV7Generator;
+    this.block = Math.min(options.reservationBlock ?? 128, options.maxEventsPerDataKey);
   }
 
-  /** The key to seal the next `events` events of the stream in this epoch with. */
+  /**
+   * The key to seal the next `events` events of the stream in this epoch with, from this process's
+   * reserved block of uses when it has room, else from a new reservation (one statement per block).
+   */
   async sealingKey(scope: DataKeyScope, events = 1): Promise<SealingKey> {
     const max = this.options.maxEventsPerDataKey;
     if (!Number.isInteger(events) || events < 1 || events > max) {
       throw new ValidationError(`events must be an integer from 1 to ${max}`, 'events');
     }
     const context = { tenantId: scope.tenantId, streamId: scope.streamId };
-    const reserved = await this.store.reserveUses(scope, events, max);
-    if (reserved) {
-      return {
-        keyId: reserved.keyId,
-        key: await this.load(reserved, context, events),
-        eventsUsed: reserved.eventsUsed,
-      };
+    const lk = leaseKey(scope);
+    for (;;) {
+      const lease = this.leases.get(lk);
+      if (lease && lease.end - lease.used >= events) {
+        lease.used += events;
+        return {
+          keyId: lease.record.keyId,
+          key: await this.load(lease.record, context, events),
+          eventsUsed: lease.used,
+        };
+      }
+      // One reservation per scope at a time; the others wait for it and take from its block.
+      const pending = this.reserving.get(lk);
+      if (pending) {
+        await pending.catch(() => undefined);
+        continue;
+      }
+      const reservation = this.reserve(scope, Math.max(events, this.block)).then((next) => {
+        this.leases.set(lk, next);
+      });
+      this.reserving.set(lk, reservation);
+      try {
+        await reservation;
+      } finally {
+        this.reserving.delete(lk);
+      }
     }
+  }
+
+  /** Reserves `uses` on the scope's active key (or fewer, down to what one seal needs: 1). */
+  private async reserve(scope: DataKeyScope, uses: number): Promise<Lease> {
+    const max = this.options.maxEventsPerDataKey;
+    const context = { tenantId: scope.tenantId, streamId: scope.streamId };
+    const reserved = await this.store.reserveUses(scope, uses, max);
+    if (reserved)
+      return { record: reserved, used: reserved.eventsUsed - uses, end: reserved.eventsUsed };
     const generated = await this.provider.generateDataKey(context);
     let installed: { record: DataKeyRecord; inserted: boolean };
     try {
@@ -71,7 +121,7 @@ export class DataKeys {
         keyId: this.ids.next(),
         scope,
         wrapped: generated.wrapped,
-        uses: events,
+        uses,
         maxUses: max,
       });
     } catch (error) {
@@ -79,18 +129,10 @@ export class DataKeys {
       throw error;
     }
     const { record } = installed;
-    if (!installed.inserted) {
-      // Another sealer installed a key first; ours was never stored.
-      generated.plaintext.fill(0);
-      return {
-        keyId: record.keyId,
-        key: await this.load(record, context, events),
-        eventsUsed: record.eventsUsed,
-      };
-    }
-    const key = Buffer.from(generated.plaintext);
-    this.cache.set(cacheKey(context, record.keyId), generated.plaintext);
-    return { keyId: record.keyId, key, eventsUsed: record.eventsUsed };
+    if (installed.inserted) this.cache.set(cacheKey(context, record.keyId), generated.plaintext);
+    // Another sealer installed a key first; ours was never stored.
+    else generated.plaintext.fill(0);
+    return { record, used: record.eventsUsed - uses, end: record.eventsUsed };
   }
 
   /** The key `keyId` of this tenant's stream, for opening events; the caller owns (and wipes) it. */
@@ -129,13 +171,19 @@ export class DataKeys {
     readonly epoch?: string;
   }): Promise<ShredResult> {
     const result = await this.store.shred(scope);
-    for (const keyId of result.keyIds) this.cache.delete(cacheKey(scope, keyId));
+    this.forget(scope, result.keyIds);
     return result;
   }
 
-  /** Drops keys from this process's cache (e.g. when another process shredded them). */
+  /**
+   * Drops keys from this process's cache and reserved blocks (e.g. when another process shredded
+   * them): nothing more is sealed or opened with them here.
+   */
   forget(context: KeyContext, keyIds: readonly string[]): void {
+    const gone = new Set(keyIds);
     for (const keyId of keyIds) this.cache.delete(cacheKey(context, keyId));
+    for (const [lk, lease] of [...this.leases.entries()])
+      if (gone.has(lease.record.keyId)) this.leases.delete(lk);
   }
 
   /** From the cache, else unwrapped once however many callers ask at the same time. */
@@ -171,6 +219,10 @@ export class DataKeys {
     }
     throw missing;
   }
+}
+
+function leaseKey(scope: DataKeyScope): string {
+  return JSON.stringify([scope.tenantId, scope.streamId, scope.epoch]);
 }
 
 function cacheKey(context: KeyContext, keyId: string): string {

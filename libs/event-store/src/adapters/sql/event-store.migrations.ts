@@ -121,4 +121,47 @@ begin
 end $$;
 `,
   },
+  {
+    version: 2,
+    name: 'group-commit',
+    sql: `
+-- Group commit: several appends, to any streams, in one statement and so one transaction (one
+-- commit, one WAL flush). p_appends is a JSON array of
+-- {"stream": text, "expected": text, "at": timestamptz, "events": [ll_append's event objects]},
+-- sorted by stream id by the caller so concurrent groups lock stream rows in one order.
+-- Each append runs in its own subtransaction: one that fails (wrong expected revision, event id
+-- conflict) is reported in its rows (o_error = SQLSTATE, o_detail, o_constraint) and leaves the
+-- others of the group committed. Rows carry the append's index in the group (o_index).
+create function ll_append_many(p_appends jsonb)
+returns table (o_index integer, o_event_id uuid, o_revision bigint, o_tx_id xid8, o_position bigint,
+               o_duplicate boolean, o_error text, o_detail text, o_constraint text)
+language plpgsql as $$
+declare
+  v_append jsonb;
+  v_index integer := 0;
+  v_row record;
+begin
+  for v_append in select value from jsonb_array_elements(p_appends) loop
+    begin
+      for v_row in
+        select * from ll_append(v_append->>'stream', v_append->>'expected',
+                                (v_append->>'at')::timestamptz, v_append->'events')
+      loop
+        o_index := v_index; o_event_id := v_row.o_event_id; o_revision := v_row.o_revision;
+        o_tx_id := v_row.o_tx_id; o_position := v_row.o_position; o_duplicate := v_row.o_duplicate;
+        o_error := null; o_detail := null; o_constraint := null;
+        return next;
+      end loop;
+    exception when sqlstate 'LL001' or sqlstate 'LL002' or unique_violation then
+      o_index := v_index; o_event_id := null; o_revision := null; o_tx_id := null;
+      o_position := null; o_duplicate := null;
+      get stacked diagnostics o_error = returned_sqlstate, o_detail = pg_exception_detail,
+                              o_constraint = constraint_name;
+      return next;
+    end;
+    v_index := v_index + 1;
+  end loop;
+end $$;
+`,
+  },
 ];

@@ -28,6 +28,7 @@ import type {
   Subscription,
 } from '../../event-store.port';
 import { eventStoreMigrations } from './event-store.migrations';
+import { AppendGroups, type PendingAppend } from './append-groups';
 import { PollingSubscription } from './polling-subscription';
 
 export interface SqlEventStoreOptions {
@@ -35,6 +36,11 @@ export interface SqlEventStoreOptions {
   readonly clock: Clock;
   /** Safety-net poll interval of subscriptions; notifications wake them sooner. */
   readonly pollIntervalMs: number;
+  /**
+   * Group commit: append groups committed at once (default: 2 on PostgreSQL, 1 on PGlite, whose
+   * single connection runs one transaction at a time anyway).
+   */
+  readonly appendGroupsInFlight?: number;
 }
 
 const CHANNEL = 'll_events';
@@ -55,11 +61,18 @@ interface EventRow {
 }
 
 interface AppendRow {
-  o_revision: string;
-  o_tx_id: string;
-  o_position: string;
-  o_duplicate: boolean;
+  o_index: number;
+  o_revision: string | null;
+  o_tx_id: string | null;
+  o_position: string | null;
+  o_duplicate: boolean | null;
+  o_error: string | null;
+  o_detail: string | null;
+  o_constraint: string | null;
 }
+
+const APPEND_MANY = `select o_index, o_revision, o_tx_id::text as o_tx_id, o_position, o_duplicate,
+  o_error, o_detail, o_constraint from ll_append_many($1::jsonb)`;
 
 const COLUMNS = `tx_id::text as tx_id, position, stream_id, revision, event_id::text as event_id, type,
   schema_version, tenant_id, recorded_at, metadata`;
@@ -92,10 +105,18 @@ export class SqlEventStore implements EventStore {
   private notifying = false;
   private notifyAgain = false;
 
+  private readonly groups: AppendGroups<AppendResult>;
+
   private constructor(
     private readonly client: SqlClient,
     private readonly options: SqlEventStoreOptions,
-  ) {}
+  ) {
+    this.groups = new AppendGroups((group) => this.appendGroup(group), {
+      maxInFlight: options.appendGroupsInFlight ?? (client.kind === 'pglite' ? 1 : 2),
+      maxAppends: 256,
+      maxBytes: 4 * options.limits.maxBatchBytes,
+    });
+  }
 
   /** Applies the event-store migrations, then returns the store. */
   static async create(client: SqlClient, options: SqlEventStoreOptions): Promise<SqlEventStore> {
@@ -103,6 +124,10 @@ export class SqlEventStore implements EventStore {
     return new SqlEventStore(client, options);
   }
 
+  /**
+   * Validated here; written with the appends that arrive meanwhile, to any streams, in one
+   * statement and one commit (group commit, see AppendGroups). Acknowledged after that commit.
+   */
   async appendToStream(
     streamId: string,
     events: readonly EventToAppend[],
@@ -110,8 +135,11 @@ export class SqlEventStore implements EventStore {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     validateAppend(streamId, events, expected, this.options.limits);
-    const payload = JSON.stringify(
-      events.map((e) => ({
+    const json = JSON.stringify({
+      stream: streamId,
+      expected: typeof expected === 'bigint' ? expected.toString() : expected,
+      at: (options.recordedAt ?? this.options.clock.now()).toISOString(),
+      events: events.map((e) => ({
         id: e.eventId.toLowerCase(),
         type: e.type,
         v: e.schemaVersion,
@@ -119,32 +147,42 @@ export class SqlEventStore implements EventStore {
         meta: e.metadata,
         data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength).toString('base64'),
       })),
-    );
-    let rows: AppendRow[];
+    });
     try {
-      rows = await this.client.query<AppendRow>(
-        `select o_revision, o_tx_id::text as o_tx_id, o_position, o_duplicate
-           from ll_append($1, $2, $3::timestamptz, $4::jsonb)`,
-        [
-          streamId,
-          typeof expected === 'bigint' ? expected.toString() : expected,
-          (options.recordedAt ?? this.options.clock.now()).toISOString(),
-          payload,
-        ],
-        { name: 'll_append' },
-      );
+      return await this.groups.submit({ streamId, json });
     } catch (error) {
       throw this.appendError(error, streamId, expected);
     }
-    const last = rows[rows.length - 1];
-    if (!last)
-      throw new EventStoreUnavailableError(`stream ${streamId}: the append returned no rows`);
-    if (!last.o_duplicate) this.notifyCommitted();
-    return {
-      nextExpectedRevision: BigInt(last.o_revision),
-      position: { commit: BigInt(last.o_tx_id), prepare: BigInt(last.o_position) },
-      duplicate: last.o_duplicate,
-    };
+  }
+
+  /** One statement for the whole group; each append's rows (or its refusal) go back to its caller. */
+  private async appendGroup(group: readonly PendingAppend<AppendResult>[]): Promise<void> {
+    const rows = await this.client.query<AppendRow>(
+      APPEND_MANY,
+      [`[${group.map((a) => a.json).join(',')}]`],
+      { name: 'll_append_many' },
+    );
+    const last = new Map<number, AppendRow>();
+    for (const row of rows) last.set(Number(row.o_index), row);
+    let stored = false;
+    group.forEach((append, index) => {
+      const row = last.get(index);
+      if (!row) {
+        append.reject(new EventStoreUnavailableError(`stream ${append.streamId}: no result`));
+      } else if (row.o_error !== null) {
+        append.reject(
+          new SqlError(row.o_error, row.o_detail ?? undefined, row.o_constraint ?? undefined),
+        );
+      } else {
+        if (!row.o_duplicate) stored = true;
+        append.resolve({
+          nextExpectedRevision: BigInt(row.o_revision!),
+          position: { commit: BigInt(row.o_tx_id!), prepare: BigInt(row.o_position!) },
+          duplicate: row.o_duplicate === true,
+        });
+      }
+    });
+    if (stored) this.notifyCommitted();
   }
 
   /**

@@ -6,6 +6,7 @@ import { PgliteSqlClient, SqlError } from '@ledgerline/database';
 import { ManualClock, type EventToAppend } from '@ledgerline/kernel';
 import { availableDatabases, openTestDatabase } from '@ledgerline/testing';
 import { CONTRACT_LIMITS } from '../../contract/event-store.contract';
+import { eventStoreMigrations } from './event-store.migrations';
 import { SqlEventStore } from './sql-event-store.adapter';
 
 const options = { limits: CONTRACT_LIMITS, clock: new ManualClock(), pollIntervalMs: 100 };
@@ -50,7 +51,7 @@ describe.each(availableDatabases())('SQL event log storage on %s', (kind) => {
       const rows = await db.client.query(
         `select version from ll_schema_migrations where namespace = 'event-store'`,
       );
-      expect(rows).toHaveLength(1);
+      expect(rows).toHaveLength(eventStoreMigrations.length);
     } finally {
       await db.close();
     }
