@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { ConversationProjections } from '@ledgerline/conversations';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
-import { CHECKPOINT_STORE, type CheckpointStore } from '@ledgerline/event-store';
 import type { LedgerlineConfig } from '@ledgerline/kernel';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
 import { withCliContext } from './cli-context';
@@ -18,7 +17,7 @@ export function registerProjectionCommands(
   projections
     .command('rebuild')
     .description(
-      'empty a projection (or all) and replay the whole log into it; the result equals the live one',
+      'build a projection (or all) anew from the whole log beside the live one, then swap it in (blue/green: a running server keeps serving reads throughout)',
     )
     .argument(
       '[names...]',
@@ -29,7 +28,6 @@ export function registerProjectionCommands(
         const runner = await ConversationProjections.create(
           app.get<SqlClient>(SQL_CLIENT),
           app.get<Ledger>(LEDGER),
-          app.get<CheckpointStore>(CHECKPOINT_STORE),
         );
         try {
           const outcomes = await runner.rebuildProjections(names.length > 0 ? names : undefined);

@@ -19,6 +19,7 @@ import {
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
 import { LedgerModule } from '@ledgerline/ledger';
+import { PipelineModule } from '@ledgerline/pipeline';
 import { PresenceModule } from '@ledgerline/presence';
 import { RealtimeModule } from '@ledgerline/realtime';
 import { DevTokenController } from './dev-tokens/dev-token.controller';
@@ -41,6 +42,7 @@ export class AppModule {
         EventStoreModule,
         CryptoModule,
         LedgerModule,
+        PipelineModule.forRoot(),
         AuditModule,
         IdentityModule.forRoot(config.identity),
         // The limits the GraphQL inputs are validated against, so the edge and the decider agree.

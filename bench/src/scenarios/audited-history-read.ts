@@ -1,3 +1,4 @@
+import { CommandRunner } from '@ledgerline/pipeline';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { LedgerAccessRecorder, auditStreamId, parseAccessRecorded } from '@ledgerline/audit';
 import {
@@ -8,7 +9,6 @@ import {
   ConversationStates,
   SqlConversationSnapshots,
 } from '@ledgerline/conversations';
-import { SqlCheckpointStore } from '@ledgerline/event-store';
 import {
   AccessPolicy,
   loadRolePolicy,
@@ -159,21 +159,17 @@ async function openConversations(
   });
   const states = new ConversationStates(ledger, snapshots);
   const commands = new ConversationCommands(
-    new AccessPolicy(policy, recorder),
-    ledger,
+    new CommandRunner(ledger, new AccessPolicy(policy, recorder), { ids: uuidV7Generator }),
     states,
     snapshots,
     { clock: systemClock, ids: uuidV7Generator },
   );
-  const projections = await ConversationProjections.create(
-    db.client,
-    ledger,
-    await SqlCheckpointStore.create(db.client),
-    {
-      onError: (projection, error) =>
-        progress(`${NAME}: projection ${projection} failed (${codeOf(error)}), restarting`),
+  const projections = await ConversationProjections.create(db.client, ledger, {
+    log: {
+      warn: () => undefined,
+      error: (fields) => progress(`${NAME}: projections stopped (${String(fields['code'])})`),
     },
-  );
+  });
   return {
     ledger,
     recorder,
@@ -291,8 +287,4 @@ async function assertOneRecordPerRead(
   ) {
     throw new Error(`${NAME}: the last access record is not a full history-page record`);
   }
-}
-
-function codeOf(error: unknown): string {
-  return error instanceof Error && 'code' in error ? String(error.code) : 'unknown';
 }

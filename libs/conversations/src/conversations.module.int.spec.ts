@@ -6,6 +6,7 @@ import { CHECKPOINT_STORE, EVENT_STORE, SqlCheckpointStore } from '@ledgerline/e
 import { ACCESS_POLICY, ACCESS_RECORDER } from '@ledgerline/identity';
 import { CLOCK, CONFIG, ID_GENERATOR, loadConfig, uuidV7Generator } from '@ledgerline/kernel';
 import { LEDGER } from '@ledgerline/ledger';
+import { PipelineModule } from '@ledgerline/pipeline';
 import {
   newTenant,
   openConversationsFixture,
@@ -57,6 +58,7 @@ describe('ConversationsModule', () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         TestGlobals.with(f, checkpoints),
+        PipelineModule.forRoot(),
         ConversationsModule.forRoot({ snapshotEvery: 2 }),
       ],
     }).compile();
@@ -84,12 +86,13 @@ describe('ConversationsModule', () => {
     const snapshots = await f.db.client.query('select 1 from ll_conversation_snapshots');
     expect(snapshots).toHaveLength(1);
     await app.close();
-    // Stopped before shutdown: the checkpoints were saved where the projections stood.
-    const saved = await f.db.client.query<{ name: string }>(
-      "select name from ll_checkpoints where name like 'conversations.%' order by name",
+    // Each read model's checkpoint committed with its rows, at or past the message.
+    const saved = await f.db.client.query<{ name: string; prepare: string }>(
+      'select name, prepare_position as prepare from ll_projections order by name',
     );
-    expect(saved.map((r) => r.name)).toEqual(
-      projections.names.map((n) => `conversations.${n}.g1`).sort(),
-    );
+    expect(saved.map((r) => r.name)).toEqual([...projections.names].sort());
+    for (const row of saved) {
+      expect(BigInt(row.prepare)).toBeGreaterThanOrEqual(sent.position!.prepare);
+    }
   });
 });

@@ -1,19 +1,7 @@
-import {
-  Inject,
-  Logger,
-  Module,
-  type BeforeApplicationShutdown,
-  type DynamicModule,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { DATA_KEYS, type DataKeys } from '@ledgerline/crypto';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
-import {
-  CHECKPOINT_STORE,
-  EVENT_STORE,
-  type CheckpointStore,
-  type EventStore,
-} from '@ledgerline/event-store';
+import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
 import {
   ACCESS_POLICY,
   ACCESS_RECORDER,
@@ -24,12 +12,18 @@ import {
   CLOCK,
   CONFIG,
   ID_GENERATOR,
-  LedgerlineError,
+  describeError,
   type Clock,
   type IdGenerator,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
+import {
+  COMMAND_RUNNER,
+  PROJECTION_PROCESSOR,
+  type CommandRunner,
+  type ProjectionProcessor,
+} from '@ledgerline/pipeline';
 import { ConversationCommands } from './application/conversation-commands.handler';
 import { SqlConversationSnapshots } from './application/conversation-snapshots.adapter';
 import { ConversationStates } from './application/conversation-states';
@@ -43,12 +37,6 @@ import type { ConversationLimits } from './domain/conversation.commands';
 import { ConversationProjections } from './projections/conversation-projections';
 
 export interface ConversationsModuleOptions {
-  /**
-   * Run the read-model projections in this process (started on bootstrap, stopped before
-   * shutdown). Off for a process that only serves commands and queries, or for the CLI, which
-   * calls `ConversationProjections.rebuildProjections` itself.
-   */
-  readonly runProjections?: boolean;
   /** Snapshot a conversation's state every this many events (default 100). */
   readonly snapshotEvery?: number;
   /** Conversations whose state is kept in memory (default 10 000). */
@@ -61,31 +49,6 @@ export interface ConversationsModuleOptions {
 const CONVERSATION_STATES = Symbol('ConversationStates');
 const CONVERSATION_SNAPSHOTS = Symbol('ConversationSnapshots');
 const CONVERSATIONS_OPTIONS = Symbol('ConversationsModuleOptions');
-
-/** Ids and codes only: events, states and errors' causes may hold PHI and are never logged. */
-function describe(error: unknown): Record<string, unknown> {
-  return error instanceof LedgerlineError
-    ? { code: error.code, message: error.message }
-    : { error: error instanceof Error ? error.name : typeof error };
-}
-
-class ConversationProjectionsLifecycle
-  implements OnApplicationBootstrap, BeforeApplicationShutdown
-{
-  constructor(
-    @Inject(ConversationProjections) private readonly projections: ConversationProjections,
-    @Inject(CONVERSATIONS_OPTIONS) private readonly options: ConversationsModuleOptions,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.options.runProjections ?? true) this.projections.start();
-  }
-
-  // Before the database and the event store close.
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.projections.stop();
-  }
-}
 
 /**
  * Conversations: the command handler (`ConversationCommands`), the queries
@@ -129,53 +92,35 @@ export class ConversationsModule {
         {
           provide: ConversationCommands,
           inject: [
-            ACCESS_POLICY,
-            LEDGER,
+            COMMAND_RUNNER,
             CONVERSATION_STATES,
             CONVERSATION_SNAPSHOTS,
             CLOCK,
             ID_GENERATOR,
           ],
           useFactory: (
-            access: AccessPolicy,
-            ledger: Ledger,
+            runner: CommandRunner,
             states: ConversationStates,
             snapshots: SqlConversationSnapshots,
             clock: Clock,
             ids: IdGenerator,
           ) => {
             const logger = new Logger('ConversationCommands');
-            return new ConversationCommands(access, ledger, states, snapshots, {
+            return new ConversationCommands(runner, states, snapshots, {
               clock,
               ids,
               limits: options.limits,
               snapshotEvery: options.snapshotEvery,
               onSnapshotError: (streamId, error) =>
-                logger.warn({ streamId, ...describe(error), msg: 'snapshot not written' }),
+                logger.warn({ streamId, ...describeError(error), msg: 'snapshot not written' }),
             });
           },
         },
         {
           provide: ConversationProjections,
-          inject: [SQL_CLIENT, LEDGER, CHECKPOINT_STORE],
-          useFactory: (client: SqlClient, ledger: Ledger, checkpoints: CheckpointStore) => {
-            const logger = new Logger('ConversationProjections');
-            return ConversationProjections.create(client, ledger, checkpoints, {
-              onError: (projection, error) =>
-                logger.error({
-                  projection,
-                  ...describe(error),
-                  msg: 'projection stopped; restarting',
-                }),
-              onRetry: (projection, error, attempt) =>
-                logger.warn({
-                  projection,
-                  attempt,
-                  ...describe(error),
-                  msg: 'projection read retried',
-                }),
-            });
-          },
+          inject: [SQL_CLIENT, PROJECTION_PROCESSOR],
+          useFactory: (client: SqlClient, processor: ProjectionProcessor) =>
+            ConversationProjections.register(client, processor),
         },
         {
           provide: ConversationQueries,
@@ -208,7 +153,6 @@ export class ConversationsModule {
           useFactory: (access: AccessPolicy, replay: PointInTimeReplay) =>
             new ConversationReplay(access, replay),
         },
-        ConversationProjectionsLifecycle,
       ],
       exports: [
         ConversationCommands,

@@ -194,10 +194,7 @@ export { SqlReplayHints, type ReplayHintSource } from './application/queries/rep
 export {
   ConversationProjections,
   CONVERSATION_PROJECTIONS,
-  ProjectionSupersededError,
-  projectionCheckpointName,
   type ConversationProjectionsOptions,
-  type RebuildOutcome,
 } from './projections/conversation-projections';
 export type { ConversationProjection, ProjectedEvent } from './projections/conversation-projection';
 export { conversationReadModelMigrations } from './projections/conversations.migrations';

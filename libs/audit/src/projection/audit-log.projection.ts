@@ -1,33 +1,21 @@
 import { migrate, type SqlClient, type SqlExecutor } from '@ledgerline/database';
-import type { CheckpointStore, Subscription } from '@ledgerline/event-store';
-import { Pause, UnavailableError, comparePositions, type GlobalPosition } from '@ledgerline/kernel';
-import { startDurableLedgerSubscription, type Ledger, type OpenedEvent } from '@ledgerline/ledger';
+import type { GlobalPosition } from '@ledgerline/kernel';
+import type { Ledger } from '@ledgerline/ledger';
+import { ProjectionProcessor, type ProjectionProcessorOptions } from '@ledgerline/pipeline';
 import { AUDIT_STREAM_PREFIX } from '../audit-stream';
 import { auditLogEntryOf, type AuditLogRow, type SkipReason } from './audit-log-row';
 import { auditLogMigrations } from './audit-log.migrations';
 
-/** The projection's name: its bookkeeping row and its checkpoints (`audit.audit-log.g<n>`). */
+/** The projection's name: its checkpoint row in the projection processor (`ll_projections`). */
 export const AUDIT_LOG_PROJECTION = 'audit-log';
 
-export const auditLogCheckpointName = (generation: number): string =>
-  `audit.${AUDIT_LOG_PROJECTION}.g${generation}`;
-
-export interface AuditLogProjectionOptions {
-  /** Save the checkpoint after this many events (and whenever caught up). */
-  readonly checkpointEvery?: number;
-  /** First wait before restarting after a failure; doubles up to `maxRestartDelayMs`. */
-  readonly restartDelayMs?: number;
-  readonly maxRestartDelayMs?: number;
-  /** The projection stopped on an error and will restart (ids and codes only: never log events). */
-  readonly onError?: (error: unknown) => void;
-  /** A transient read failure the subscription retries on its own. */
-  readonly onRetry?: (error: unknown, attempt: number) => void;
+export interface AuditLogProjectionOptions extends ProjectionProcessorOptions {
   /** An event of an audit stream that gives no row (shredded, of a type this build does not know). */
   readonly onSkipped?: (event: { eventId: string; type: string; reason: SkipReason }) => void;
 }
 
 export interface ReplayOutcome {
-  /** The new generation, whose checkpoint the live projection follows from now on. */
+  /** The projection's generation after the replay (counts replays and rebuilds). */
   readonly generation: number;
   /** Access events read on the way to the end of the log. */
   readonly eventsRead: number;
@@ -35,109 +23,90 @@ export interface ReplayOutcome {
   readonly rowsAdded: number;
 }
 
-interface Run {
-  stopped: boolean;
-  subscription: Subscription | undefined;
-  /** Settles at this run's first catch-up (or rejects at its first failure). */
-  readonly caughtUp: Promise<void>;
-  resolveCaughtUp(): void;
-  rejectCaughtUp(error: unknown): void;
-  readonly pause: Pause;
-  loop: Promise<void>;
-  eventsRead: number;
-  rowsAdded: number;
-}
-
 /**
  * Projects every tenant's audit stream (`audit:<tenant>`) into the append-only audit log
- * (`ll_audit_log`, `ll_audit_log_subjects`), on a durable ledger subscription with its own
- * checkpoint.
+ * (`ll_audit_log`, `ll_audit_log_subjects`), as one projection of the process's one projection
+ * processor (applied in the processor's shared batches, its checkpoint committed with its rows).
  *
- * - At-least-once safe: each event is inserted with `on conflict do nothing` (event id or
- *   position), together with its subject rows in one transaction, so a redelivered event (or one
- *   another node projected first) changes nothing.
  * - Rows arrive in `$all` order, so a reader paging forwards by position never has a row appear
  *   behind its cursor (a replay that fills a hole is the exception, see `replay`).
- * - A failure (database down, an access event this build cannot read) stops it; it restarts from
- *   its checkpoint after a backoff, and reports the error through `onError`. An event it cannot
- *   read is never skipped: the log would have a hole nobody sees.
- * - The log is append-only in the database, so there is no rebuild that empties it (`ledgerline
- *   projections rebuild` does not touch it). `replay` reads the whole log again under a new
- *   checkpoint generation and inserts only what is missing.
+ * - Inserts are `on conflict do nothing` (event id or position), so a replay over the rows it has
+ *   changes nothing.
+ * - An access event this build cannot read stops the projection (fail closed: the log would have
+ *   a hole nobody sees), with an alert naming its position; the processor retries it later and the
+ *   other read models go on.
+ * - The log is append-only in the database, so it is never rebuilt; `replay` reads the whole log
+ *   again and inserts only what is missing.
  */
 export class AuditLogProjection {
-  private run: Run | undefined;
-  private progress: GlobalPosition | undefined;
-  private readonly waiters = new Set<() => void>();
+  private eventsRead = 0;
+  private rowsAdded = 0;
 
-  private constructor(
-    private readonly client: SqlClient,
-    private readonly ledger: Pick<Ledger, 'subscribe'>,
-    private readonly checkpoints: CheckpointStore,
-    private readonly options: AuditLogProjectionOptions,
-  ) {}
+  private constructor(private readonly processor: ProjectionProcessor) {}
 
-  /** Creates (migrates) the audit log tables; does not start projecting. */
+  /** Migrates the audit log tables and registers the projection with the app's processor. */
+  static async register(
+    client: SqlClient,
+    processor: ProjectionProcessor,
+    options: Pick<AuditLogProjectionOptions, 'onSkipped'> = {},
+  ): Promise<AuditLogProjection> {
+    await migrate(client, 'audit-log', auditLogMigrations);
+    const projection = new AuditLogProjection(processor);
+    processor.register({
+      name: AUDIT_LOG_PROJECTION,
+      streamPrefixes: [AUDIT_STREAM_PREFIX],
+      tables: [],
+      apply: async (tx, opened) => {
+        const entry = auditLogEntryOf(opened);
+        if (entry.kind === 'skip') {
+          if (entry.reason !== 'not_an_audit_stream') {
+            options.onSkipped?.({
+              eventId: opened.eventId,
+              type: opened.type,
+              reason: entry.reason,
+            });
+          }
+          return;
+        }
+        projection.eventsRead += 1;
+        if (await insertRow(tx, entry.row)) projection.rowsAdded += 1;
+      },
+    });
+    return projection;
+  }
+
+  /** With a processor of its own (tools and tests that run nothing else); does not start it. */
   static async create(
     client: SqlClient,
     ledger: Pick<Ledger, 'subscribe'>,
-    checkpoints: CheckpointStore,
     options: AuditLogProjectionOptions = {},
   ): Promise<AuditLogProjection> {
-    await migrate(client, 'audit-log', auditLogMigrations);
-    return new AuditLogProjection(client, ledger, checkpoints, options);
+    const processor = await ProjectionProcessor.create(client, ledger, options);
+    return AuditLogProjection.register(client, processor, options);
   }
 
   get running(): boolean {
-    return this.run !== undefined;
+    return this.processor.running;
   }
 
-  /** Starts projecting from the checkpoint (no-op when running). */
+  /** Starts the processor the projection runs on (no-op when it runs). */
   start(): void {
-    if (!this.run) this.run = this.launch();
+    this.processor.start();
   }
 
-  /** Stops, letting the event in hand finish and saving the checkpoint. */
   async stop(): Promise<void> {
-    const run = this.run;
-    if (!run) return;
-    run.stopped = true;
-    run.pause.interrupt();
-    await run.subscription?.stop().catch(() => undefined);
-    await run.loop;
-    run.rejectCaughtUp(new UnavailableError('the audit log projection was stopped'));
-    if (this.run === run) this.run = undefined;
+    await this.processor.stop();
   }
 
   /**
-   * Reads the whole log again from its first event under a new checkpoint generation, inserting
-   * the access events the audit log is missing (rows it has are left as they are: it is
-   * append-only). Resolves once the replay has caught up with the log. Running afterwards if it
-   * was running before. Another process still on the old generation keeps inserting harmlessly
-   * (the same rows, idempotently) until it restarts.
+   * Reads the whole log again from its first event, inserting the access events the audit log is
+   * missing (rows it has are left as they are: it is append-only). Resolves once caught up.
    */
   async replay(): Promise<ReplayOutcome> {
-    const wasRunning = this.run !== undefined;
-    await this.stop();
-    const [row] = await this.client.query<{ generation: number }>(
-      `insert into ll_audit_log_projection (name, generation, replayed_at) values ($1, 1, now())
-       on conflict (name) do update
-         set generation = ll_audit_log_projection.generation + 1, replayed_at = now()
-       returning generation`,
-      [AUDIT_LOG_PROJECTION],
-    );
-    const run = this.launch();
-    this.run = run;
-    try {
-      await run.caughtUp;
-    } finally {
-      if (!wasRunning) await this.stop();
-    }
-    return {
-      generation: Number(row!.generation),
-      eventsRead: run.eventsRead,
-      rowsAdded: run.rowsAdded,
-    };
+    const read = this.eventsRead;
+    const added = this.rowsAdded;
+    const { generation } = await this.processor.replay(AUDIT_LOG_PROJECTION);
+    return { generation, eventsRead: this.eventsRead - read, rowsAdded: this.rowsAdded - added };
   }
 
   /**
@@ -145,116 +114,10 @@ export class AuditLogProjection {
    * tests); UnavailableError (retryable) when it does not within `timeoutMs`.
    */
   waitFor(position: GlobalPosition, options: { readonly timeoutMs?: number } = {}): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!this.progress || comparePositions(this.progress, position) < 0) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new UnavailableError('the audit log did not reach the position in time'));
-      }, options.timeoutMs ?? 10_000);
-      this.waiters.add(check);
-      check();
+    return this.processor.waitFor(position, {
+      timeoutMs: options.timeoutMs,
+      names: [AUDIT_LOG_PROJECTION],
     });
-  }
-
-  private launch(): Run {
-    let resolveCaughtUp!: () => void;
-    let rejectCaughtUp!: (error: unknown) => void;
-    const caughtUp = new Promise<void>((resolve, reject) => {
-      resolveCaughtUp = resolve;
-      rejectCaughtUp = reject;
-    });
-    // Only a replay awaits it; a failure is reported through onError as well.
-    caughtUp.catch(() => undefined);
-    const run: Run = {
-      stopped: false,
-      subscription: undefined,
-      caughtUp,
-      resolveCaughtUp,
-      rejectCaughtUp,
-      pause: new Pause(),
-      loop: Promise.resolve(),
-      eventsRead: 0,
-      rowsAdded: 0,
-    };
-    run.loop = this.loop(run);
-    return run;
-  }
-
-  private async loop(run: Run): Promise<void> {
-    let failures = 0;
-    while (!run.stopped) {
-      try {
-        const generation = await this.generation();
-        const subscription = await startDurableLedgerSubscription(this.ledger, this.checkpoints, {
-          name: auditLogCheckpointName(generation),
-          filter: { streamPrefixes: [AUDIT_STREAM_PREFIX] },
-          checkpointEvery: this.options.checkpointEvery,
-          onRetry: (error, attempt) => this.options.onRetry?.(error, attempt),
-          onEvent: async (opened) => {
-            await this.handle(run, opened);
-            failures = 0;
-            this.advance(opened.position);
-          },
-          onCaughtUp: (position) => {
-            this.advance(position);
-            run.resolveCaughtUp();
-          },
-        });
-        run.subscription = subscription;
-        if (run.stopped) {
-          await subscription.stop();
-          return;
-        }
-        await subscription.done;
-      } catch (error) {
-        if (run.stopped) return;
-        failures += 1;
-        run.rejectCaughtUp(error);
-        this.options.onError?.(error);
-        const base = this.options.restartDelayMs ?? 500;
-        await run.pause.sleep(
-          Math.min(this.options.maxRestartDelayMs ?? 30_000, base * 2 ** (failures - 1)),
-        );
-      }
-    }
-  }
-
-  private async handle(run: Run, opened: OpenedEvent): Promise<void> {
-    const entry = auditLogEntryOf(opened);
-    if (entry.kind === 'skip') {
-      if (entry.reason !== 'not_an_audit_stream') {
-        this.options.onSkipped?.({
-          eventId: opened.eventId,
-          type: opened.type,
-          reason: entry.reason,
-        });
-      }
-      return;
-    }
-    run.eventsRead += 1;
-    const added = await this.client.transaction((tx) => insertRow(tx, entry.row));
-    if (added) run.rowsAdded += 1;
-  }
-
-  private async generation(): Promise<number> {
-    const [row] = await this.client.query<{ generation: number }>(
-      `insert into ll_audit_log_projection (name) values ($1)
-       on conflict (name) do update set name = excluded.name
-       returning generation`,
-      [AUDIT_LOG_PROJECTION],
-    );
-    return Number(row!.generation);
-  }
-
-  private advance(position: GlobalPosition): void {
-    if (this.progress && comparePositions(position, this.progress) <= 0) return;
-    this.progress = position;
-    for (const check of [...this.waiters]) check();
   }
 }
 

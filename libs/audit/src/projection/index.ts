@@ -1,7 +1,6 @@
 export {
   AuditLogProjection,
   AUDIT_LOG_PROJECTION,
-  auditLogCheckpointName,
   type AuditLogProjectionOptions,
   type ReplayOutcome,
 } from './audit-log.projection';

@@ -1,14 +1,18 @@
-import { WrongExpectedRevisionError } from '@ledgerline/event-store';
-import type { AccessPolicy, Principal } from '@ledgerline/identity';
+import type { Principal } from '@ledgerline/identity';
 import type { Clock, GlobalPosition, IdGenerator } from '@ledgerline/kernel';
-import type { Ledger } from '@ledgerline/ledger';
+import type { Appended, CommandHandler, CommandRunner } from '@ledgerline/pipeline';
 import {
   DEFAULT_CONVERSATION_LIMITS,
   type ConversationCommand,
   type ConversationLimits,
 } from '../domain/conversation.commands';
 import { decideConversation } from '../domain/conversation.decider';
-import { findMessageIdByClientMessageId, foldConversation } from '../domain/conversation.state';
+import type { ConversationEvent } from '../domain/conversation.events';
+import {
+  findMessageIdByClientMessageId,
+  foldConversation,
+  type ConversationState,
+} from '../domain/conversation.state';
 import { conversationStreamId } from '../domain/stream-ids';
 import { encodeConversationEvent, type CausalIds } from './conversation-events.codec';
 import { permissionFor } from './conversation-permissions';
@@ -60,41 +64,35 @@ export interface ConversationCommandsOptions {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly limits?: ConversationLimits;
-  /** Decide-and-append attempts when other writers move the stream meanwhile. */
-  readonly maxAttempts?: number;
   /** Snapshot the state once it is this many events past the last snapshot. */
   readonly snapshotEvery?: number;
   /** A snapshot could not be written (the command itself succeeded). Ids only. */
   readonly onSnapshotError?: (streamId: string, error: unknown) => void;
 }
 
+type Result = ConversationCommandResult | SendMessageResult;
+
 /**
- * The one entry for conversation commands: authorize → load (cache + catch-up) → decide (pure) →
- * append through the ledger (sealed) with the state's revision as the expected revision.
+ * The one entry for conversation commands, on the one CommandRunner: authorize → load (cache +
+ * catch-up) → decide (pure) → append through the ledger (sealed) with the state's revision as the
+ * expected revision. This class brings only what is the conversation's own: the decider, the
+ * codec, the permission table, snapshots and the acks of sends.
  *
- * - The access check comes first, before anything is read; a refusal is recorded by the policy.
- * - Commands on one stream are serialised in this process, so they do not race each other; other
- *   processes are met by the expected revision: on WrongExpectedRevisionError the state catches
- *   up and the command is decided again, at most `maxAttempts` times.
  * - A send retried with its client message id appends nothing and answers the original id.
  * - A conversation whose events were shredded (and that no readable snapshot covers) refuses every
  *   command with ConversationShreddedError.
  */
 export class ConversationCommands {
   private readonly limits: ConversationLimits;
-  private readonly maxAttempts: number;
   private readonly snapshotEvery: number;
-  private readonly queues = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly access: Pick<AccessPolicy, 'check'>,
-    private readonly ledger: Pick<Ledger, 'append'>,
+    private readonly runner: CommandRunner,
     private readonly states: ConversationStates,
     private readonly snapshots: ConversationSnapshotStore,
     private readonly options: ConversationCommandsOptions,
   ) {
     this.limits = options.limits ?? DEFAULT_CONVERSATION_LIMITS;
-    this.maxAttempts = options.maxAttempts ?? 5;
     this.snapshotEvery = options.snapshotEvery ?? 100;
   }
 
@@ -111,80 +109,80 @@ export class ConversationCommands {
         actor: { id: principal.id, kind: principal.kind },
       },
     } as ConversationCommand;
-    await this.access.check(principal, permissionFor(command), {
-      tenantId: principal.tenantId,
-      type: 'conversation',
-      id: command.data.conversationId,
+    const result = await this.runner.run(this.handler(causal), this.states, command, {
+      principal,
     });
-    const streamId = conversationStreamId(command.data.tenantId, command.data.conversationId);
-    const result = await this.serialised(streamId, () => this.run(command, streamId, causal));
     return result as ResultOf<R>;
   }
 
-  private async run(
-    command: ConversationCommand,
-    streamId: string,
+  private handler(
     causal: CausalIds,
-  ): Promise<ConversationCommandResult | SendMessageResult> {
-    const { tenantId, conversationId } = command.data;
-    for (let attempt = 1; ; attempt++) {
-      const loaded = await this.states.load(tenantId, streamId);
-      const events = decideConversation(command, loaded.state, {
-        now: this.options.clock.now(),
-        ids: this.options.ids,
-        limits: this.limits,
-      });
-      if (events.length === 0) return this.unchanged(command, loaded);
+  ): CommandHandler<
+    ConversationCommand,
+    ConversationState,
+    LoadedConversation,
+    ConversationEvent,
+    Result
+  > {
+    return {
+      target: (command) => ({
+        tenantId: command.data.tenantId,
+        streamId: conversationStreamId(command.data.tenantId, command.data.conversationId),
+      }),
+      access: (command) => ({
+        permission: permissionFor(command),
+        resource: {
+          tenantId: command.data.tenantId,
+          type: 'conversation',
+          id: command.data.conversationId,
+        },
+      }),
+      decide: (command, loaded) =>
+        decideConversation(command, loaded.state, {
+          now: this.options.clock.now(),
+          ids: this.options.ids,
+          limits: this.limits,
+        }),
+      encode: (event, eventId) => encodeConversationEvent(event, eventId, causal),
+      unchanged: (command, loaded) => this.unchanged(command, loaded),
+      appended: (command, loaded, appended) => this.appended(command, loaded, appended),
+      busy: (streamId, attempts) => new ConversationBusyError(streamId, attempts),
+    };
+  }
 
-      const eventIds = events.map(() => this.options.ids.next());
-      const sealed = events.map((e, i) => encodeConversationEvent(e, eventIds[i]!, causal));
-      let appended;
-      try {
-        appended = await this.ledger.append(
-          tenantId,
-          streamId,
-          sealed,
-          loaded.revision < 0n ? 'no_stream' : loaded.revision,
-        );
-      } catch (error) {
-        if (error instanceof WrongExpectedRevisionError) {
-          if (attempt < this.maxAttempts) continue; // catch up, decide again
-          throw new ConversationBusyError(streamId, attempt);
-        }
-        // The outcome is unknown (e.g. the connection dropped after COMMIT): read it next time.
-        this.states.forget(streamId);
-        throw error;
-      }
-
-      const revision = appended.nextExpectedRevision;
-      const decided: LoadedConversation = {
-        streamId,
-        state: foldConversation(events, loaded.state),
-        revision,
-        lastEventId: eventIds[eventIds.length - 1],
-        snapshotRevision: loaded.snapshotRevision,
-      };
-      // The store reports the last event's position; the decider decides one event per command,
-      // so a sent message is that last event.
-      const last = events[events.length - 1]!;
-      const placement: MessagePlacement = { revision, position: appended.position };
-      this.states.remember(
-        decided,
-        last.type === 'MessageSent' ? [[last.data.messageId, placement]] : [],
-      );
-      await this.snapshotIfDue(decided);
-      const result: ConversationCommandResult = {
-        conversationId,
-        streamId,
-        eventIds,
-        revision,
-        position: appended.position,
-      };
-      if (last.type === 'MessageSent') {
-        return { ...result, messageId: last.data.messageId, duplicate: false };
-      }
-      return result;
+  private async appended(
+    command: ConversationCommand,
+    loaded: LoadedConversation,
+    { events, eventIds, result: appended }: Appended<ConversationEvent>,
+  ): Promise<Result> {
+    const revision = appended.nextExpectedRevision;
+    const decided: LoadedConversation = {
+      streamId: loaded.streamId,
+      state: foldConversation(events, loaded.state),
+      revision,
+      lastEventId: eventIds[eventIds.length - 1],
+      snapshotRevision: loaded.snapshotRevision,
+    };
+    // The store reports the last event's position; the decider decides one event per command,
+    // so a sent message is that last event.
+    const last = events[events.length - 1]!;
+    const placement: MessagePlacement = { revision, position: appended.position };
+    this.states.remember(
+      decided,
+      last.type === 'MessageSent' ? [[last.data.messageId, placement]] : [],
+    );
+    await this.snapshotIfDue(decided);
+    const result: ConversationCommandResult = {
+      conversationId: command.data.conversationId,
+      streamId: loaded.streamId,
+      eventIds,
+      revision,
+      position: appended.position,
+    };
+    if (last.type === 'MessageSent') {
+      return { ...result, messageId: last.data.messageId, duplicate: false };
     }
+    return result;
   }
 
   /** Nothing to append: a retried send answers with the original message. */
@@ -231,22 +229,6 @@ export class ConversationCommands {
     } catch (error) {
       // The command is appended and acknowledged all the same; the next one tries again.
       this.options.onSnapshotError?.(loaded.streamId, error);
-    }
-  }
-
-  /** Runs `fn` after every earlier call for the same stream in this process has settled. */
-  private async serialised<T>(streamId: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.queues.get(streamId) ?? Promise.resolve();
-    const run = before.then(fn);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(streamId, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.queues.get(streamId) === settled) this.queues.delete(streamId);
     }
   }
 }

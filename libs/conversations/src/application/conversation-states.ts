@@ -102,9 +102,21 @@ export class ConversationStates {
     this.placementsPerStream = options.placementsPerStream ?? 1_000;
   }
 
-  /** The stream's current state (as far as committed events go). */
-  async load(tenantId: string, streamId: string): Promise<LoadedConversation> {
+  /**
+   * The stream's current state (as far as committed events go). With `cached`, a state held in
+   * memory is returned as it is, without reading the stream (the command runner's append at its
+   * revision proves it current, or the runner loads again without `cached`).
+   */
+  async load(
+    tenantId: string,
+    streamId: string,
+    options: { readonly cached?: boolean } = {},
+  ): Promise<LoadedConversation> {
     const cached = this.cache.get(streamId);
+    if (cached && options.cached) {
+      this.stats.cacheHits += 1;
+      return cached.loaded;
+    }
     if (cached) {
       this.stats.cacheHits += 1;
       const caughtUp = await this.catchUp(cached);

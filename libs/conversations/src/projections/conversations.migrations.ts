@@ -147,4 +147,18 @@ export const conversationReadModelMigrations: readonly Migration[] = [
         primary key (tenant_id, conversation_id, member_id)
       );`,
   },
+  {
+    version: 2,
+    name: 'one-projection-processor',
+    sql: `
+      -- The read models now ride on the one projection processor (libs/pipeline), whose checkpoint
+      -- commits with their rows (ll_projections): the per-projection generations and per-stream
+      -- revisions are gone. The read models are emptied so the processor builds them from the log.
+      drop table ll_conv_projection_streams;
+      drop table ll_conv_projections;
+      truncate ll_conv_list_conversations, ll_conv_list_members, ll_conv_list_messages,
+        ll_conv_messages, ll_conv_message_edits, ll_conv_reactions, ll_conv_deliveries,
+        ll_conv_reads;
+    `,
+  },
 ];

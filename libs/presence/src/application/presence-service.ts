@@ -1,4 +1,4 @@
-import { WrongExpectedRevisionError, type EventStore } from '@ledgerline/event-store';
+import type { EventStore } from '@ledgerline/event-store';
 import type { AccessPolicy, Principal } from '@ledgerline/identity';
 import {
   describeError,
@@ -7,6 +7,13 @@ import {
   type IdGenerator,
 } from '@ledgerline/kernel';
 import type { Ledger } from '@ledgerline/ledger';
+import {
+  CommandRunner,
+  type CommandHandler,
+  type LoadedState,
+  type StateLoader,
+} from '@ledgerline/pipeline';
+import type { PresenceEvent } from '../domain/presence.events';
 import type { PresenceCommand } from '../domain/presence.commands';
 import {
   decidePresence,
@@ -74,10 +81,16 @@ export interface PresenceServiceOptions {
 const MEMBER_ID = /^[!-;=?-~]{1,128}$/;
 const CONNECTION_ID = /^[!-~]{1,128}$/;
 
-interface Loaded {
-  readonly state: PresenceState;
-  readonly revision: bigint | undefined;
-  readonly position: GlobalPosition | undefined;
+interface Loaded extends LoadedState<PresenceState> {
+  readonly observed: ConnectionObservation;
+  /** When the observation was made, and the lease horizon it was made against. */
+  readonly at: Date;
+  readonly liveAfter: Date;
+}
+
+interface Decided extends Loaded {
+  /** True when the decision wrote an event. */
+  readonly appended: boolean;
 }
 
 const keyOf = (s: Pick<ConnectionSubject, 'tenantId' | 'userId'>) =>
@@ -113,7 +126,9 @@ export class PresenceService {
   /** Users whose reconciliation failed here; the next sweep tries again. */
   private readonly retry = new Map<string, ConnectionSubject>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Decisions under way, which `stop` lets finish. */
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly runner: CommandRunner;
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private started = false;
@@ -130,6 +145,11 @@ export class PresenceService {
     this.sweepIntervalMs =
       options.sweepIntervalMs ?? Math.max(100, Math.floor(options.connectionLeaseMs / 3));
     this.maxAttempts = options.maxAttempts ?? 5;
+    // Presence decisions are the system's own: the runner's access step is never used for them.
+    this.runner = new CommandRunner(ledger, access, {
+      ids: options.ids,
+      maxAttempts: this.maxAttempts,
+    });
     this.fanOut = new PresenceFanOut(ledger, store, memberships, {
       ...options.fanOut,
       log: this.log,
@@ -163,7 +183,7 @@ export class PresenceService {
     this.timers.clear();
     await this.sweeping;
     await this.fanOut.stop();
-    await Promise.allSettled([...this.locks.values()]);
+    await Promise.allSettled([...this.inflight]);
     this.local.clear();
     try {
       await this.connections.closeNode(this.options.nodeId, this.options.clock.now());
@@ -244,8 +264,8 @@ export class PresenceService {
       id: userId,
     });
     if (!(await this.canSee(viewer, userId))) throw new PresenceNotVisibleError(userId);
-    const loaded = await this.load(viewer.tenantId, userId);
-    return presenceView(userId, loaded.state, loaded.position);
+    const current = await this.current(presenceStreamId(viewer.tenantId, userId));
+    return presenceView(userId, current.state, current.position);
   }
 
   /** The check `watch` makes, recorded when denied: edges call it before `watch`. */
@@ -330,29 +350,25 @@ export class PresenceService {
   }
 
   /**
-   * Observe, load, decide, append at the loaded revision; again when another node appended first.
-   * After writing offline, the user's stale rows go, and the loop looks once more: a connection
-   * that opened meanwhile on another node brings the user straight back online.
+   * Observe, load, decide, append at the loaded revision (the command runner; again when another
+   * node appended first). After writing offline, the user's stale rows go, and it looks once more:
+   * a connection that opened meanwhile on another node brings the user straight back online.
    */
-  private decideAndAppend(
+  private async decideAndAppend(
     subject: ConnectionSubject,
     commandOf: (observed: ConnectionObservation, at: Date) => PresenceCommand,
   ): Promise<{ state: PresenceState; observed: ConnectionObservation; at: Date }> {
-    return this.withLock(keyOf(subject), async () => {
-      const streamId = presenceStreamId(subject.tenantId, subject.userId);
-      for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-        const at = this.options.clock.now();
-        const liveAfter = new Date(at.getTime() - this.options.connectionLeaseMs);
-        const observed = await this.connections.observe(
-          subject.tenantId,
-          subject.userId,
-          liveAfter,
+    const decision = (async () => {
+      for (let round = 1; round <= this.maxAttempts; round++) {
+        const outcome = await this.runner.run(
+          this.handler(commandOf),
+          this.loader(subject),
+          subject,
         );
-        const loaded = await this.load(subject.tenantId, subject.userId);
-        const events = decidePresence(commandOf(observed, at), loaded.state);
-        if (events.length === 0) {
+        const { state, observed, at, liveAfter } = outcome;
+        if (!outcome.appended) {
           if (
-            loaded.state.status === 'offline' &&
+            state.status === 'offline' &&
             observed.liveConnections === 0 &&
             observed.lastConnectedAt !== undefined
           ) {
@@ -364,20 +380,8 @@ export class PresenceService {
               observed.lastConnectedAt,
             );
           }
-          return { state: loaded.state, observed, at };
+          return { state, observed, at };
         }
-        try {
-          await this.ledger.append(
-            subject.tenantId,
-            streamId,
-            events.map((e) => encodePresenceEvent(e, this.options.ids.next())),
-            loaded.revision ?? 'no_stream',
-          );
-        } catch (error) {
-          if (error instanceof WrongExpectedRevisionError) continue;
-          throw error;
-        }
-        const state = events.reduce(evolvePresence, loaded.state);
         if (state.status !== 'offline') return { state, observed, at };
         await this.connections.forget(
           subject.tenantId,
@@ -387,16 +391,60 @@ export class PresenceService {
         );
       }
       throw new PresenceBusyError(this.maxAttempts);
-    });
+    })();
+    this.inflight.add(decision);
+    try {
+      return await decision;
+    } finally {
+      this.inflight.delete(decision);
+    }
+  }
+
+  /** The presence decision as the command runner takes it: system-issued, no access step. */
+  private handler(
+    commandOf: (observed: ConnectionObservation, at: Date) => PresenceCommand,
+  ): CommandHandler<ConnectionSubject, PresenceState, Loaded, PresenceEvent, Decided> {
+    return {
+      target: (subject) => ({
+        tenantId: subject.tenantId,
+        streamId: presenceStreamId(subject.tenantId, subject.userId),
+      }),
+      decide: (_subject, loaded) =>
+        decidePresence(commandOf(loaded.observed, loaded.at), loaded.state),
+      encode: (event, eventId) => encodePresenceEvent(event, eventId),
+      unchanged: (_subject, loaded) => ({ ...loaded, appended: false }),
+      appended: (_subject, loaded, { events }) => ({
+        ...loaded,
+        state: events.reduce(evolvePresence, loaded.state),
+        appended: true,
+      }),
+      busy: (_streamId, attempts) => new PresenceBusyError(attempts),
+    };
+  }
+
+  /**
+   * The user's state (their stream's last event: offline when there is none, or it was shredded)
+   * together with what the connection table says now: both are read for every decision.
+   */
+  private loader(subject: ConnectionSubject): StateLoader<PresenceState, Loaded> {
+    return {
+      load: async (tenantId, streamId) => {
+        const at = this.options.clock.now();
+        const liveAfter = new Date(at.getTime() - this.options.connectionLeaseMs);
+        const observed = await this.connections.observe(tenantId, subject.userId, liveAfter);
+        const { state, revision } = await this.current(streamId);
+        return { streamId, state, revision, observed, at, liveAfter };
+      },
+      forget: () => undefined,
+    };
   }
 
   /** The user's state: their stream's last event (offline when there is none, or it was shredded). */
-  private async load(tenantId: string, userId: string): Promise<Loaded> {
-    const [last] = await this.ledger.readStream(presenceStreamId(tenantId, userId), {
-      direction: 'backwards',
-      maxCount: 1,
-    });
-    if (!last) return { state: initialPresenceState(), revision: undefined, position: undefined };
+  private async current(
+    streamId: string,
+  ): Promise<{ state: PresenceState; revision: bigint; position: GlobalPosition | undefined }> {
+    const [last] = await this.ledger.readStream(streamId, { direction: 'backwards', maxCount: 1 });
+    if (!last) return { state: initialPresenceState(), revision: -1n, position: undefined };
     const event = openPresenceEvent(last);
     return {
       state: event ? evolvePresence(initialPresenceState(), event) : initialPresenceState(),
@@ -428,21 +476,6 @@ export class PresenceService {
     const timer = this.timers.get(key);
     if (timer) clearTimeout(timer);
     this.timers.delete(key);
-  }
-
-  /** One decision per user at a time on this node (other nodes are kept out by the revision). */
-  private withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.locks.set(key, settled);
-    void settled.then(() => {
-      if (this.locks.get(key) === settled) this.locks.delete(key);
-    });
-    return run;
   }
 
   // ---- who ----------------------------------------------------------------------------------------

@@ -45,11 +45,11 @@ export async function openAuditLogFixture(kind: TestDatabaseKind): Promise<Audit
   const checkpoints = await SqlCheckpointStore.create(f.db.client);
   const errors: unknown[] = [];
   const skipped: AuditLogFixture['skipped'] = [];
-  const projection = await AuditLogProjection.create(f.db.client, f.ledger, checkpoints, {
+  const projection = await AuditLogProjection.create(f.db.client, f.ledger, {
     restartDelayMs: 20,
     maxRestartDelayMs: 200,
-    checkpointEvery: 3,
-    onError: (error) => errors.push(error),
+    batchMax: 3,
+    log: { warn: () => undefined, error: (fields) => errors.push(fields) },
     onSkipped: (event) => skipped.push(event),
   });
   const recorder = new LedgerAccessRecorder(f.ledger, {

@@ -1,10 +1,10 @@
+import { CommandRunner } from '@ledgerline/pipeline';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataKeyCache, DataKeyStore, DataKeys, LocalKeyRing } from '@ledgerline/crypto';
 import {
-  SqlCheckpointStore,
   SqlEventStore,
   type AppendOptions,
   type EventStore,
@@ -101,7 +101,9 @@ export interface ConversationsFixture {
   readonly alarms: IntegrityError[];
   readonly snapshotProblems: string[];
   /** A command handler as a fresh process would have it (empty caches). */
-  newCommands(options?: Partial<ConversationCommandsOptions>): Promise<CommandsInstance>;
+  newCommands(
+    options?: Partial<ConversationCommandsOptions> & { readonly maxAttempts?: number },
+  ): Promise<CommandsInstance>;
   newQueries(): ConversationQueries;
   newProjections(options?: ConversationProjectionsOptions): Promise<ConversationProjections>;
   close(): Promise<void>;
@@ -120,7 +122,6 @@ export async function openConversationsFixture(
     pollIntervalMs: 50,
   });
   const keyStore = await DataKeyStore.create(db.client);
-  const checkpoints = await SqlCheckpointStore.create(db.client);
   const { ring } = await LocalKeyRing.open({
     file: join(dir, 'keyring.json'),
     masterSecret: randomBytes(32).toString('base64'),
@@ -166,7 +167,11 @@ export async function openConversationsFixture(
         onProblem: (streamId, problem) => snapshotProblems.push(`${streamId}:${problem}`),
       });
       const states = new ConversationStates(instanceLedger, snapshots);
-      const commands = new ConversationCommands(access, instanceLedger, states, snapshots, {
+      const runner = new CommandRunner(instanceLedger, access, {
+        ids: uuidV7Generator,
+        maxAttempts: options.maxAttempts,
+      });
+      const commands = new ConversationCommands(runner, states, snapshots, {
         clock,
         ids: uuidV7Generator,
         ...options,
@@ -177,7 +182,7 @@ export async function openConversationsFixture(
       return new ConversationQueries(access, accessLog, db.client, ledger, { maxPageSize: 50 });
     },
     async newProjections(options = {}) {
-      const p = await ConversationProjections.create(db.client, ledger, checkpoints, {
+      const p = await ConversationProjections.create(db.client, ledger, {
         restartDelayMs: 20,
         maxRestartDelayMs: 200,
         ...options,

@@ -1,3 +1,4 @@
+import { CommandRunner } from '@ledgerline/pipeline';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
@@ -9,7 +10,7 @@ import {
 } from '@ledgerline/conversations';
 import { DataKeyCache, DataKeys } from '@ledgerline/crypto';
 import { PostgresSqlClient, type SqlClient } from '@ledgerline/database';
-import { SqlCheckpointStore, SqlEventStore } from '@ledgerline/event-store';
+import { SqlEventStore } from '@ledgerline/event-store';
 import { AccessPolicy, loadRolePolicy, type Principal } from '@ledgerline/identity';
 import { DEFAULT_EVENT_STORE_LIMITS, uuidV7Generator } from '@ledgerline/kernel';
 import { Ledger } from '@ledgerline/ledger';
@@ -63,18 +64,15 @@ export async function openPresenceFixture(kind: TestDatabaseKind): Promise<Prese
     clock: f.clock,
   });
   const commands = new ConversationCommands(
-    access,
-    f.ledger,
+    new CommandRunner(f.ledger, access, { ids: uuidV7Generator }),
     new ConversationStates(f.ledger, snapshots),
     snapshots,
     { clock: f.clock, ids: uuidV7Generator },
   );
-  const projections = await ConversationProjections.create(
-    f.db.client,
-    f.ledger,
-    await SqlCheckpointStore.create(f.db.client),
-    { restartDelayMs: 20, maxRestartDelayMs: 200 },
-  );
+  const projections = await ConversationProjections.create(f.db.client, f.ledger, {
+    restartDelayMs: 20,
+    maxRestartDelayMs: 200,
+  });
   projections.start();
   const nodes: PresenceNode[] = [];
   const clients: SqlClient[] = [];
