@@ -74,6 +74,22 @@ interface Slot {
 /** Ends the shared subscription so that the loop starts it again from the lowest checkpoint. */
 class RestartReading extends Error {}
 
+/**
+ * A projection threw while applying an event. Carried out of the transaction as it is (a
+ * LedgerlineError passes the SqlClient's error mapping untouched), so the processor can tell a
+ * projection's failure from the database's.
+ */
+class ApplyFailed extends LedgerlineError {
+  readonly code = 'projection_apply_failed';
+  constructor(
+    readonly slot: Slot,
+    readonly event: OpenedEvent,
+    override readonly cause: unknown,
+  ) {
+    super('a projection could not apply an event', { cause });
+  }
+}
+
 const SILENT: ProjectionLog = { warn: () => undefined, error: () => undefined };
 
 /**
@@ -357,7 +373,6 @@ export class ProjectionProcessor {
     for (;;) {
       const slots = [...this.active(), ...stoppedAt.keys()];
       if (slots.length === 0) return;
-      let applying: { slot: Slot; event: OpenedEvent } | undefined;
       let outcome: Map<Slot, { count: number; to: GlobalPosition | undefined }>;
       try {
         outcome = await this.client.transaction(async (tx) => {
@@ -377,13 +392,15 @@ export class ProjectionProcessor {
               if (before) to = event.position;
               if (!projects(slot.projection, event)) continue;
               if (done && comparePositions(event.position, done) <= 0) continue;
-              applying = { slot, event };
-              await slot.projection.apply(tx, event);
+              try {
+                await slot.projection.apply(tx, event);
+              } catch (error) {
+                throw new ApplyFailed(slot, event, error);
+              }
               count += 1;
             }
             applied.set(slot, { count, to });
           }
-          applying = undefined;
           await saveCheckpoints(
             tx,
             [...applied].flatMap(([slot, { to }]) => (to ? [[slot.projection.name, to]] : [])),
@@ -391,13 +408,12 @@ export class ProjectionProcessor {
           return applied;
         });
       } catch (error) {
-        if (applying && !isOutage(error)) {
-          const { slot, event } = applying;
-          stoppedAt.set(slot, event.position);
-          await this.stopProjection(slot, event, error);
-          continue; // the batch again, that projection only up to the event it failed on
-        }
-        throw error;
+        if (!(error instanceof ApplyFailed)) throw error;
+        // The database went away under the projection: everything waits and resumes.
+        if (isOutage(error.cause)) throw error.cause;
+        stoppedAt.set(error.slot, error.event.position);
+        await this.stopProjection(error.slot, error.event, error.cause);
+        continue; // the batch again, that projection only up to the event it failed on
       }
       const lagSeconds = Math.max(0, (this.now() - last.recordedAt.getTime()) / 1000);
       this.options.metrics?.committed();
