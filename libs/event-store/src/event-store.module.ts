@@ -1,7 +1,6 @@
 import { Global, Inject, Module, type BeforeApplicationShutdown } from '@nestjs/common';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
 import { CLOCK, CONFIG, type Clock, type LedgerlineConfig } from '@ledgerline/kernel';
-import { EventStoreDbEventStore } from './adapters/eventstoredb/eventstoredb-event-store.adapter';
 import { SqlCheckpointStore } from './adapters/sql/sql-checkpoint-store.adapter';
 import { SqlEventStore } from './adapters/sql/sql-event-store.adapter';
 import type { EventStore } from './event-store.port';
@@ -33,6 +32,9 @@ class EventStoreLifecycle implements BeforeApplicationShutdown {
         client: SqlClient,
       ): Promise<EventStore> => {
         if (config.storage.eventStoreUrl) {
+          // Loaded only when configured: its gRPC client is a large part of any process's start.
+          const { EventStoreDbEventStore } =
+            await import('./adapters/eventstoredb/eventstoredb-event-store.adapter');
           return EventStoreDbEventStore.connect(config.storage.eventStoreUrl, {
             limits: config.eventStore,
             clock,
