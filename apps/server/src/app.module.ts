@@ -4,6 +4,7 @@ import { AuditModule } from '@ledgerline/audit';
 import {
   CONVERSATION_API_LIMITS,
   CONVERSATION_API_MAX_PAGE_SIZE,
+  ConversationMemberships,
   ConversationsModule,
 } from '@ledgerline/conversations';
 import { CryptoModule } from '@ledgerline/crypto';
@@ -50,7 +51,9 @@ export class AppModule {
           limits: CONVERSATION_API_LIMITS,
           maxPageSize: CONVERSATION_API_MAX_PAGE_SIZE,
         }),
-        PresenceModule,
+        // Presence learns who shares a conversation through its own port, over the conversations'
+        // membership read model.
+        PresenceModule.forRoot({ memberships: (client) => new ConversationMemberships(client) }),
         GraphqlEdgeModule.forRoot({
           autoSchemaFile: true,
           ...(config.http.allowedOrigins ? { allowedOrigins: config.http.allowedOrigins } : {}),

@@ -68,5 +68,9 @@ export {
   type TypingIndicatorsOptions,
   type TypingMemberships,
 } from './application/typing-indicators';
-export { PresenceModule } from './presence.module';
+export {
+  PresenceModule,
+  type PresenceModuleOptions,
+  type PresenceMembershipsPort,
+} from './presence.module';
 export { PresenceResolver } from './api/presence.resolver';

@@ -1,12 +1,11 @@
 import {
-  Global,
   Inject,
   Logger,
   Module,
   type BeforeApplicationShutdown,
+  type DynamicModule,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { ConversationMemberships } from '@ledgerline/conversations';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
 import { ACCESS_POLICY, type AccessPolicy } from '@ledgerline/identity';
@@ -19,10 +18,20 @@ import {
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
-import { PresenceService } from './application/presence-service';
+import { PresenceService, type PresenceMemberships } from './application/presence-service';
 import type { PresenceLog } from './application/presence-views';
 import { SqlPresenceConnections } from './application/sql-presence-connections.adapter';
-import { TypingIndicators } from './application/typing-indicators';
+import { TypingIndicators, type TypingMemberships } from './application/typing-indicators';
+
+/** Who shares a conversation with whom: the port presence and typing read memberships through. */
+export type PresenceMembershipsPort = PresenceMemberships & TypingMemberships;
+
+export interface PresenceModuleOptions {
+  /** The memberships port over the process's database (the app composes the conversations' one). */
+  readonly memberships: (client: SqlClient) => PresenceMembershipsPort;
+}
+
+const PRESENCE_MEMBERSHIPS = Symbol('PresenceMemberships');
 
 function logOf(context: string): PresenceLog {
   const logger = new Logger(context);
@@ -51,73 +60,81 @@ class PresenceLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
  * Presence (`PresenceService`) and typing indicators (`TypingIndicators`), one of each per process,
  * global so the realtime gateway and the GraphQL resolvers share them. Settings come from the
  * kernel config (`presence`, `node.id`). Needs, from the app: CONFIG, CLOCK, ID_GENERATOR,
- * SQL_CLIENT, EVENT_STORE, LEDGER and ACCESS_POLICY; the conversation read models (for who shares a
- * conversation with whom) are created by the ConversationsModule's projections.
+ * SQL_CLIENT, EVENT_STORE, LEDGER and ACCESS_POLICY, and (`forRoot`) the memberships port: presence
+ * never reaches into another domain's classes, the app composes it.
  */
-@Global()
-@Module({
-  providers: [
-    {
-      provide: SqlPresenceConnections,
-      inject: [SQL_CLIENT],
-      useFactory: (client: SqlClient) => SqlPresenceConnections.create(client),
-    },
-    {
-      provide: PresenceService,
-      inject: [
-        ACCESS_POLICY,
-        LEDGER,
-        EVENT_STORE,
-        SqlPresenceConnections,
-        SQL_CLIENT,
-        CONFIG,
-        CLOCK,
-        ID_GENERATOR,
+@Module({})
+export class PresenceModule {
+  static forRoot(options: PresenceModuleOptions): DynamicModule {
+    return {
+      module: PresenceModule,
+      global: true,
+      providers: [
+        {
+          provide: PRESENCE_MEMBERSHIPS,
+          inject: [SQL_CLIENT],
+          useFactory: (client: SqlClient) => options.memberships(client),
+        },
+        ...presenceProviders,
       ],
-      useFactory: (
-        access: AccessPolicy,
-        ledger: Ledger,
-        store: EventStore,
-        connections: SqlPresenceConnections,
-        client: SqlClient,
-        config: LedgerlineConfig,
-        clock: Clock,
-        ids: IdGenerator,
-      ) =>
-        new PresenceService(
-          access,
-          ledger,
-          store,
-          connections,
-          new ConversationMemberships(client),
-          {
-            nodeId: config.node.id,
-            graceMs: config.presence.graceMs,
-            connectionLeaseMs: config.presence.connectionLeaseMs,
-            clock,
-            ids,
-            log: logOf('Presence'),
-          },
-        ),
-    },
-    {
-      provide: TypingIndicators,
-      inject: [ACCESS_POLICY, SQL_CLIENT, CONFIG, CLOCK],
-      useFactory: (
-        access: AccessPolicy,
-        client: SqlClient,
-        config: LedgerlineConfig,
-        clock: Clock,
-      ) =>
-        new TypingIndicators(access, new ConversationMemberships(client), client, {
-          clock,
-          ttlMs: config.presence.typingTtlMs,
-          rateLimit: config.presence.typingRateLimit,
-          log: logOf('Typing'),
-        }),
-    },
-    PresenceLifecycle,
-  ],
-  exports: [PresenceService, TypingIndicators],
-})
-export class PresenceModule {}
+      exports: [PresenceService, TypingIndicators],
+    };
+  }
+}
+
+const presenceProviders = [
+  {
+    provide: SqlPresenceConnections,
+    inject: [SQL_CLIENT],
+    useFactory: (client: SqlClient) => SqlPresenceConnections.create(client),
+  },
+  {
+    provide: PresenceService,
+    inject: [
+      ACCESS_POLICY,
+      LEDGER,
+      EVENT_STORE,
+      SqlPresenceConnections,
+      PRESENCE_MEMBERSHIPS,
+      CONFIG,
+      CLOCK,
+      ID_GENERATOR,
+    ],
+    useFactory: (
+      access: AccessPolicy,
+      ledger: Ledger,
+      store: EventStore,
+      connections: SqlPresenceConnections,
+      memberships: PresenceMembershipsPort,
+      config: LedgerlineConfig,
+      clock: Clock,
+      ids: IdGenerator,
+    ) =>
+      new PresenceService(access, ledger, store, connections, memberships, {
+        nodeId: config.node.id,
+        graceMs: config.presence.graceMs,
+        connectionLeaseMs: config.presence.connectionLeaseMs,
+        clock,
+        ids,
+        log: logOf('Presence'),
+      }),
+  },
+  {
+    provide: TypingIndicators,
+    inject: [ACCESS_POLICY, PRESENCE_MEMBERSHIPS, SQL_CLIENT, CONFIG, CLOCK],
+    useFactory: (
+      access: AccessPolicy,
+      memberships: PresenceMembershipsPort,
+      client: SqlClient,
+      config: LedgerlineConfig,
+      clock: Clock,
+    ) =>
+      new TypingIndicators(access, memberships, client, {
+        clock,
+        ttlMs: config.presence.typingTtlMs,
+        rateLimit: config.presence.typingRateLimit,
+        log: logOf('Typing'),
+      }),
+  },
+  PresenceLifecycle,
+];

@@ -113,7 +113,9 @@ export class SqlEventStore implements EventStore {
   ) {
     this.groups = new AppendGroups((group) => this.appendGroup(group), {
       maxInFlight: options.appendGroupsInFlight ?? (client.kind === 'pglite' ? 1 : 2),
-      maxAppends: 256,
+      // Each append of a group is a subtransaction; past 64 in one transaction PostgreSQL's
+      // snapshots overflow their subtransaction cache and every other session pays for it.
+      maxAppends: 60,
       maxBytes: 4 * options.limits.maxBatchBytes,
     });
   }
