@@ -154,6 +154,9 @@ describe.each(availableDatabases())('metrics of the built server (%s)', (kind) =
     expect(sample(text, 'ledgerline_connections', { transport: 'graphql-ws' })).toBe(0);
     expect(total(text, 'ledgerline_deliveries_total')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'ledgerline_send_to_ack_seconds_count', { outcome: 'ok' })).toBe(1);
+    // The message reached alice's own connection live: its time since the append is observed.
+    expect(sample(text, 'ledgerline_deliveries_total', { path: 'live' })).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'ledgerline_append_to_deliver_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(
       sample(text, 'ledgerline_key_provider_calls_total', { operation: 'generate', outcome: 'ok' }),
     ).toBeGreaterThanOrEqual(1);
