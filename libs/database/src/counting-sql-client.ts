@@ -3,26 +3,17 @@ import type { SqlClient, SqlExecutor } from './sql-client.port';
 /** What the counting decorator reports to (libs/metrics' Metrics has these methods). */
 export interface SqlCounter {
   countSqlStatement(kind: 'query' | 'exec' | 'transaction', statements?: number): void;
-  countCommit(kind: 'transaction' | 'autocommit'): void;
+  countCommit(kind: 'transaction' | 'implicit'): void;
   countRollback(): void;
-}
-
-// A statement that cannot write: outside a transaction it commits nothing durable.
-const READ_ONLY = /^\s*(select|show|values|explain|set|listen|unlisten|notify)\b/i;
-const WRITES = /\b(insert|update|delete|merge|create|alter|drop|truncate|grant|revoke|lock)\b/i;
-
-function writes(text: string): boolean {
-  if (READ_ONLY.test(text)) return false;
-  // `with … select` reads; `with … insert/update/delete` writes.
-  if (/^\s*with\b/i.test(text)) return WRITES.test(text);
-  return true;
 }
 
 /**
  * A SqlClient that counts what it sends: every `query` and `exec` (inside a transaction or not),
- * each transaction's BEGIN and COMMIT/ROLLBACK as two `transaction` statements, and each durable
- * commit — a transaction that committed, or a writing statement or script run outside a
- * transaction (PostgreSQL commits it on its own). `ping` and `listen` are not counted (health
+ * each transaction's BEGIN and COMMIT/ROLLBACK as two `transaction` statements, and each commit:
+ * `transaction` for an explicit transaction that committed, `implicit` for a statement or script
+ * run outside one (PostgreSQL runs it as a transaction of its own and commits it; only one that
+ * wrote, such as `select … from ll_append(…)`, flushes the WAL — which the text of a statement
+ * cannot tell reliably, so every one is counted). `ping` and `listen` are not counted (health
  * checks and notifications are not the work being measured).
  *
  * Counting happens when the call settles, failed or not: a statement that reached the database
@@ -48,7 +39,7 @@ class CountingExecutor implements SqlExecutor {
       return await this.inner.query<R>(text, params, options);
     } finally {
       this.counter.countSqlStatement('query');
-      if (!this.inTransaction && writes(text)) this.counter.countCommit('autocommit');
+      if (!this.inTransaction) this.counter.countCommit('implicit');
     }
   }
 
@@ -57,7 +48,7 @@ class CountingExecutor implements SqlExecutor {
       await this.inner.exec(script);
     } finally {
       this.counter.countSqlStatement('exec');
-      if (!this.inTransaction && writes(script)) this.counter.countCommit('autocommit');
+      if (!this.inTransaction) this.counter.countCommit('implicit');
     }
   }
 }

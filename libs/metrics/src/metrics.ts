@@ -11,8 +11,8 @@ import {
 export type AppendOutcome = 'appended' | 'duplicate' | 'conflict' | 'error';
 /** `query` and `exec` calls; `transaction`: its BEGIN and its COMMIT or ROLLBACK (two per transaction). */
 export type SqlStatementKind = 'query' | 'exec' | 'transaction';
-/** An explicit transaction that committed, or a writing statement (or script) run outside one. */
-export type SqlCommitKind = 'transaction' | 'autocommit';
+/** An explicit transaction that committed, or a statement (or script) run outside one: its own implicit transaction. */
+export type SqlCommitKind = 'transaction' | 'implicit';
 /** The two WebSocket transports whose connections are counted. */
 export type ConnectionTransport = 'realtime' | 'graphql-ws';
 /** An event frame sent as it happened, or while catching a client up. */
@@ -56,7 +56,7 @@ export class Metrics {
   readonly appendedEvents: Counter;
   /** SQL statements sent through the SqlClient, by kind (`countSqlStatement`). */
   readonly sqlStatements: Counter<'kind'>;
-  /** Durable commits: explicit transactions committed, and writes outside one (`countCommit`). */
+  /** Commits: explicit transactions committed, and statements run outside one (`countCommit`). */
   readonly sqlCommits: Counter<'kind'>;
   /** Transactions rolled back (`countRollback`). */
   readonly sqlRollbacks: Counter;
@@ -101,7 +101,7 @@ export class Metrics {
     });
     this.sqlCommits = counter({
       name: 'ledgerline_sql_commits_total',
-      help: 'Durable commits: transactions committed, and writing statements or scripts run outside a transaction (autocommit).',
+      help: 'Commits: explicit transactions committed (transaction), and statements or scripts run outside one, each its own transaction (implicit; only those that wrote flush the WAL).',
       labelNames: ['kind'],
     });
     this.sqlRollbacks = counter({
@@ -164,7 +164,7 @@ export class Metrics {
       this.connections.set({ transport }, 0);
     for (const kind of ['query', 'exec', 'transaction'] as const)
       this.sqlStatements.inc({ kind }, 0);
-    for (const kind of ['transaction', 'autocommit'] as const) this.sqlCommits.inc({ kind }, 0);
+    for (const kind of ['transaction', 'implicit'] as const) this.sqlCommits.inc({ kind }, 0);
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
