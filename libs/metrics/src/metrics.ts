@@ -115,7 +115,7 @@ export class Metrics {
     });
     this.projectionLagEvents = new Gauge({
       name: 'ledgerline_projection_lag_events',
-      help: 'Events a projection has yet to apply up to the head of $all, by projection.',
+      help: 'Events a projection knows are waiting and has not applied yet (0 when caught up), by projection.',
       labelNames: ['projection'],
       registers,
     });
@@ -203,8 +203,10 @@ export class Metrics {
   }
 
   /**
-   * How far the projection is behind: `events` between its checkpoint and the head of `$all`,
-   * and/or `seconds` since the oldest event it has not applied was recorded (0 when caught up).
+   * How far the projection is behind, as the processor knows it after a batch: `events` read or
+   * known to be waiting but not applied yet (0 when caught up; positions in `$all` are transaction
+   * ids, not counts, so do not subtract them), and/or `seconds` since the oldest event it has not
+   * applied was recorded (0 when caught up).
    */
   setProjectionLag(
     projection: string,
