@@ -11,6 +11,7 @@ export { pipelineMigrations } from './projections/pipeline.migrations';
 export {
   CommandRunner,
   type Appended,
+  type CommandMetrics,
   type CommandHandler,
   type CommandRunnerOptions,
   type LoadedState,

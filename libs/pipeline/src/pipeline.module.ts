@@ -11,6 +11,7 @@ import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
 import { ACCESS_POLICY, type AccessPolicy } from '@ledgerline/identity';
 import { ID_GENERATOR, type IdGenerator } from '@ledgerline/kernel';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
+import { METRICS, type Metrics } from '@ledgerline/metrics';
 import { CommandRunner } from './commands/command-runner';
 import { ProjectionProcessor } from './projections/projection-processor';
 
@@ -59,19 +60,28 @@ export class PipelineModule {
         { provide: PIPELINE_OPTIONS, useValue: options },
         {
           provide: PROJECTION_PROCESSOR,
-          inject: [SQL_CLIENT, LEDGER],
-          useFactory: (client: SqlClient, ledger: Ledger) => {
+          inject: [SQL_CLIENT, LEDGER, { token: METRICS, optional: true }],
+          useFactory: (client: SqlClient, ledger: Ledger, metrics?: Metrics) => {
             const logger = new Logger('Projections');
             return ProjectionProcessor.create(client, ledger, {
               log: { warn: (f) => logger.warn(f), error: (f) => logger.error(f) },
+              ...(metrics
+                ? {
+                    metrics: {
+                      applied: (name, count) => metrics.countProjectionEvents(name, count),
+                      committed: () => undefined, // counted by the SqlClient's own metrics
+                      lag: (name, seconds) => metrics.setProjectionLag(name, { seconds }),
+                    },
+                  }
+                : {}),
             });
           },
         },
         {
           provide: COMMAND_RUNNER,
-          inject: [LEDGER, ACCESS_POLICY, ID_GENERATOR],
-          useFactory: (ledger: Ledger, access: AccessPolicy, ids: IdGenerator) =>
-            new CommandRunner(ledger, access, { ids }),
+          inject: [LEDGER, ACCESS_POLICY, ID_GENERATOR, { token: METRICS, optional: true }],
+          useFactory: (ledger: Ledger, access: AccessPolicy, ids: IdGenerator, metrics?: Metrics) =>
+            new CommandRunner(ledger, access, { ids, ...(metrics ? { metrics } : {}) }),
         },
         ProjectionProcessorLifecycle,
       ],

@@ -64,8 +64,14 @@ export interface RunOptions {
   readonly commandId?: string;
 }
 
+/** What the runner counts, for metrics. */
+export interface CommandMetrics {
+  countAppend(outcome: 'appended' | 'duplicate' | 'conflict' | 'error', events: number): void;
+}
+
 export interface CommandRunnerOptions {
   readonly ids: IdGenerator;
+  readonly metrics?: CommandMetrics;
   /** Decide-and-append attempts when other writers move the stream meanwhile (default 5). */
   readonly maxAttempts?: number;
 }
@@ -148,7 +154,9 @@ export class CommandRunner {
           loaded.revision < 0n ? 'no_stream' : loaded.revision,
         );
       } catch (error) {
-        if (error instanceof WrongExpectedRevisionError) {
+        const conflict = error instanceof WrongExpectedRevisionError;
+        this.options.metrics?.countAppend(conflict ? 'conflict' : 'error', 0);
+        if (conflict) {
           if (attempt < this.maxAttempts) continue; // load again, decide again
           throw handler.busy(streamId, attempt);
         }
@@ -156,6 +164,10 @@ export class CommandRunner {
         loader.forget(streamId);
         throw error;
       }
+      this.options.metrics?.countAppend(
+        result.duplicate ? 'duplicate' : 'appended',
+        result.duplicate ? 0 : events.length,
+      );
       return handler.appended(command, loaded, { events, eventIds, result });
     }
   }

@@ -33,7 +33,7 @@ export interface ProjectionMetrics {
   applied(projection: string, count: number): void;
   /** One batch committed (one transaction for every projection). */
   committed(): void;
-  /** Seconds between the newest event of a committed batch being recorded and now. */
+  /** Seconds between the newest event of a committed batch being recorded and now (0: caught up). */
   lag(projection: string, seconds: number): void;
 }
 
@@ -354,6 +354,7 @@ export class ProjectionProcessor {
     for (const slot of this.active()) {
       advance(slot, position);
       slot.caughtUp = true;
+      this.options.metrics?.lag(slot.projection.name, 0);
     }
     this.notify();
     if (this.restartRequested || this.retryDueProjections()) throw new RestartReading();
