@@ -27,6 +27,7 @@ import { graphqlResolvers } from './graphql-resolvers';
 import { HealthController } from './health/health.controller';
 import { Readiness } from './health/readiness';
 import { loggerOptions } from './logging';
+import { OperatorMetricsModule } from './metrics/operator-metrics.module';
 import { realtimeExports, realtimeProviders } from './realtime-providers';
 
 /** Every role in one process: the embedded default behind `npm start`. */
@@ -56,6 +57,7 @@ export class AppModule {
           ...(config.http.allowedOrigins ? { allowedOrigins: config.http.allowedOrigins } : {}),
         }),
         RealtimeModule.forRoot(),
+        OperatorMetricsModule,
       ],
       controllers: [HealthController, ...(config.identity.devTokens ? [DevTokenController] : [])],
       providers: [...kernelProviders(config), Readiness, ...realtimeProviders, ...graphqlResolvers],

@@ -9,10 +9,13 @@ import type { LedgerlineConfig } from '@ledgerline/kernel';
 import { RealtimeGateway } from '@ledgerline/realtime';
 import { AppModule } from './app.module';
 import { Readiness } from './health/readiness';
+import { OperatorMetrics } from './metrics/operator-metrics.module';
 
 export interface RunningServer {
   readonly app: INestApplication;
   readonly url: string;
+  /** The operator listener's `http://host:port/metrics`; undefined when metrics are off. */
+  readonly metricsUrl: string | undefined;
   /** Stops accepting, drains in-flight requests, stops subscriptions, closes the store. */
   shutdown(reason: string): Promise<void>;
 }
@@ -52,5 +55,5 @@ export async function startServer(config: LedgerlineConfig): Promise<RunningServ
     })();
     return closing;
   };
-  return { app, url, shutdown };
+  return { app, url, metricsUrl: app.get(OperatorMetrics).url, shutdown };
 }

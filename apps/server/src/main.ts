@@ -43,6 +43,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ level: 30, time: Date.now(), msg: `Ledgerline listening on ${running.url} (${storage})`, url: running.url })}\n`,
   );
+  process.stdout.write(
+    `${JSON.stringify({ level: 30, time: Date.now(), msg: running.metricsUrl ? `metrics for operators on ${running.metricsUrl} (not on the public port)` : 'metrics listener off (LEDGERLINE_METRICS_ENABLED=false)', metricsUrl: running.metricsUrl ?? null })}\n`,
+  );
   if (config.identity.devTokens) {
     process.stdout.write(
       `${JSON.stringify({ level: 40, time: Date.now(), msg: `development tokens are on: POST ${running.url}/dev/token with {"tenantId","userId"} (never in production)` })}\n`,

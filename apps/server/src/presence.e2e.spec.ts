@@ -216,6 +216,7 @@ describe.each(availableDatabases())(
         NODE_ENV: 'development',
         LOG_LEVEL: 'silent',
         LEDGERLINE_PORT: '0',
+        LEDGERLINE_METRICS_PORT: '0',
         LEDGERLINE_DATA_DIR: dataDir,
         LEDGERLINE_PRESENCE_GRACE_MS: String(GRACE_MS),
         LEDGERLINE_TYPING_RATE_LIMIT: '10',

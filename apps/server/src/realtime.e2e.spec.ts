@@ -50,6 +50,7 @@ async function boot(kind: 'pglite' | 'postgres', env: Record<string, string>): P
     NODE_ENV: 'development',
     LOG_LEVEL: 'silent',
     LEDGERLINE_PORT: '0',
+    LEDGERLINE_METRICS_PORT: '0',
     LEDGERLINE_DATA_DIR: dataDir,
     LEDGERLINE_ALLOWED_ORIGINS: ORIGIN,
     ...(db ? { DATABASE_URL: db.url! } : {}),

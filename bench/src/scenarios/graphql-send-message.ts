@@ -77,6 +77,7 @@ async function measureAgainstServer(context: ScenarioContext): Promise<Compariso
     server = await startServer(
       loadConfig({
         LEDGERLINE_PORT: '0',
+        LEDGERLINE_METRICS_PORT: '0',
         LEDGERLINE_DATA_DIR: dataDir,
         DATABASE_URL: db.url,
         DATABASE_POOL_SIZE: SERVER_POOL_SIZE,

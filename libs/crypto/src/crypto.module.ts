@@ -8,8 +8,10 @@ import {
   type IdGenerator,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
+import { METRICS, type Metrics } from '@ledgerline/metrics';
 import { AwsKmsKeyProvider } from './adapters/aws-kms-key-provider.adapter';
 import { LocalKeyRing } from './adapters/local-key-ring.adapter';
+import { CountingDataKeyCache, countingKeyProvider } from './counting-key-provider';
 import { KeyRingOpenError } from './crypto.errors';
 import { DataKeyCache } from './data-key-cache';
 import { DataKeyStore } from './data-key-store';
@@ -108,7 +110,8 @@ class CryptoLifecycle implements OnApplicationShutdown {
 /**
  * Key management from configuration: the KeyProvider (local key ring or AWS KMS), the data-key
  * store and legal holds on the process's database, the in-memory data-key cache, and DataKeys,
- * which the ledger seals and opens events with.
+ * which the ledger seals and opens events with. With METRICS in the app, KeyProvider calls and
+ * data-key cache lookups are counted.
  */
 @Global()
 @Module({
@@ -125,14 +128,19 @@ class CryptoLifecycle implements OnApplicationShutdown {
     },
     {
       provide: KEY_PROVIDER,
-      inject: [CONFIG, DATA_KEY_STORE],
-      useFactory: (config: LedgerlineConfig, store: DataKeyStore) =>
-        openKeyProvider(config, store, new Logger('KeyProvider')),
+      inject: [CONFIG, DATA_KEY_STORE, { token: METRICS, optional: true }],
+      useFactory: async (config: LedgerlineConfig, store: DataKeyStore, metrics?: Metrics) => {
+        const provider = await openKeyProvider(config, store, new Logger('KeyProvider'));
+        return metrics ? countingKeyProvider(provider, metrics) : provider;
+      },
     },
     {
       provide: DATA_KEY_CACHE,
-      inject: [CONFIG],
-      useFactory: (config: LedgerlineConfig) => new DataKeyCache(config.keys.cache),
+      inject: [CONFIG, { token: METRICS, optional: true }],
+      useFactory: (config: LedgerlineConfig, metrics?: Metrics) =>
+        metrics
+          ? new CountingDataKeyCache(config.keys.cache, metrics)
+          : new DataKeyCache(config.keys.cache),
     },
     {
       provide: DATA_KEYS,

@@ -65,3 +65,8 @@ export {
   type RotationProgress,
   type RotationResult,
 } from './key-rotation';
+export {
+  countingKeyProvider,
+  CountingDataKeyCache,
+  type KeyCounter,
+} from './counting-key-provider';

@@ -10,3 +10,4 @@ export { type Migration, MigrationDriftError, migrate, migrationChecksum } from 
 export { type AppendOnlyTables, APPEND_ONLY_SQLSTATE, appendOnlySql } from './append-only';
 export { openDatabase, type DatabaseSettings } from './open-database';
 export { DatabaseModule, SQL_CLIENT } from './database.module';
+export { countingSqlClient, type SqlCounter } from './counting-sql-client';

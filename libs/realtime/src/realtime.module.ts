@@ -15,6 +15,7 @@ export interface RealtimeModuleOptions {
  * CONFIG, CLOCK, ID_GENERATOR, AUTHENTICATOR (IdentityModule) and REALTIME_OPERATIONS (the domain
  * libs' operations); REALTIME_FEED (conversations), REALTIME_PRESENCE and REALTIME_TYPING
  * (presence) when the app has them: without a feed there is no sync, without presence no typing.
+ * With METRICS (MetricsModule) it counts connections, deliveries and send-to-ack times.
  */
 @Module({})
 export class RealtimeModule {

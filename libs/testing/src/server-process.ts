@@ -34,13 +34,19 @@ export interface ServerProcess extends LaunchedServer {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Spawns the compiled server with only PATH, `LEDGERLINE_PORT=0` (a free port) and `env`, and
- * returns at once: for a process expected to exit, await `exited`.
+ * Spawns the compiled server with only PATH, `LEDGERLINE_PORT=0` and `LEDGERLINE_METRICS_PORT=0`
+ * (free ports, so servers started side by side never collide) and `env`, and returns at once: for
+ * a process expected to exit, await `exited`.
  */
 export function launchServerProcess(env: Record<string, string>): LaunchedServer {
   assertBuilt(SERVER_MAIN);
   const child = spawn(process.execPath, [SERVER_MAIN], {
-    env: { PATH: process.env['PATH'] ?? '', LEDGERLINE_PORT: '0', ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      LEDGERLINE_PORT: '0',
+      LEDGERLINE_METRICS_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -41,6 +41,7 @@ export async function startLedgerline(
       LOG_LEVEL: 'warn',
       LEDGERLINE_DEV_MODE_WARNINGS: 'false',
       LEDGERLINE_PORT: '0',
+      LEDGERLINE_METRICS_PORT: '0',
       LEDGERLINE_NODE_ID: 'bench-realtime',
       LEDGERLINE_DATA_DIR: dataDir,
       LEDGERLINE_MASTER_KEY: randomBytes(32).toString('base64'),

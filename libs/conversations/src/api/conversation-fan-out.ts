@@ -16,6 +16,8 @@ export interface LiveConversationEvent {
   /** Its revision in the conversation's stream. */
   readonly revision: bigint;
   readonly event: ConversationEvent;
+  /** When it was appended (metrics: append-to-deliver). */
+  readonly recordedAt?: Date;
 }
 
 /**
@@ -224,6 +226,7 @@ export class ConversationFanOut {
         position: opened.position,
         revision: opened.revision,
         event,
+        recordedAt: opened.recordedAt,
       };
       const deliver = (own: ReadonlyMap<number, Subscriber> | undefined) => {
         for (const s of own?.values() ?? []) {

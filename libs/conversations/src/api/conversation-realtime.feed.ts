@@ -116,7 +116,7 @@ export class ConversationRealtimeFeed implements RealtimeFeed {
   private liveItem(event: LiveConversationEvent): FeedItem {
     let built = this.frames.get(event);
     if (!built) {
-      built = item(event, false);
+      built = { ...item(event, false), recordedAt: event.recordedAt };
       this.frames.set(event, built);
     }
     return built;

@@ -4,6 +4,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
@@ -32,6 +33,7 @@ import {
   type Principal,
 } from '@ledgerline/identity';
 import { CLOCK, type Clock } from '@ledgerline/kernel';
+import { METRICS, type Metrics } from '@ledgerline/metrics';
 import {
   closeAll,
   isOriginAllowed,
@@ -97,6 +99,7 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     private readonly adapterHost: HttpAdapterHost,
     private readonly schemaHost: GraphQLSchemaHost,
     private readonly upgrades: WebSocketUpgrades,
+    @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {
     this.formatOptions = { hideSchemaDetails: !settings.introspection, report };
     this.rules = settings.introspection
@@ -151,6 +154,7 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     const server = this.server;
     if (!server) return socket.terminate();
     const state: SocketState = { socket, request };
+    this.metrics?.connectionOpened('graphql-ws');
     // ws closes the socket itself on protocol errors (1009 for an oversized message, 1002 …);
     // the error carries ws's code, never the payload.
     socket.on('error', (error: Error & { code?: string }) => {
@@ -181,6 +185,7 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     );
 
     socket.once('close', (code: number, reason: Buffer) => {
+      this.metrics?.connectionClosed('graphql-ws');
       stopHeartbeat();
       state.cancelExpiry?.();
       closed(code, reason.toString()).catch((error: unknown) => this.reportInternal(error));

@@ -124,6 +124,13 @@ export const envSchema = z.object({
   /** Typing signals one user may send per conversation per window (each node counts its own). */
   LEDGERLINE_TYPING_RATE_LIMIT: int(1, 1_000).default(5),
   LEDGERLINE_TYPING_RATE_WINDOW_MS: int(100, 3_600_000).default(5_000),
+
+  /** The operator listener serving GET /metrics (Prometheus), apart from the public port. */
+  LEDGERLINE_METRICS_ENABLED: bool.default(true),
+  /** Its address: loopback by default; a private interface only the scraper reaches otherwise. */
+  LEDGERLINE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Its port; 0: a free port, chosen at start (the start-up log names it). */
+  LEDGERLINE_METRICS_PORT: int(0, 65535).default(9464),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -88,6 +88,13 @@ export interface LedgerlineConfig {
     readonly typingTtlMs: number;
     readonly typingRateLimit: { readonly points: number; readonly windowMs: number };
   };
+  /** The operator listener for GET /metrics (apps/server). */
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly host: string;
+    /** 0: a free port chosen at start. */
+    readonly port: number;
+  };
 }
 
 export interface EventStoreLimits {
@@ -174,6 +181,16 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
         : 'LEDGERLINE_AUDIT_SIGNING_CERT_FILE',
       problem:
         'set both LEDGERLINE_AUDIT_SIGNING_CERT_FILE and LEDGERLINE_AUDIT_SIGNING_KEY_FILE, or neither',
+    });
+  }
+  if (
+    e.LEDGERLINE_METRICS_ENABLED &&
+    e.LEDGERLINE_METRICS_PORT !== 0 &&
+    e.LEDGERLINE_METRICS_PORT === e.LEDGERLINE_PORT
+  ) {
+    problems.push({
+      variable: 'LEDGERLINE_METRICS_PORT',
+      problem: 'must differ from LEDGERLINE_PORT: metrics are never served on the public port',
     });
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -268,6 +285,11 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
         points: e.LEDGERLINE_TYPING_RATE_LIMIT,
         windowMs: e.LEDGERLINE_TYPING_RATE_WINDOW_MS,
       },
+    },
+    metrics: {
+      enabled: e.LEDGERLINE_METRICS_ENABLED,
+      host: e.LEDGERLINE_METRICS_HOST,
+      port: e.LEDGERLINE_METRICS_PORT,
     },
   };
 }

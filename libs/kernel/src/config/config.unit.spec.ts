@@ -74,4 +74,30 @@ describe('loadConfig', () => {
       }),
     ).toThrow(/LEDGERLINE_DEV_TOKENS/);
   });
+
+  it('serves metrics on a loopback operator port by default, configurable, or not at all', () => {
+    expect(loadConfig({}).metrics).toEqual({ enabled: true, host: '127.0.0.1', port: 9464 });
+    expect(
+      loadConfig({ LEDGERLINE_METRICS_HOST: '10.0.0.5', LEDGERLINE_METRICS_PORT: '0' }).metrics,
+    ).toEqual({ enabled: true, host: '10.0.0.5', port: 0 });
+    expect(loadConfig({ LEDGERLINE_METRICS_ENABLED: 'false' }).metrics.enabled).toBe(false);
+    expect(() => loadConfig({ LEDGERLINE_METRICS_PORT: '70000' })).toThrow(
+      /LEDGERLINE_METRICS_PORT/,
+    );
+    expect(() => loadConfig({ LEDGERLINE_METRICS_ENABLED: 'maybe' })).toThrow(
+      /LEDGERLINE_METRICS_ENABLED/,
+    );
+    // Never on the public port.
+    expect(() => loadConfig({ LEDGERLINE_PORT: '8080', LEDGERLINE_METRICS_PORT: '8080' })).toThrow(
+      /LEDGERLINE_METRICS_PORT: must differ from LEDGERLINE_PORT/,
+    );
+    expect(
+      loadConfig({
+        LEDGERLINE_PORT: '8080',
+        LEDGERLINE_METRICS_PORT: '8080',
+        LEDGERLINE_METRICS_ENABLED: 'false',
+      }).metrics.enabled,
+    ).toBe(false);
+    expect(loadConfig({ LEDGERLINE_PORT: '0', LEDGERLINE_METRICS_PORT: '0' }).metrics.port).toBe(0);
+  });
 });

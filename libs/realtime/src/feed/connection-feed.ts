@@ -46,6 +46,8 @@ export interface ConnectionFeedOptions {
   readonly pageSize: number;
   /** Unexpected failures of a catch-up (not a refusal, not a retryable outage): ids only. */
   readonly onError?: (streamId: string, error: unknown) => void;
+  /** Each item handed to the output, live or while catching up (metrics). */
+  readonly onDelivered?: (item: FeedItem, path: 'live' | 'catch_up') => void;
 }
 
 interface Cursor {
@@ -189,6 +191,7 @@ export class ConnectionFeed {
           // Only as fast as the client reads: a catch-up never overflows a connection that does.
           await this.output.room();
           if (this.closed || !this.output.send(item.frame)) return this.gone(streamId, revision);
+          this.options.onDelivered?.(item, 'catch_up');
           revision = item.revision;
         }
         if (!page.more || page.items.length === 0) break;
@@ -250,12 +253,16 @@ export class ConnectionFeed {
     if (cursor === undefined) {
       if (this.output.send(item.frame)) {
         this.cursors.set(item.streamId, { revision: item.revision, stale: false });
+        this.options.onDelivered?.(item, 'live');
       }
       return;
     }
     if (cursor.stale || item.revision <= cursor.revision) return;
     if (item.revision === cursor.revision + 1n) {
-      if (this.output.send(item.frame)) cursor.revision = item.revision;
+      if (this.output.send(item.frame)) {
+        cursor.revision = item.revision;
+        this.options.onDelivered?.(item, 'live');
+      }
       return;
     }
     this.heal(item, cursor.revision);

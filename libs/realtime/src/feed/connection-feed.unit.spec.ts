@@ -328,4 +328,28 @@ describe('ConnectionFeed', () => {
     expect(out.maxHeld).toBeLessThanOrEqual(10);
     expect(out.of('b')).toEqual(['0', '1', '2']);
   });
+
+  it('reports each frame it hands out, once, as live or catch-up (metrics), and nothing it drops', async () => {
+    const feed = new MemoryFeed();
+    const out = new RecordingOutput();
+    const delivered: string[] = [];
+    const connection = new ConnectionFeed(feed, ALICE, out, {
+      pageSize: 2,
+      onDelivered: (item, path) => delivered.push(`${item.streamId}@${item.revision} ${path}`),
+    });
+    for (let i = 0; i < 3; i++) feed.append('a');
+    await connection.sync({ cursors: [], discover: true });
+    feed.publish('a');
+    feed.push(feed.streams_.get('a')![1]!); // a duplicate: not sent, not counted
+    feed.publish('b');
+    await settle();
+    expect(delivered).toEqual([
+      'a@0 catch_up',
+      'a@1 catch_up',
+      'a@2 catch_up',
+      'a@3 live',
+      'b@0 live',
+    ]);
+    expect(delivered).toHaveLength(out.sent.length);
+  });
 });

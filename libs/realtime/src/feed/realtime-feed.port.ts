@@ -12,6 +12,11 @@ export interface FeedItem {
   readonly frame: string;
   /** `frame`'s size in UTF-8 bytes. */
   readonly bytes: number;
+  /**
+   * When the event was appended (its recordedAt), if the feed knows it: a live item's delivery is
+   * then observed in the append-to-deliver histogram.
+   */
+  readonly recordedAt?: Date;
 }
 
 export interface FeedPage {

@@ -1,9 +1,10 @@
 import type { Principal } from '@ledgerline/identity';
 import { type Clock } from '@ledgerline/kernel';
+import type { Metrics } from '@ledgerline/metrics';
 import { rawText, runAt, startHeartbeat, WS_CLOSE } from '@ledgerline/websocket';
 import { WebSocket, type RawData } from 'ws';
 import { ConnectionFeed } from '../feed/connection-feed';
-import type { RealtimeFeed } from '../feed/realtime-feed.port';
+import type { FeedItem, RealtimeFeed } from '../feed/realtime-feed.port';
 import type { RealtimePresence, RealtimeTyping } from '../presence/realtime-presence.port';
 import { validateInput } from '../protocol/input-validation';
 import { internalErrorReport } from '../protocol/internal-errors';
@@ -53,6 +54,8 @@ export interface RealtimeConnectionDependencies {
   readonly presence?: RealtimePresence;
   readonly typing?: RealtimeTyping;
   readonly log: RealtimeLog;
+  /** Deliveries, append-to-deliver and send-to-ack, when the app has metrics. */
+  readonly metrics?: Metrics;
 }
 
 /** Why a connection ended, as the gateway counts it. */
@@ -179,13 +182,14 @@ export class RealtimeConnection {
   // ---- intake ----------------------------------------------------------------------------------
 
   private enqueue(data: RawData, isBinary: boolean): void {
+    const receivedAt = performance.now();
     this.queued += 1;
     if (this.queued >= INTAKE_PAUSE_AT && !this.paused) {
       this.paused = true;
       this.socket.pause();
     }
     this.intake = this.intake
-      .then(() => this.take(data, isBinary))
+      .then(() => this.take(data, isBinary, receivedAt))
       .catch((error: unknown) => this.failInternally(error))
       .finally(() => {
         this.queued -= 1;
@@ -196,7 +200,7 @@ export class RealtimeConnection {
       });
   }
 
-  private async take(data: RawData, isBinary: boolean): Promise<void> {
+  private async take(data: RawData, isBinary: boolean, receivedAt: number): Promise<void> {
     if (this.closingCause !== undefined) return;
     const admission = await this.deps.limits.admit(this.id, userKey(this.principal));
     if (this.closingCause !== undefined) return;
@@ -254,20 +258,34 @@ export class RealtimeConnection {
       });
     }
     this.inFlight += 1;
-    void this.run(ref, operation, input).finally(() => {
+    void this.run(ref, operation, input, receivedAt).finally(() => {
       this.inFlight -= 1;
     });
   }
 
-  private async run(ref: string, operation: RealtimeOperation, input: object): Promise<void> {
+  /** Runs an operation and sends its reply; a `send`'s time from its frame's arrival is observed. */
+  private async run(
+    ref: string,
+    operation: RealtimeOperation,
+    input: object,
+    receivedAt: number,
+  ): Promise<void> {
     let reply: string;
+    let ok = true;
     try {
       const fields = await operation.handle(this.context(), input);
       reply = okReply(ref, fields);
     } catch (error) {
+      ok = false;
       reply = errorReply(ref, this.errorBody(error, operation.op));
     }
     this.outbox.send(reply);
+    if (operation.op === 'send') {
+      this.deps.metrics?.observeSendToAck(
+        (performance.now() - receivedAt) / 1000,
+        ok ? 'ok' : 'error',
+      );
+    }
   }
 
   private refuse(ref: string | null, body: RealtimeErrorBody): void {
@@ -326,6 +344,7 @@ export class RealtimeConnection {
         pageSize: settings.catchUpPageSize,
         onError: (conversationId, error) =>
           this.errorBody(error, `catch-up of conversation ${conversationId}`),
+        ...(this.deps.metrics ? { onDelivered: (item, path) => this.delivered(item, path) } : {}),
       });
     }
     if (presence) {
@@ -451,6 +470,16 @@ export class RealtimeConnection {
         status: o.status,
       })),
     };
+  }
+
+  private delivered(item: FeedItem, path: 'live' | 'catch_up'): void {
+    const metrics = this.deps.metrics!;
+    metrics.countDelivery(path);
+    if (path === 'live' && item.recordedAt !== undefined) {
+      metrics.observeAppendToDeliver(
+        (this.deps.clock.now().getTime() - item.recordedAt.getTime()) / 1000,
+      );
+    }
   }
 
   private feedOutput() {

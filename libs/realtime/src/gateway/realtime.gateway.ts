@@ -17,6 +17,7 @@ import {
   type Principal,
 } from '@ledgerline/identity';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '@ledgerline/kernel';
+import { METRICS, type Metrics } from '@ledgerline/metrics';
 import { isOriginAllowed, refuseUpgrade, WebSocketUpgrades, WS_CLOSE } from '@ledgerline/websocket';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RealtimeFeed } from '../feed/realtime-feed.port';
@@ -90,6 +91,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
     @Optional() @Inject(REALTIME_FEED) feed?: RealtimeFeed,
     @Optional() @Inject(REALTIME_PRESENCE) presence?: RealtimePresence,
     @Optional() @Inject(REALTIME_TYPING) typing?: RealtimeTyping,
+    @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {
     const byOp = new Map<string, RealtimeOperation>();
     for (const operation of operations) {
@@ -104,6 +106,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
       ...(feed ? { feed } : {}),
       ...(presence ? { presence } : {}),
       ...(typing ? { typing } : {}),
+      ...(metrics ? { metrics } : {}),
       log: {
         debug: (fields) => this.logger.debug(fields),
         warn: (fields) => this.logger.warn(fields),
@@ -205,8 +208,10 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
     );
     this.accepted += 1;
     this.connections.set(connection.id, connection);
+    this.metrics?.connectionOpened('realtime');
     void connection.closed.then((cause) => {
       this.connections.delete(connection.id);
+      this.metrics?.connectionClosed('realtime');
       this.peakBuffered = Math.max(this.peakBuffered, connection.peakBufferedBytes);
       this.closedBy[cause] = (this.closedBy[cause] ?? 0) + 1;
     });
