@@ -67,7 +67,9 @@
  *   the step), server CPU ms per delivered message (utime + stime of its process, /proc/<pid>/stat)
  *   and database CPU ms per delivered message (utime + stime summed over every process named
  *   `postgres`: it includes whatever else the cluster does meanwhile, and misses a backend that
- *   exits during the step). The summary shows them at the step its headline comes from.
+ *   exits during the step). Each reading waits (up to 5 s) for the server to go quiet, so the
+ *   work a step leaves behind (projections catching up) counts in it; an idle server's few
+ *   statements a second count too. The summary shows them at the step its headline comes from.
  * - `realtime idle connections`: 10,000 clients (x BENCH_SCALE, capped by `ulimit -n`), each its
  *   own user and device, hello, sync to nothing, then silent.
  * - Memory per connection, in both: the server process's RSS (and its JS heap plus `external`)

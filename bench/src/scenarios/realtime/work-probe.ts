@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { StepWork } from '../../report';
 
 /** What the server and the database had done so far, read before and after a step. */
@@ -34,13 +35,21 @@ export function workBetween(before: WorkReading, after: WorkReading): StepWork {
 const STATEMENTS = 'ledgerline_sql_statements_total';
 const COMMITS = 'ledgerline_sql_commits_total';
 const SCRAPE_TIMEOUT_MS = 10_000;
+/**
+ * A reading waits for the server to go quiet: at most QUIET_STATEMENTS statements over QUIET_MS
+ * (an idle server runs a few a second: pollers, presence), for up to SETTLE_MAX_MS. So the work a
+ * step leaves behind (projections catching up after the deliveries) counts in that step.
+ */
+const QUIET_MS = 300;
+const QUIET_STATEMENTS = 5;
+const SETTLE_MAX_MS = 5_000;
 
 /**
  * The Ledgerline server child's work: SQL statements and commits from its operator metrics
  * (`GET metricsUrl`), its CPU from /proc/<pid>/stat, and the database's CPU summed over every
  * `postgres` process of this machine, so the latter includes whatever else the cluster does
  * meanwhile (other sessions, autovacuum, checkpoints), and misses a backend that exited between
- * the two readings.
+ * the two readings. Each reading first waits for the server to go quiet (see QUIET_MS).
  */
 export class LedgerlineWorkProbe implements WorkProbe {
   private readonly msPerTick = 1000 / clockTicksPerSecond();
@@ -51,8 +60,8 @@ export class LedgerlineWorkProbe implements WorkProbe {
   ) {}
 
   async read(): Promise<WorkReading> {
-    const [metrics, serverTicks, dbTicks] = await Promise.all([
-      this.scrape(),
+    const metrics = await this.quiet();
+    const [serverTicks, dbTicks] = await Promise.all([
       processTicks(this.serverPid),
       postgresTicks(),
     ]);
@@ -63,6 +72,19 @@ export class LedgerlineWorkProbe implements WorkProbe {
       serverCpuMs: serverTicks * this.msPerTick,
       dbCpuMs: dbTicks === undefined ? undefined : dbTicks * this.msPerTick,
     };
+  }
+
+  /** The metrics once the server runs no more than an idle server's statements. */
+  private async quiet(): Promise<string> {
+    const until = Date.now() + SETTLE_MAX_MS;
+    let metrics = await this.scrape();
+    for (;;) {
+      await sleep(QUIET_MS);
+      const next = await this.scrape();
+      const ran = counterSum(next, STATEMENTS) - counterSum(metrics, STATEMENTS);
+      metrics = next;
+      if (ran <= QUIET_STATEMENTS || Date.now() >= until) return metrics;
+    }
   }
 
   private async scrape(): Promise<string> {
