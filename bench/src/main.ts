@@ -57,6 +57,19 @@
  *   msgs/s at p99 send-to-deliver < 50 ms`, is the highest step meeting that with nothing missing;
  *   `≥` when the top step met it, as the reference does. The summary also times connecting the
  *   clients (upgrade, hello, sync).
+ * - `realtime direct`: the same with 200 clients (x BENCH_SCALE) in 100 direct (1:1)
+ *   conversations, created with `createDirectConversation`, so each send is one delivery; the
+ *   ladder rises from 100 to 2,000 sends/s to find the limit. The reference is the same bare ws
+ *   server with rooms of 2.
+ * - The work of each step, on the Ledgerline side of both: SQL statements and commits per
+ *   delivered message (the server's `ledgerline_sql_statements_total` and
+ *   `ledgerline_sql_commits_total`, scraped from its operator metrics listener before and after
+ *   the step), server CPU ms per delivered message (utime + stime of its process, /proc/<pid>/stat)
+ *   and database CPU ms per delivered message (utime + stime summed over every process named
+ *   `postgres`: it includes whatever else the cluster does meanwhile, and misses a backend that
+ *   exits during the step). Each reading waits (up to 5 s) for the server to go quiet, so the
+ *   work a step leaves behind (projections catching up) counts in it; an idle server's few
+ *   statements a second count too. The summary shows them at the step its headline comes from.
  * - `realtime idle connections`: 10,000 clients (x BENCH_SCALE, capped by `ulimit -n`), each its
  *   own user and device, hello, sync to nothing, then silent.
  * - Memory per connection, in both: the server process's RSS (and its JS heap plus `external`)
@@ -234,6 +247,9 @@ async function main(): Promise<number> {
         ? 'realtime: delivered/s counts deliveries to the members other than the sender; ' +
           "ack and deliver latencies are from the send, on the clients' clock; " +
           'missing = sends failed or unanswered + deliveries that never came (lost); ' +
+          "stmts/msg, commits/msg, server CPU ms/msg, DB CPU ms/msg: the Ledgerline side's work " +
+          'during the step over its deliveries (DB CPU: every postgres process, so anything else ' +
+          'the cluster does meanwhile too); ' +
           'ratios as above, memory ratio above 1: more per connection.\n'
         : ''),
   );

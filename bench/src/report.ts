@@ -228,6 +228,46 @@ export interface RealtimeStepStats {
   /** Send-to-deliver, per receiving member; one that never came counts as infinitely late. */
   readonly deliverP50Ms: number;
   readonly deliverP99Ms: number;
+  /** What the step cost the server and the database, when the side was probed (Ledgerline). */
+  readonly work?: StepWork;
+}
+
+/**
+ * A step's work, from just before its first send to the end of its drain: totals, divided by the
+ * step's deliveries for the per-message figures (`workPerMessage`).
+ */
+export interface StepWork {
+  /** SQL statements the server sent (query, exec, BEGIN and COMMIT/ROLLBACK), from its metrics. */
+  readonly statements: number;
+  /** Commits: explicit transactions and statements run outside one, from its metrics. */
+  readonly commits: number;
+  /** The server process's CPU time, user + system. */
+  readonly serverCpuMs: number;
+  /**
+   * CPU time of every `postgres` process on the machine, user + system: it includes whatever else
+   * the cluster did meanwhile. Undefined when no postgres process is visible.
+   */
+  readonly dbCpuMs?: number;
+}
+
+/** A step's work per delivered message; NaN when nothing was delivered or it was not probed. */
+export interface WorkPerMessage {
+  readonly statements: number;
+  readonly commits: number;
+  readonly serverCpuMs: number;
+  readonly dbCpuMs: number;
+}
+
+export function workPerMessage(stats: RealtimeStepStats | undefined): WorkPerMessage {
+  const work = stats?.work;
+  const per = (total: number | undefined): number =>
+    total === undefined || !stats || stats.delivered === 0 ? Number.NaN : total / stats.delivered;
+  return {
+    statements: per(work?.statements),
+    commits: per(work?.commits),
+    serverCpuMs: per(work?.serverCpuMs),
+    dbCpuMs: per(work?.dbCpuMs),
+  };
 }
 
 /** One step of the rising send rate, both servers at the same offered rate. */
@@ -295,17 +335,26 @@ export function sustainedDelivery(
   steps: readonly RealtimeStep[],
   side: 'subject' | 'reference',
 ): SustainedDelivery {
-  const ordered = [...steps].sort((a, b) => a.offeredPerSecond - b.offeredPerSecond);
-  const top = ordered[ordered.length - 1];
-  let best: SustainedDelivery = { deliveredPerSecond: 0, atTopStep: false };
-  for (const step of ordered) {
+  const best = sustainedStep(steps, side);
+  if (best === undefined) return { deliveredPerSecond: 0, atTopStep: false };
+  const top = Math.max(...steps.map((s) => s.offeredPerSecond));
+  return {
+    offeredPerSecond: best.offeredPerSecond,
+    deliveredPerSecond: best[side]!.deliveredPerSecond,
+    atTopStep: best.offeredPerSecond === top,
+  };
+}
+
+/** The highest step meeting the latency (see sustainedDelivery) on `side`; undefined if none. */
+export function sustainedStep(
+  steps: readonly RealtimeStep[],
+  side: 'subject' | 'reference',
+): RealtimeStep | undefined {
+  let best: RealtimeStep | undefined;
+  for (const step of steps) {
     const stats = step[side];
     if (stats === undefined || !meetsLatency(stats)) continue;
-    best = {
-      offeredPerSecond: step.offeredPerSecond,
-      deliveredPerSecond: stats.deliveredPerSecond,
-      atTopStep: step === top,
-    };
+    if (best === undefined || step.offeredPerSecond > best.offeredPerSecond) best = step;
   }
   return best;
 }
@@ -337,6 +386,10 @@ export function formatRealtimeSteps(steps: readonly RealtimeStep[]): string {
     { title: 'deliver p50 ms', align: 'right' },
     { title: 'deliver p99 ms', align: 'right' },
     { title: 'missing', align: 'right' },
+    { title: 'stmts/msg', align: 'right' },
+    { title: 'commits/msg', align: 'right' },
+    { title: 'server CPU ms/msg', align: 'right' },
+    { title: 'DB CPU ms/msg', align: 'right' },
     { title: 'ratio delivered/s', align: 'right' },
     { title: 'ratio ack p50', align: 'right' },
     { title: 'ratio ack p99', align: 'right' },
@@ -364,6 +417,7 @@ export function formatRealtimeSteps(steps: readonly RealtimeStep[]): string {
   const rows = steps.map((step) => {
     const r = stepRatios(step);
     const [delivered, ackP50, ackP99, deliverP50, deliverP99, lost] = side(step.subject);
+    const work = workPerMessage(step.subject);
     return [
       step.scenario,
       rateFormat.format(step.clients),
@@ -374,6 +428,10 @@ export function formatRealtimeSteps(steps: readonly RealtimeStep[]): string {
       deliverP50!,
       deliverP99!,
       lost!,
+      formatPerMessage(work.statements),
+      formatPerMessage(work.commits),
+      formatPerMessage(work.serverCpuMs),
+      formatPerMessage(work.dbCpuMs),
       formatRatio(r.delivered),
       formatRatio(r.ackP50),
       formatRatio(r.ackP99),
@@ -384,6 +442,16 @@ export function formatRealtimeSteps(steps: readonly RealtimeStep[]): string {
     ];
   });
   return formatTable(columns, rows);
+}
+
+const perMessageFormat = new Intl.NumberFormat('en-US', {
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 2,
+});
+
+/** A per-message figure; empty when not measured. */
+function formatPerMessage(value: number): string {
+  return Number.isFinite(value) ? perMessageFormat.format(value) : '';
 }
 
 /** Sends that failed plus deliveries that never came. */
@@ -442,6 +510,7 @@ export function formatRealtimeSummary(
       formatSustained(reference),
       formatRatio(subject.deliveredPerSecond / reference.deliveredPerSecond),
     ]);
+    rows.push(...workRows(scenario, ofScenario));
   }
   for (const t of timings) {
     rows.push([
@@ -475,6 +544,33 @@ export function formatRealtimeSummary(
   return formatTable(columns, rows);
 }
 
+/**
+ * The subject's work per delivered message at its sustained step (the reference is not probed);
+ * none when the subject was not probed.
+ */
+function workRows(scenario: string, steps: readonly RealtimeStep[]): string[][] {
+  if (!steps.some((s) => s.subject?.work !== undefined)) return [];
+  const best = sustainedStep(steps, 'subject');
+  const work = workPerMessage(best?.subject);
+  const at =
+    best === undefined
+      ? `at p99 < ${SUSTAINED_P99_MS} ms: no step met it`
+      : `at ${rateFormat.format(best.offeredPerSecond)} sends/s`;
+  const figure = (what: string, value: number): string[] => [
+    scenario,
+    `${what} per delivered msg, ${at}`,
+    best === undefined ? 'none' : Number.isFinite(value) ? perMessageFormat.format(value) : 'n/a',
+    '',
+    '',
+  ];
+  return [
+    figure('SQL statements', work.statements),
+    figure('commits', work.commits),
+    figure('server CPU ms', work.serverCpuMs),
+    figure('DB CPU ms (all postgres processes)', work.dbCpuMs),
+  ];
+}
+
 function formatTiming(ms: number, complete: boolean): string {
   return complete ? `${formatMs(ms)} ms` : `> ${formatMs(ms)} ms (timed out)`;
 }
@@ -498,14 +594,24 @@ export function realtimeJson(
       const ofScenario = steps.filter((s) => s.scenario === scenario);
       const subject = sustainedDelivery(ofScenario, 'subject');
       const reference = sustainedDelivery(ofScenario, 'reference');
+      const best = sustainedStep(ofScenario, 'subject');
       return {
         scenario,
         subject,
         reference,
         ratio: subject.deliveredPerSecond / reference.deliveredPerSecond,
+        ...(best?.subject?.work === undefined
+          ? {}
+          : { subjectWorkPerMessage: workPerMessage(best.subject) }),
       };
     }),
-    steps: steps.map((step) => ({ ...step, ratios: stepRatios(step) })),
+    steps: steps.map((step) => ({
+      ...step,
+      ratios: stepRatios(step),
+      ...(step.subject?.work === undefined
+        ? {}
+        : { subjectWorkPerMessage: workPerMessage(step.subject) }),
+    })),
     timings: timings.map((t) => ({ ...t, ratio: t.subjectMs / t.referenceMs })),
     memory: memory.map((m) => {
       const s = perConnection(m.subject);

@@ -122,4 +122,44 @@ describe('realtime report', () => {
     });
     expect(formatRealtimeSummary([], [memory])).toContain('19.5 KiB');
   });
+
+  it("divides a step's work by its deliveries, and reports it at the sustained step", () => {
+    const work = (statements: number) => ({
+      statements,
+      commits: statements / 4,
+      serverCpuMs: statements / 2,
+      dbCpuMs: statements / 8,
+    });
+    const steps = [
+      step(100, stats({ deliverP99Ms: 10, work: work(27_000) }), stats({})),
+      step(200, stats({ deliverP99Ms: 40, work: work(10_800) }), stats({})),
+      // Over the latency: its work is in the table, not in the summary.
+      step(400, stats({ deliverP99Ms: 80, work: work(5_400) }), stats({})),
+    ];
+    const [, , hundred, twoHundred] = formatRealtimeSteps(steps).split('\n');
+    expect(hundred).toContain('10.00');
+    expect(twoHundred).toMatch(/\| +4\.00 \| +1\.00 \| +2\.00 \| +0\.50 \|/);
+
+    const summary = formatRealtimeSummary(steps, []);
+    expect(summary).toMatch(/SQL statements per delivered msg, at 200 sends\/s +\| +4\.00 \|/);
+    expect(summary).toMatch(/commits per delivered msg, at 200 sends\/s +\| +1\.00 \|/);
+    expect(summary).toMatch(/server CPU ms per delivered msg, at 200 sends\/s +\| +2\.00 \|/);
+    expect(summary).toMatch(/DB CPU ms .*per delivered msg, at 200 sends\/s +\| +0\.50 \|/);
+
+    const json = realtimeJson(steps, []);
+    expect(json.sustained[0]).toMatchObject({
+      subjectWorkPerMessage: { statements: 4, commits: 1, serverCpuMs: 2, dbCpuMs: 0.5 },
+    });
+    expect(json.steps[2]).toMatchObject({ subjectWorkPerMessage: { statements: 2 } });
+  });
+
+  it('has no work rows for a side that was not probed, and says so when no step met the latency', () => {
+    expect(formatRealtimeSummary([step(100, stats({}))], [])).not.toContain('per delivered msg');
+    const slow = [
+      step(100, stats({ deliverP99Ms: 80, work: { statements: 1, commits: 1, serverCpuMs: 1 } })),
+    ];
+    const summary = formatRealtimeSummary(slow, []);
+    expect(summary).toContain('no step met it');
+    expect(formatRealtimeSteps(slow).split('\n')[2]).toContain('0.00');
+  });
 });

@@ -3,7 +3,7 @@ import { checkpointThroughput } from './checkpoint-throughput';
 import { eventStoreAppend } from './event-store-append';
 import { graphqlSendMessage } from './graphql-send-message';
 import { kmsCalls } from './kms-calls';
-import { realtimeFanOut } from './realtime-fan-out';
+import { realtimeDirect, realtimeFanOut } from './realtime-fan-out';
 import { realtimeIdleConnections } from './realtime-idle-connections';
 import { sealedAppend } from './sealed-append';
 import { sealedRead } from './sealed-read';
@@ -21,5 +21,6 @@ export const scenarios: readonly Scenario[] = [
   auditedHistoryRead,
   checkpointThroughput,
   realtimeFanOut,
+  realtimeDirect,
   realtimeIdleConnections,
 ];

@@ -15,6 +15,10 @@ export const BENCH_TENANT = 'bench-realtime';
 export interface LedgerlineChild extends ServerChild {
   /** Creates a group conversation owned by `ownerToken`'s user with `members`; answers its id. */
   createGroup(ownerToken: string, title: string, members: readonly string[]): Promise<string>;
+  /** Creates (or finds) the direct conversation of `callerToken`'s user with `other`; answers its id. */
+  createDirect(callerToken: string, other: string): Promise<string>;
+  /** The operator listener's `http://host:port/metrics` (Prometheus text). */
+  readonly metricsUrl: string;
 }
 
 /**
@@ -23,7 +27,9 @@ export interface LedgerlineChild extends ServerChild {
  *
  * - the scheduled audit checkpoint is off (it has its own scenario, and would land in one step);
  * - idle logoff is an hour, so no BENCH_SCALE makes an idle client's connection end mid-run;
- * - the key ring's master key is generated for the run.
+ * - the key ring's master key is generated for the run;
+ * - the operator metrics listener takes a free port (chosen at start, read from the start-up log),
+ *   so the bench can scrape what the server counts (SQL statements, commits).
  *
  * Rate limits, heartbeats, send buffers and presence stay at their defaults: they are part of
  * what a connection costs.
@@ -35,6 +41,7 @@ export async function startLedgerline(
 ): Promise<LedgerlineChild> {
   const dataDir = await mkdtemp(join(tmpdir(), 'll-bench-realtime-'));
   let child: ServerChild;
+  let metricsUrl: string;
   try {
     child = await startServerChild(SERVER_MAIN, {
       NODE_ENV: 'development',
@@ -51,13 +58,29 @@ export async function startLedgerline(
       LEDGERLINE_REALTIME_IDLE_TIMEOUT_MS: String(3_600_000),
       ...identity.serverEnv(),
     });
+    try {
+      metricsUrl = (await child.printed(/"metricsUrl":"(http:\/\/[^"]+)"/))[1]!;
+    } catch (error) {
+      await child.stop();
+      throw error;
+    }
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
   return {
     ...child,
-    createGroup: (ownerToken, title, members) => createGroup(child.url, ownerToken, title, members),
+    metricsUrl,
+    createGroup: async (ownerToken, title, members) =>
+      (
+        await mutate(child.url, ownerToken, CREATE_GROUP, {
+          title,
+          members: members.map((id) => ({ id })),
+        })
+      ).conversationId,
+    createDirect: async (callerToken, other) =>
+      (await mutate(child.url, callerToken, CREATE_DIRECT, { participants: [{ id: other }] }))
+        .conversationId,
     async stop() {
       await child.stop();
       await rm(dataDir, { recursive: true, force: true });
@@ -67,34 +90,41 @@ export async function startLedgerline(
 
 const CREATE_GROUP = /* GraphQL */ `
   mutation CreateGroup($input: CreateGroupConversationInput!) {
-    createGroupConversation(input: $input) {
+    ack: createGroupConversation(input: $input) {
       conversationId
     }
   }
 `;
 
-async function createGroup(
+const CREATE_DIRECT = /* GraphQL */ `
+  mutation CreateDirect($input: CreateDirectConversationInput!) {
+    ack: createDirectConversation(input: $input) {
+      conversationId
+    }
+  }
+`;
+
+/** Runs a conversation-creating mutation (its field aliased `ack`) as `token`'s user. */
+async function mutate(
   url: string,
-  ownerToken: string,
-  title: string,
-  members: readonly string[],
-): Promise<string> {
+  token: string,
+  query: string,
+  input: Readonly<Record<string, unknown>>,
+): Promise<{ conversationId: string }> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${ownerToken}` },
-    body: JSON.stringify({
-      query: CREATE_GROUP,
-      variables: { input: { title, members: members.map((id) => ({ id })) } },
-    }),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables: { input } }),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const body = (await res.json()) as {
-    data?: { createGroupConversation: { conversationId: string } };
+    data?: { ack: { conversationId: string } };
     errors?: { message: string }[];
   };
   if (!res.ok || !body.data) {
     const messages = body.errors?.map((e) => e.message).join('; ') ?? 'no data';
-    throw new Error(`createGroupConversation answered ${res.status}: ${messages}`);
+    const name = /mutation (\w+)/.exec(query)?.[1] ?? 'mutation';
+    throw new Error(`${name} answered ${res.status}: ${messages}`);
   }
-  return body.data.createGroupConversation.conversationId;
+  return body.data.ack;
 }

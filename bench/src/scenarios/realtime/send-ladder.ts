@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { percentile, type RealtimeStepStats } from '../../report';
+import { percentile, workPerMessage, type RealtimeStepStats, type StepWork } from '../../report';
 import type { FrameSink, RealtimeClientPool, ServerFrame } from './realtime-clients';
+import { workBetween, type WorkProbe } from './work-probe';
 
 export interface LadderOptions {
   /** The server's name in the table. */
@@ -22,6 +23,8 @@ export interface LadderOptions {
   readonly texts: readonly string[];
   readonly signal: AbortSignal;
   readonly progress: (line: string) => void;
+  /** Read just before each step's first send and after its drain: the step's `work`. */
+  readonly work?: WorkProbe;
 }
 
 /** How the first message of every conversation went (see SendLadder.prime). */
@@ -89,8 +92,11 @@ export class SendLadder {
       for (const rate of options.rates) {
         options.signal.throwIfAborted();
         const step = this.tracker.step(`r${rate}`);
+        const before = await options.work?.read();
         await this.runStep(step, rate, options.stepSeconds);
-        const stats = step.stats(options.label, options.stepSeconds);
+        const after = await options.work?.read();
+        const work = before && after ? workBetween(before, after) : undefined;
+        const stats = step.stats(options.label, options.stepSeconds, work);
         results.set(rate, stats);
         const errors =
           step.errorCodes.size > 0
@@ -99,7 +105,7 @@ export class SendLadder {
         options.progress(
           `${options.label}: ${rate} sends/s: ${Math.round(stats.deliveredPerSecond)} delivered/s, ` +
             `send-to-deliver p50 ${stats.deliverP50Ms.toFixed(1)} ms, ` +
-            `p99 ${stats.deliverP99Ms.toFixed(1)} ms${errors}`,
+            `p99 ${stats.deliverP99Ms.toFixed(1)} ms${describeWork(stats)}${errors}`,
         );
         if (saturated(stats)) {
           options.progress(`${options.label}: saturated at ${rate} sends/s; higher steps skipped`);
@@ -167,6 +173,16 @@ export class SendLadder {
     }
     step.finish();
   }
+}
+
+function describeWork(stats: RealtimeStepStats): string {
+  if (stats.work === undefined) return '';
+  const per = workPerMessage(stats);
+  const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+  return (
+    `; per delivered message ${f(per.statements)} statements, ${f(per.commits)} commits, ` +
+    `server CPU ${f(per.serverCpuMs)} ms, DB CPU ${f(per.dbCpuMs)} ms`
+  );
 }
 
 function saturated(stats: RealtimeStepStats): boolean {
@@ -301,7 +317,7 @@ class StepTally {
     this.ids.length = 0;
   }
 
-  stats(label: string, seconds: number): RealtimeStepStats {
+  stats(label: string, seconds: number, work?: StepWork): RealtimeStepStats {
     const ack = Float64Array.from(this.ackLatencies).sort();
     const deliver = Float64Array.from(this.deliverLatencies).sort();
     const deliverySeconds = (this.lastDeliveryAt - this.firstSendAt) / 1000;
@@ -319,6 +335,7 @@ class StepTally {
       ackP99Ms: percentile(ack, 99),
       deliverP50Ms: percentile(deliver, 50),
       deliverP99Ms: percentile(deliver, 99),
+      ...(work === undefined ? {} : { work }),
     };
   }
 }

@@ -15,6 +15,11 @@ export interface ServerChild {
   readonly pid: number;
   /** RSS and heap after two full collections in the child (memory-probe.ts). */
   memory(): Promise<MemoryReading>;
+  /**
+   * The first match of `pattern` in what the child printed (stdout and stderr, the last 16 KiB),
+   * waiting for it up to a start-up time-out; rejects if the child exits first.
+   */
+  printed(pattern: RegExp): Promise<RegExpExecArray>;
   /** SIGTERM, then SIGKILL if it has not exited in time. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -44,11 +49,13 @@ export async function startServerChild(
   child.stderr!.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    const url = await listeningUrl(child, () => output);
+    const printed = (pattern: RegExp) => waitForOutput(child, () => output, pattern);
+    const url = (await printed(/"url":"(http:\/\/[^"]+)"/))[1]!;
     return {
       url,
       pid: child.pid!,
       memory: () => readMemory(child, () => output),
+      printed,
       stop: () => stop(child, exited),
     };
   } catch (error) {
@@ -57,28 +64,49 @@ export async function startServerChild(
   }
 }
 
-function listeningUrl(child: ChildProcess, output: () => string): Promise<string> {
+function waitForOutput(
+  child: ChildProcess,
+  output: () => string,
+  pattern: RegExp,
+): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
+    const found = pattern.exec(output());
+    if (found) {
+      resolve(found);
+      return;
+    }
+    if (child.exitCode !== null || child.signalCode !== null) {
+      reject(
+        new Error(`the server exited (${child.exitCode}) before printing ${pattern}:\n${output()}`),
+      );
+      return;
+    }
     const timer = setTimeout(() => {
       cleanUp();
-      reject(new Error(`the server did not start within ${START_TIMEOUT_MS} ms:\n${output()}`));
+      reject(
+        new Error(
+          `the server did not print ${pattern} within ${START_TIMEOUT_MS} ms:\n${output()}`,
+        ),
+      );
     }, START_TIMEOUT_MS);
     const onData = (): void => {
-      const match = /"url":"(http:\/\/[^"]+)"/.exec(output());
+      const match = pattern.exec(output());
       if (!match) return;
       cleanUp();
-      resolve(match[1]!);
+      resolve(match);
     };
     const onExit = (code: number | null): void => {
       cleanUp();
-      reject(new Error(`the server exited (${code}) before it listened:\n${output()}`));
+      reject(new Error(`the server exited (${code}) before printing ${pattern}:\n${output()}`));
     };
     const cleanUp = (): void => {
       clearTimeout(timer);
       child.stdout!.off('data', onData);
+      child.stderr!.off('data', onData);
       child.off('exit', onExit);
     };
     child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
     child.once('exit', onExit);
   });
 }
