@@ -7,9 +7,9 @@ import {
   availableDatabases,
   devToken,
   graphqlRequest,
+  launchServerProcess,
   openTestDatabase,
-  startServerProcess,
-  type ServerProcess,
+  type LaunchedServer,
   type TestDatabase,
 } from '@ledgerline/testing';
 import { RealtimeTestClient } from './testing/realtime-test-client';
@@ -65,21 +65,30 @@ async function scrapeUntil(metricsUrl: string, ok: (text: string) => boolean): P
   }
 }
 
-/** The operator listener's URL, from the start-up line the server prints after it listens. */
-async function metricsUrlOf(server: ServerProcess): Promise<string> {
-  const until = Date.now() + 20_000;
+/**
+ * The public and operator URLs, from the start-up lines the server prints once it listens. Waits
+ * for that signal (or the process's exit) as long as a loaded machine needs: the cap is only there
+ * so a server that never starts fails the suite rather than hangs it.
+ */
+async function urlsOf(server: LaunchedServer): Promise<{ url: string; metricsUrl: string }> {
+  const until = Date.now() + 240_000;
   for (;;) {
-    const m = /"metricsUrl":"(http:\/\/[^"]+)"/.exec(server.output());
-    if (m) return m[1]!;
-    if (Date.now() > until) throw new Error(`no metrics URL printed:\n${server.output()}`);
-    await sleep(20);
+    const url = /"url":"(http:\/\/[^"]+)"/.exec(server.output())?.[1];
+    const metricsUrl = /"metricsUrl":"(http:\/\/[^"]+)"/.exec(server.output())?.[1];
+    if (url && metricsUrl) return { url, metricsUrl };
+    if (server.child.exitCode !== null) throw new Error(`server exited:\n${server.output()}`);
+    if (Date.now() > until) {
+      await server.stop('SIGKILL');
+      throw new Error(`server did not start:\n${server.output()}`);
+    }
+    await sleep(50);
   }
 }
 
 describe.each(availableDatabases())('metrics of the built server (%s)', (kind) => {
   let dataDir: string;
   let db: TestDatabase | undefined;
-  let server: ServerProcess;
+  let server: LaunchedServer & { url: string };
   let metricsUrl: string;
   const clients: RealtimeTestClient[] = [];
 
@@ -95,9 +104,11 @@ describe.each(availableDatabases())('metrics of the built server (%s)', (kind) =
       db = await openTestDatabase('postgres');
       env['DATABASE_URL'] = db.url!;
     }
-    server = await startServerProcess(env);
-    metricsUrl = await metricsUrlOf(server);
-  }, 120_000);
+    const launched = launchServerProcess(env);
+    const urls = await urlsOf(launched);
+    server = { ...launched, url: urls.url };
+    metricsUrl = urls.metricsUrl;
+  }, 300_000);
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.terminate()));
