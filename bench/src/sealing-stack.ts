@@ -59,7 +59,7 @@ export async function openSealingStack(db: BenchDatabase): Promise<SealingStack>
       masterSecret: randomBytes(32).toString('base64'),
       createIfMissing: true,
     });
-    const provider = new CountingKeyProvider(ring);
+    const provider = countKeyProviderCalls(ring);
     closers.push(() => provider.close());
     const store = await SqlEventStore.create(db.client, {
       limits: DEFAULT_EVENT_STORE_LIMITS,
