@@ -13,7 +13,7 @@ import { SqlEventStore } from '@ledgerline/event-store';
 import { DEFAULT_EVENT_STORE_LIMITS, loadConfig, systemClock } from '@ledgerline/kernel';
 import { Ledger } from '@ledgerline/ledger';
 import type { BenchDatabase } from './bench-database';
-import { CountingKeyProvider } from './counting-key-provider';
+import { countKeyProviderCalls, type CountingKeyProvider } from './counting-key-provider';
 
 /**
  * The sealing path as the server composes it (CryptoModule, LedgerModule), on the bench database:
