@@ -37,12 +37,23 @@ function stopHogs() {
 process.on('exit', stopHogs);
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const tests = spawn(npm, ['test', '--', ...process.argv.slice(2)], { stdio: 'inherit' });
+// In a process group of its own, so that a signal reaches jest and its workers, not only npm (which
+// runs the script through a shell that does not pass signals on).
+const tests = spawn(npm, ['test', '--', ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  detached: true,
+});
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
     stopHogs();
-    if (tests.exitCode === null) tests.kill(signal);
+    if (tests.exitCode === null && tests.signalCode === null) {
+      try {
+        process.kill(-tests.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    }
   });
 }
 

@@ -10,8 +10,13 @@ import {
   startServerProcess,
   type ServerProcess,
   type TestDatabase,
+  E2E_TEST_TIMEOUT_MS,
+  STARTUP_TIMEOUT_MS,
 } from '@ledgerline/testing';
 import { RealtimeTestClient, type ServerFrame } from './testing/realtime-test-client';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 // Clients that keep well under the request limits are never refused, whatever the database does
 // to the server's event loop. Three users each send 20 messages a second (the defaults allow 50
@@ -47,7 +52,7 @@ describe.each(availableDatabases())(
         LEDGERLINE_AUDIT_CHECKPOINT_INTERVAL_MS: '0',
         ...(db ? { DATABASE_URL: db.url! } : {}),
       });
-    }, 120_000);
+    }, STARTUP_TIMEOUT_MS);
 
     afterAll(async () => {
       await Promise.all(clients.map((c) => c.terminate()));

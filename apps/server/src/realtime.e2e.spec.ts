@@ -13,6 +13,8 @@ import {
   graphqlRequest,
   openTestDatabase,
   type TestDatabase,
+  E2E_TEST_TIMEOUT_MS,
+  STARTUP_TIMEOUT_MS,
 } from '@ledgerline/testing';
 import { startServer, type RunningServer } from './bootstrap';
 import {
@@ -20,6 +22,9 @@ import {
   refusedUpgrade,
   type ServerFrame,
 } from './testing/realtime-test-client';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 // The realtime protocol against the whole server booted in this process (real HTTP server, real
 // database, real crypto), spoken by real `ws` clients. Bad input of every kind gets a typed error
@@ -160,7 +165,7 @@ describe.each(availableDatabases())('realtime protocol, booted server (%s)', (ki
     aliceToken = await token(main, 'alice');
     bobToken = await token(main, 'bob');
     groupId = await createGroup(main, aliceToken, ['bob']);
-  }, 120_000);
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.terminate()));
@@ -598,8 +603,8 @@ describe.each(availableDatabases())('realtime protocol, idle logoff and shutdown
   let idle: Booted | undefined;
 
   beforeAll(async () => {
-    idle = await boot(kind, { LEDGERLINE_REALTIME_IDLE_TIMEOUT_MS: '1500' });
-  }, 120_000);
+    idle = await boot(kind, { LEDGERLINE_REALTIME_IDLE_TIMEOUT_MS: '3000' });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await shutDown(idle);
   }, 60_000);
