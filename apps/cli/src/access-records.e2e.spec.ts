@@ -58,6 +58,8 @@ describe('every access path writes exactly one complete access record', () => {
   let records: AccessRecordedV1[];
   let deploymentRecords: AccessRecordedV1[];
 
+  // Bounded by two start-ups: a server's start and its requests, then seven CLI runs, each of
+  // which starts Node, Nest and PGlite.
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'll-access-paths-'));
     env = {
@@ -200,7 +202,7 @@ describe('every access path writes exactly one complete access record', () => {
       const ledger = app.get<Ledger>(LEDGER);
       return [await read(ledger, TENANT), await read(ledger, DEPLOYMENT_AUDIT_TENANT)];
     });
-  }, STARTUP_TIMEOUT_MS);
+  }, 2 * STARTUP_TIMEOUT_MS);
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   const only = (action: string, actorId?: string) => {

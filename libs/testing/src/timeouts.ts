@@ -12,4 +12,4 @@ export const STARTUP_TIMEOUT_MS = 300_000;
  * or the compiled CLI through many requests or runs, real and bounded work that takes many times
  * longer while the cores are busy. Its waits are on signals (a reply, a frame, a log line).
  */
-export const E2E_TEST_TIMEOUT_MS = 180_000;
+export const E2E_TEST_TIMEOUT_MS = 300_000;
