@@ -3,7 +3,7 @@
 #   deps       every dependency (dev included), exactly as the lockfile says, to compile with
 #   build      `npm run build` (tsc + tsc-alias) into dist/
 #   prod-deps  production dependencies only, from the same lockfile
-#   runtime    node:20-bookworm-slim + production node_modules + dist/, as an unprivileged user
+#   runtime    node:24-bookworm-slim + production node_modules + dist/, as an unprivileged user
 #
 #   docker build -t ledgerline/server:local .
 #
@@ -11,10 +11,10 @@
 # builder that Debian's docker-compose 1.29 uses by default can build it.
 #
 # The base image is a moving tag. Release builds pin it by digest:
-#   docker build --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:<digest> .
+#   docker build --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:<digest> .
 # Every stage uses the same base, so anything compiled at install time matches the runtime's ABI.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps

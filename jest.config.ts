@@ -4,7 +4,9 @@ import type { Config } from 'jest';
 
 // One Jest project per lib and per app, found on disk so a new lib is picked up without editing
 // this file. Every project shares the SWC transform and the path aliases of tsconfig.json.
-const root = __dirname;
+// Node 24 loads this file itself (type stripping) as an ES module, where there is no __dirname;
+// npm runs jest from the package root, so that is where this file is.
+const root = typeof __dirname === 'string' ? __dirname : process.cwd();
 
 const aliases: Record<string, string> = {};
 for (const lib of readdirSync(join(root, 'libs'))) {

@@ -7,8 +7,18 @@ import { auditStreamId, parseAccessRecorded, type AccessRecordedV1 } from '@ledg
 import { DEPLOYMENT_AUDIT_TENANT } from '@ledgerline/identity';
 import { loadConfig } from '@ledgerline/kernel';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
-import { clientHeaders, devToken, runCli, startServerProcess } from '@ledgerline/testing';
+import {
+  clientHeaders,
+  devToken,
+  runCli,
+  startServerProcess,
+  E2E_TEST_TIMEOUT_MS,
+  STARTUP_TIMEOUT_MS,
+} from '@ledgerline/testing';
 import { withCliContext } from './cli-context';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 // Every access path of the audit issue, driven as clients and operators drive them (the built
 // server over GraphQL, then the built CLI, on one embedded data directory), and then the audit
@@ -48,6 +58,8 @@ describe('every access path writes exactly one complete access record', () => {
   let records: AccessRecordedV1[];
   let deploymentRecords: AccessRecordedV1[];
 
+  // Bounded by two start-ups: a server's start and its requests, then seven CLI runs, each of
+  // which starts Node, Nest and PGlite.
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'll-access-paths-'));
     env = {
@@ -190,7 +202,7 @@ describe('every access path writes exactly one complete access record', () => {
       const ledger = app.get<Ledger>(LEDGER);
       return [await read(ledger, TENANT), await read(ledger, DEPLOYMENT_AUDIT_TENANT)];
     });
-  }, 240_000);
+  }, 2 * STARTUP_TIMEOUT_MS);
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   const only = (action: string, actorId?: string) => {

@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@ledgerline/kernel';
 import { LEDGER, keyStreamId, type Ledger, type OpenedEvent } from '@ledgerline/ledger';
-import { runCli } from '@ledgerline/testing';
+import { runCli, E2E_TEST_TIMEOUT_MS, STARTUP_TIMEOUT_MS } from '@ledgerline/testing';
 import { withCliContext } from './cli-context';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 const CANARY = 'CANARY-cli-Jane-Roe-MRN-0042';
 const REASON = 'CANARY-reason-court-order-Roe';
@@ -48,7 +51,7 @@ describe('ledgerline keys (the built CLI on the embedded defaults)', () => {
         );
       }
     });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('status shows the KEK version and what it wraps', () => {

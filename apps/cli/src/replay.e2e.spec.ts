@@ -15,8 +15,11 @@ import {
 } from '@ledgerline/conversations';
 import { encodePosition, loadConfig, uuidV7Generator } from '@ledgerline/kernel';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
-import { runCli } from '@ledgerline/testing';
+import { runCli, E2E_TEST_TIMEOUT_MS, STARTUP_TIMEOUT_MS } from '@ledgerline/testing';
 import { withCliContext } from './cli-context';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 // The built CLI (`npm test` builds first), as an operator or auditor runs it, on the embedded
 // database. The conversation is written beforehand through the decider and the ledger, as the
@@ -156,7 +159,7 @@ describe('ledgerline replay (the built CLI on the embedded defaults)', () => {
       '--confirm',
     );
     expect(shred.code).toBe(0);
-  }, 120_000);
+  }, STARTUP_TIMEOUT_MS);
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('prints what the conversation held before the edit, and records the replay', async () => {

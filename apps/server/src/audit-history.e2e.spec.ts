@@ -11,7 +11,12 @@ import {
   startServerProcess,
   type ServerProcess,
   type TestDatabase,
+  E2E_TEST_TIMEOUT_MS,
+  STARTUP_TIMEOUT_MS,
 } from '@ledgerline/testing';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 // The compiled server (`npm test` builds first), asked for a conversation's full history by an
 // auditor over GraphQL, the way an audit tool would.
@@ -145,7 +150,7 @@ for (const kind of availableDatabases()) {
       server = await startServerProcess(env);
       alice = await client(server.url, 'alice', ['user']);
       auditor = await client(server.url, 'audrey', ['auditor']);
-    }, 90_000);
+    }, STARTUP_TIMEOUT_MS);
 
     afterAll(async () => {
       await server?.stop();

@@ -11,7 +11,12 @@ import {
   startServerProcess,
   type ServerProcess,
   type TestDatabase,
+  E2E_TEST_TIMEOUT_MS,
+  STARTUP_TIMEOUT_MS,
 } from '@ledgerline/testing';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 // The compiled server (`npm test` builds first), searched by an auditor over GraphQL the way an
 // audit tool would: the audit log, the accounting of disclosures, and the auditor's own trail.
@@ -224,7 +229,7 @@ for (const kind of availableDatabases()) {
         });
         expect(page.messages.items.map((m) => m.id)).toEqual([messageId]);
       }
-    }, 90_000);
+    }, STARTUP_TIMEOUT_MS);
 
     afterAll(async () => {
       await server?.stop();

@@ -6,14 +6,21 @@ import { ClientError, GraphQLClient } from 'graphql-request';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import {
+  Arrivals,
+  STARTUP_TIMEOUT_MS,
   availableDatabases,
   clientHeaders,
   devToken,
   openTestDatabase,
+  probeUntilLive,
   startServerProcess,
   type ServerProcess,
   type TestDatabase,
+  E2E_TEST_TIMEOUT_MS,
 } from '@ledgerline/testing';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 // Boots the compiled server (`npm test` builds first) as its own process, gets development tokens
 // from it, and talks to it the way a web app does: graphql-request over HTTP for queries and
@@ -344,8 +351,7 @@ class Caller {
 
 /** A graphql-ws subscription to `conversationEvents`, collecting what arrives. */
 class EventsSubscription {
-  readonly events: LiveEvent[] = [];
-  readonly errors: unknown[] = [];
+  private readonly arrivals = new Arrivals<LiveEvent>();
   private readonly client: Client;
   readonly ended: Promise<void>;
 
@@ -361,11 +367,11 @@ class EventsSubscription {
         { query: EVENTS, variables },
         {
           next: (result) => {
-            if (result.errors) this.errors.push(...result.errors);
-            if (result.data) this.events.push(result.data.conversationEvents);
+            for (const error of result.errors ?? []) this.arrivals.fail(error);
+            if (result.data) this.arrivals.push(result.data.conversationEvents);
           },
           error: (error) => {
-            this.errors.push(error);
+            this.arrivals.fail(error);
             resolve();
           },
           complete: () => resolve(),
@@ -374,16 +380,17 @@ class EventsSubscription {
     });
   }
 
+  get events(): readonly LiveEvent[] {
+    return this.arrivals.items;
+  }
+
+  get errors(): readonly unknown[] {
+    return this.arrivals.errors;
+  }
+
   /** Resolves with the first event (from index `from`) that matches. */
-  async next(predicate: (e: LiveEvent) => boolean, from = 0, waitMs = 15_000): Promise<LiveEvent> {
-    const until = Date.now() + waitMs;
-    while (Date.now() < until) {
-      const found = this.events.slice(from).find(predicate);
-      if (found) return found;
-      if (this.errors.length > 0) throw new Error(`subscription failed: ${format(this.errors)}`);
-      await sleep(20);
-    }
-    throw new Error(`no matching event; received ${format(this.events)}`);
+  next(predicate: (e: LiveEvent) => boolean, from = 0): Promise<LiveEvent> {
+    return this.arrivals.next(predicate, 'subscription', from);
   }
 
   async close(): Promise<void> {
@@ -428,34 +435,33 @@ describe.each(availableDatabases())('conversations over GraphQL, built server (%
     alice = await caller('alice', 'tenant-a');
     bob = await caller('bob', 'tenant-a');
     mallory = await caller('mallory', 'tenant-b');
-  }, 90_000);
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await Promise.all(subscriptions.map((s) => s.close()));
     await server?.stop();
     await db?.close();
     rmSync(dataDir, { recursive: true, force: true });
-  }, 30_000);
+  }, STARTUP_TIMEOUT_MS);
 
   /** Subscribes, then proves the subscription is live with an event only its owner can cause. */
   async function liveSubscription(caller: Caller, probePeer: string): Promise<EventsSubscription> {
     const subscription = new EventsSubscription(url, caller.token);
     subscriptions.push(subscription);
-    // The subscription registers asynchronously (its start is recorded in the audit log first);
-    // probe until a probe's event arrives, giving each probe a second.
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const probe = await caller.request<{ createDirectConversation: Ack }>(CREATE_DIRECT, {
-        input: { participants: [{ id: `${probePeer}-${attempt}`, kind: 'USER' }] },
-      });
-      const arrived = await subscription
-        .next((e) => e.conversationId === probe.createDirectConversation.conversationId, 0, 1_000)
-        .then(
-          () => true,
-          () => false,
-        );
-      if (arrived) return subscription;
-    }
-    throw new Error(`${caller.name}'s subscription never went live`);
+    // The subscription registers asynchronously (its start is recorded in the audit log first):
+    // probe (a direct conversation of the caller's) until a probe's event arrives.
+    const probes = new Set<string>();
+    await probeUntilLive(
+      async (attempt) => {
+        const probe = await caller.request<{ createDirectConversation: Ack }>(CREATE_DIRECT, {
+          input: { participants: [{ id: `${probePeer}-${attempt}`, kind: 'USER' }] },
+        });
+        probes.add(probe.createDirectConversation.conversationId);
+      },
+      subscription.next((e) => probes.has(e.conversationId)),
+      `${caller.name}'s subscription`,
+    );
+    return subscription;
   }
 
   let groupId: string;

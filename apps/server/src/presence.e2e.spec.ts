@@ -8,13 +8,20 @@ import type { Principal } from '@ledgerline/identity';
 import { loadConfig } from '@ledgerline/kernel';
 import { PresenceService } from '@ledgerline/presence';
 import {
+  Arrivals,
+  probeUntilLive,
   availableDatabases,
   clientHeaders,
   devToken,
   openTestDatabase,
   type TestDatabase,
+  E2E_TEST_TIMEOUT_MS,
+  STARTUP_TIMEOUT_MS,
 } from '@ledgerline/testing';
 import { startServer, type RunningServer } from './bootstrap';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 // Boots the whole server in this process (real HTTP, real graphql-ws, real database) and talks to
 // it with the clients a web app uses. Presence connections are opened and closed by calling the
@@ -136,8 +143,7 @@ class Caller {
 
 /** One graphql-ws subscription, collecting what arrives under `field`. */
 class Live<T> {
-  readonly items: T[] = [];
-  readonly errors: unknown[] = [];
+  private readonly arrivals = new Arrivals<T>();
   private readonly client: Client;
 
   constructor(url: string, token: string, document: string, field: string, variables = {}) {
@@ -151,33 +157,29 @@ class Live<T> {
       { query: document, variables },
       {
         next: (result) => {
-          if (result.errors) this.errors.push(...result.errors);
-          if (result.data) this.items.push(result.data[field]!);
+          for (const error of result.errors ?? []) this.arrivals.fail(error);
+          if (result.data) this.arrivals.push(result.data[field]!);
         },
-        error: (error) => this.errors.push(error),
+        error: (error) => this.arrivals.fail(error),
         complete: () => undefined,
       },
     );
   }
 
-  async next(predicate: (item: T) => boolean, what: string): Promise<T> {
-    const until = Date.now() + 15_000;
-    while (Date.now() < until) {
-      const found = this.items.find(predicate);
-      if (found) return found;
-      if (this.errors.length > 0) throw new Error(`${what}: ${JSON.stringify(this.errors)}`);
-      await sleep(20);
-    }
-    throw new Error(`${what}: never arrived; got ${JSON.stringify(this.items)}`);
+  get items(): readonly T[] {
+    return this.arrivals.items;
   }
 
-  async failure(what: string): Promise<unknown[]> {
-    const until = Date.now() + 15_000;
-    while (this.errors.length === 0) {
-      if (Date.now() > until) throw new Error(`${what}: no error`);
-      await sleep(20);
-    }
-    return this.errors;
+  get errors(): readonly unknown[] {
+    return this.arrivals.errors;
+  }
+
+  next(predicate: (item: T) => boolean, what: string): Promise<T> {
+    return this.arrivals.next(predicate, what);
+  }
+
+  failure(what: string): Promise<unknown[]> {
+    return this.arrivals.failure(what);
   }
 
   close(): Promise<void> {
@@ -232,29 +234,31 @@ describe.each(availableDatabases())(
       bob = await caller('bob');
       carol = await caller('carol');
       dave = await caller('dave');
-    }, 90_000);
+    }, STARTUP_TIMEOUT_MS);
 
     afterAll(async () => {
       await Promise.all(live.map((s) => s.close()));
       await server?.shutdown('test done');
       await db?.close();
       rmSync(dataDir, { recursive: true, force: true });
-    }, 30_000);
+    }, STARTUP_TIMEOUT_MS);
 
     /** A presenceChanged subscription, proven live by a change of the subscriber's own. */
     async function presenceFeed(who: Caller, probeConnection: string): Promise<Live<PresenceBody>> {
       const feed = subscribe<PresenceBody>(who, PRESENCE_CHANGED, 'presenceChanged');
-      for (let attempt = 0; attempt < 50; attempt++) {
-        await presence.connectionOpened(who.principal, probeConnection);
-        const arrived = feed.items.some((c) => c.userId === who.principal.id);
-        if (arrived) return feed;
-        await sleep(100);
-        if (feed.items.some((c) => c.userId === who.principal.id)) return feed;
-        // Not registered yet: go offline again and retry once the grace period has passed.
-        await presence.connectionClosed(who.principal, probeConnection);
-        await sleep(GRACE_MS + 100);
-      }
-      throw new Error(`${who.principal.id}'s presence feed never went live`);
+      await probeUntilLive(
+        async (attempt) => {
+          if (attempt > 0) {
+            // Missed: go offline again, and open once the grace period has passed.
+            await presence.connectionClosed(who.principal, probeConnection);
+            await sleep(GRACE_MS + 100);
+          }
+          await presence.connectionOpened(who.principal, probeConnection);
+        },
+        feed.next((c) => c.userId === who.principal.id, `${who.principal.id}'s presence`),
+        `${who.principal.id}'s presence feed`,
+      );
+      return feed;
     }
 
     let group: string;
@@ -336,12 +340,16 @@ describe.each(availableDatabases())(
     it('sends typing indicators to the conversation’s members only, rate-limited, never to outsiders', async () => {
       const bobTyping = subscribe<TypingBody>(bob, TYPING, 'typing', { conversationId: group });
       const carolTyping = subscribe<TypingBody>(carol, TYPING, 'typing');
-      // Proven live by bob's own signal (his other devices see it too).
-      for (let attempt = 0; !bobTyping.items.some((s) => s.userId === 'bob'); attempt++) {
-        if (attempt > 5) throw new Error('bob’s typing feed never went live');
-        await bob.request(SEND_TYPING, { conversationId: group });
-        await sleep(200);
-      }
+      // Proven live by bob's own signal (his other devices see it too). Fewer probes than the
+      // typing rate limit (10), each waited for longer than the one before.
+      await probeUntilLive(
+        async () => {
+          await bob.request(SEND_TYPING, { conversationId: group });
+        },
+        bobTyping.next((s) => s.userId === 'bob', 'bob sees himself typing'),
+        'bob’s typing feed',
+        { maxProbes: 6, firstWindowMs: 1_000 },
+      );
 
       const sent = await alice.request<{ sendTyping: TypingBody }>(SEND_TYPING, {
         conversationId: group,

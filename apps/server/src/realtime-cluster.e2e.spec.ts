@@ -12,12 +12,17 @@ import {
   startServerProcess,
   type ServerProcess,
   type TestDatabase,
+  E2E_TEST_TIMEOUT_MS,
+  STARTUP_TIMEOUT_MS,
 } from '@ledgerline/testing';
 import {
   RealtimeTestClient,
   type EventFrame,
   type ServerFrame,
 } from './testing/realtime-test-client';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 // Two server processes (the compiled server, as deployed) on one PostgreSQL database, real `ws`
 // clients on both. Fan-out between them comes from the event store's subscription alone. PGlite
@@ -142,7 +147,7 @@ describeWhenEnv(
       servers.push(a);
       b = await startServerProcess({ ...env, LEDGERLINE_NODE_ID: 'node-b' });
       servers.push(b);
-    }, 120_000);
+    }, STARTUP_TIMEOUT_MS);
 
     afterAll(async () => {
       await Promise.all(clients.map((c) => c.terminate()));

@@ -7,7 +7,11 @@ import {
   assertBuilt,
   launchServerProcess,
   startServerProcess,
+  E2E_TEST_TIMEOUT_MS,
 } from '@ledgerline/testing';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 // Boots the compiled server (`npm test` builds first) as its own process, the way `npm start` does,
 // and talks to it over HTTP.

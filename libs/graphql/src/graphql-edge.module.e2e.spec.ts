@@ -50,6 +50,10 @@ import {
   type GraphqlEdgeModuleOptions,
   type InternalErrorReport,
 } from './index';
+import { E2E_TEST_TIMEOUT_MS, STARTUP_TIMEOUT_MS } from '@ledgerline/testing';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 /** A result as graphql-ws's client hands it over. */
 type ExecutionResult = FormattedExecutionResult<Record<string, unknown>, unknown>;
@@ -301,7 +305,8 @@ function operate(
   });
 }
 
-async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+/** Polls what the server recorded until `check` holds; the timeout is a backstop, not a budget. */
+async function eventually(check: () => boolean, timeoutMs = 120_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > until) throw new Error('condition not met in time');
@@ -344,7 +349,7 @@ describe('GraphqlEdgeModule (booted, real HTTP and graphql-ws clients)', () => {
       maxWsPayloadBytes: 16 * 1024,
     });
     token = await tokenFor('alice');
-  });
+  }, STARTUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await dev?.app.close();
@@ -714,7 +719,7 @@ describe('GraphqlEdgeModule (booted, real HTTP and graphql-ws clients)', () => {
 
     beforeAll(async () => {
       prod = await serve(issuer, 'production', { maxBodyBytes: 4096 }, false);
-    });
+    }, STARTUP_TIMEOUT_MS);
 
     afterAll(() => prod?.app.close());
 

@@ -38,6 +38,13 @@ export interface RealtimeSettings {
   readonly drainGraceMs: number;
   /** Browser origins allowed to connect; undefined: any (requests without an Origin always pass). */
   readonly allowedOrigins?: readonly string[];
+  /**
+   * Burst allowance of the request rates: beyond its per-second rate, a connection (and a user)
+   * may send `rate × burstSeconds` more requests per `burstWindowMs`, so frames read in a bunch
+   * (the server paused, the network stalled) are not refused when the client kept its pace.
+   */
+  readonly burstSeconds: number;
+  readonly burstWindowMs: number;
 }
 
 export const DEFAULT_REALTIME_LIMITS = {
@@ -46,6 +53,8 @@ export const DEFAULT_REALTIME_LIMITS = {
   catchUpPageSize: 100,
   maxSyncConversations: 1_000,
   drainGraceMs: 1_000,
+  burstSeconds: 2,
+  burstWindowMs: 10_000,
 } as const;
 
 /** The settings the kernel configuration describes (LEDGERLINE_REALTIME_*, LEDGERLINE_ALLOWED_ORIGINS). */

@@ -24,3 +24,5 @@ export {
   type ServerProcess,
 } from './server-process';
 export { CLI_MAIN, runCli, type CliRun } from './cli-process';
+export { E2E_TEST_TIMEOUT_MS, STARTUP_TIMEOUT_MS } from './timeouts';
+export { Arrivals, probeUntilLive } from './arrivals';

@@ -31,7 +31,11 @@ export interface ServerProcess extends LaunchedServer {
   readonly url: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Children still running, killed if this process exits first (a failed hook, a crash). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 /**
  * Spawns the compiled server with only PATH, `LEDGERLINE_PORT=0` and `LEDGERLINE_METRICS_PORT=0`
@@ -49,10 +53,16 @@ export function launchServerProcess(env: Record<string, string>): LaunchedServer
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      r(code);
+    }),
+  );
   const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return exited;
@@ -61,21 +71,46 @@ export function launchServerProcess(env: Record<string, string>): LaunchedServer
 }
 
 /**
- * Resolves once `server` printed its `"url":"http://…"` line; throws with its output when it exits
- * first, and kills it and throws when it has not listened within 60 s.
+ * Resolves once `server` printed its `"url":"http://…"` line (checked on every chunk it writes);
+ * throws with its output when it exits first. There is no start-up budget: a busy machine starts
+ * it late, not never. `backstopMs` only ends a server that hangs (killed, its output thrown), and
+ * is longer than any hook's timeout; the caller's hook timeout is what bounds the wait.
  */
-export async function serverListening(server: LaunchedServer): Promise<ServerProcess> {
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    const m = /"url":"(http:\/\/[^"]+)"/.exec(server.output());
-    if (m) return { ...server, url: m[1]! };
-    if (server.child.exitCode !== null) {
-      throw new Error(`server exited early:\n${server.output()}`);
-    }
-    await sleep(50);
-  }
-  server.child.kill('SIGKILL');
-  throw new Error(`server did not start:\n${server.output()}`);
+export function serverListening(
+  server: LaunchedServer,
+  backstopMs = 300_000,
+): Promise<ServerProcess> {
+  const { child } = server;
+  return new Promise<ServerProcess>((resolve, reject) => {
+    const check = () => {
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(server.output());
+      if (m) done(() => resolve({ ...server, url: m[1]! }));
+    };
+    const onExit = () => {
+      check();
+      done(() => reject(new Error(`server exited early:\n${server.output()}`)));
+    };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      done(() => reject(new Error(`server did not start:\n${server.output()}`)));
+    }, backstopMs);
+    let settled = false;
+    const done = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.stdout?.off('data', check);
+      child.stderr?.off('data', check);
+      child.off('close', onExit);
+      settle();
+    };
+    // Listeners added after launchServerProcess's own, so `output()` already holds the chunk.
+    child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
+    child.on('close', onExit);
+    if (child.exitCode !== null || child.signalCode !== null) onExit();
+    else check();
+  });
 }
 
 /** Launches the compiled server with `env` (see launchServerProcess); resolves once it listens. */

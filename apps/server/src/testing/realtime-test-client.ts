@@ -46,8 +46,6 @@ export interface ConnectOptions {
   readonly path?: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** The HTTP status of a refused upgrade (the WebSocket never opened). */
 export async function refusedUpgrade(
   baseUrl: string,
@@ -88,6 +86,8 @@ export class RealtimeTestClient {
   readonly frames: ServerFrame[] = [];
   readonly closed: Promise<Closed>;
   private closedWith: Closed | undefined;
+  /** Woken on every frame and on close: waits are on what arrives, never on polling. */
+  private readonly watchers = new Set<() => void>();
 
   private constructor(
     readonly name: string,
@@ -95,11 +95,13 @@ export class RealtimeTestClient {
   ) {
     socket.on('message', (data: Buffer) => {
       this.frames.push(JSON.parse(data.toString('utf8')) as ServerFrame);
+      this.wake();
     });
     this.closed = new Promise((resolve) => {
       socket.once('close', (code: number, reason: Buffer) => {
         this.closedWith = { code, reason: reason.toString() };
         resolve(this.closedWith);
+        this.wake();
       });
     });
     socket.on('error', () => undefined);
@@ -144,11 +146,14 @@ export class RealtimeTestClient {
     this.socket.send(data, { binary });
   }
 
-  /** Sends `{ v: 1, op, ref, ...fields }` and answers the reply with that ref. */
+  /**
+   * Sends `{ v: 1, op, ref, ...fields }` and answers the reply with that ref. The timeout is a
+   * backstop against a reply that never comes, not a performance budget: keep it generous.
+   */
   async request(
     op: string,
     fields: Record<string, unknown> = {},
-    timeoutMs = 20_000,
+    timeoutMs = 60_000,
   ): Promise<ServerFrame> {
     const ref = `${op}-${randomUUID()}`;
     const from = this.frames.length;
@@ -159,41 +164,73 @@ export class RealtimeTestClient {
   /** The first frame (from index `from`) that matches, waiting for it. */
   async waitFor(
     predicate: (frame: ServerFrame) => boolean,
-    timeoutMs = 20_000,
+    timeoutMs = 60_000,
     from = 0,
   ): Promise<ServerFrame> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.frames.slice(from).find(predicate);
-      if (found) return found;
-      if (this.isClosed) {
-        throw new Error(`${this.name}: closed ${JSON.stringify(this.closedWith)} while waiting`);
-      }
-      if (Date.now() > until) {
-        throw new Error(
-          `${this.name}: no matching frame; got ${JSON.stringify(this.frames.slice(-5))}`,
-        );
-      }
-      await sleep(10);
-    }
+    let next = from;
+    return this.until(
+      () => {
+        for (; next < this.frames.length; next++) {
+          if (predicate(this.frames[next]!)) return this.frames[next];
+        }
+        return undefined;
+      },
+      timeoutMs,
+      (why) =>
+        why === 'closed'
+          ? `${this.name}: closed ${JSON.stringify(this.closedWith)} while waiting`
+          : `${this.name}: no matching frame; got ${JSON.stringify(this.frames.slice(-5))}`,
+    );
   }
 
   /** Waits until `count` event frames of the conversation have arrived; answers them all. */
-  async eventsOf(conversationId: string, count: number, timeoutMs = 30_000): Promise<EventFrame[]> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const events = this.events(conversationId);
-      if (events.length >= count) return events;
-      if (this.isClosed) {
-        throw new Error(
-          `${this.name}: closed ${JSON.stringify(this.closedWith)} with ${events.length}/${count} events`,
-        );
-      }
-      if (Date.now() > until) {
-        throw new Error(`${this.name}: ${events.length}/${count} events of ${conversationId}`);
-      }
-      await sleep(10);
-    }
+  async eventsOf(conversationId: string, count: number, timeoutMs = 60_000): Promise<EventFrame[]> {
+    return this.until(
+      () => {
+        const events = this.events(conversationId);
+        return events.length >= count ? events : undefined;
+      },
+      timeoutMs,
+      (why) => {
+        const got = this.events(conversationId).length;
+        return why === 'closed'
+          ? `${this.name}: closed ${JSON.stringify(this.closedWith)} with ${got}/${count} events`
+          : `${this.name}: ${got}/${count} events of ${conversationId}`;
+      },
+    );
+  }
+
+  /**
+   * Resolves with what `check` finds, checking again on every frame that arrives; rejects when the
+   * connection closes first or after `timeoutMs`.
+   */
+  private until<T>(
+    check: () => T | undefined,
+    timeoutMs: number,
+    failure: (why: 'closed' | 'timeout') => string,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const watcher = () => {
+        const found = check();
+        if (found !== undefined) return settle(() => resolve(found));
+        if (this.isClosed) settle(() => reject(new Error(failure('closed'))));
+      };
+      const timer = setTimeout(
+        () => settle(() => reject(new Error(failure('timeout')))),
+        timeoutMs,
+      );
+      const settle = (done: () => void) => {
+        clearTimeout(timer);
+        this.watchers.delete(watcher);
+        done();
+      };
+      this.watchers.add(watcher);
+      watcher();
+    });
+  }
+
+  private wake(): void {
+    for (const watcher of [...this.watchers]) watcher();
   }
 
   events(conversationId?: string): EventFrame[] {

@@ -3,9 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '@ledgerline/testing';
+import { runCli, E2E_TEST_TIMEOUT_MS } from '@ledgerline/testing';
 import { BUNDLE_FILES, OPENSSL_VERIFY_COMMANDS } from './bundle-files';
 import type { AuditBundle } from './audit-bundle';
+
+// Drives a booted server or the CLI: see E2E_TEST_TIMEOUT_MS.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 // The built CLI (`npm test` builds first), as an operator and an auditor would run it. Events come
 // from `keys rotate`, which appends a sealed KekRotated event to the tenant's key stream and its

@@ -5,10 +5,28 @@ import { toSqlError } from '../sql-errors';
 // Match the pg adapter: int8 as decimal strings (callers turn them into bigint).
 const parsers = { [types.INT8]: (value: string) => value };
 
+/**
+ * PGlite runs each statement synchronously (WASM) on the main thread and resolves its promise at
+ * once, so a loop of awaited statements (a projection catching up, a command's transaction) is
+ * one long chain of microtasks: sockets are not read and timers do not fire until it ends, for
+ * seconds on a busy machine, and clients' frames then arrive in bunches. Before a statement, once
+ * the main thread has run PGlite's work for longer than this without a turn of the event loop,
+ * it gives the event loop that turn (setImmediate: pending I/O and timers run first).
+ */
+const SLICE_MS = 10;
+let sliceStart = performance.now();
+
+async function eventLoopTurn(): Promise<void> {
+  if (performance.now() - sliceStart < SLICE_MS) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  sliceStart = performance.now();
+}
+
 class PgliteExecutor implements SqlExecutor {
   constructor(private readonly target: PGlite | Transaction) {}
 
   async query<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
+    await eventLoopTurn();
     try {
       const result = await this.target.query<R>(text, params as unknown[]);
       return result.rows;
@@ -18,6 +36,7 @@ class PgliteExecutor implements SqlExecutor {
   }
 
   async exec(script: string): Promise<void> {
+    await eventLoopTurn();
     try {
       await this.target.exec(script);
     } catch (error) {

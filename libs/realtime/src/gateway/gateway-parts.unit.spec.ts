@@ -65,21 +65,44 @@ describe('Outbox', () => {
 });
 
 describe('RequestLimits', () => {
-  it('admits up to the per-connection rate, then refuses with a retry-after, and calls persisting abuse', async () => {
+  it('admits up to the per-connection rate and its burst allowance, then refuses with a retry-after, and calls persisting abuse', async () => {
     const limits = new RequestLimits({
       ratePerConnection: 3,
       ratePerUser: 100,
       abuseLimit: 2,
       abuseWindowMs: 10_000,
+      burstSeconds: 1,
+      burstWindowMs: 10_000,
     });
-    for (let i = 0; i < 3; i++) expect(await limits.admit('c1', 'u1')).toEqual({ allowed: true });
+    for (let i = 0; i < 3 + 3; i++) {
+      expect(await limits.admit('c1', 'u1')).toEqual({ allowed: true });
+    }
     const first = await limits.admit('c1', 'u1');
     expect(first).toMatchObject({ allowed: false, abusive: false });
     expect(first.allowed === false && first.retryAfterMs).toBeGreaterThan(0);
+    expect(first.allowed === false && first.retryAfterMs).toBeLessThanOrEqual(1_000);
     expect(await limits.admit('c1', 'u1')).toMatchObject({ allowed: false, abusive: false });
     expect(await limits.admit('c1', 'u1')).toMatchObject({ allowed: false, abusive: true });
     // Another connection of another user is not affected.
     expect(await limits.admit('c2', 'u2')).toEqual({ allowed: true });
+  });
+
+  it('admits a bunch of frames that a client sent at its pace but that were read at once', async () => {
+    // 20 requests/s for 2.5 s against a limit of 50/s, read in one go after a pause of the server.
+    const limits = new RequestLimits({
+      ratePerConnection: 50,
+      ratePerUser: 100,
+      abuseLimit: 20,
+      abuseWindowMs: 10_000,
+      burstSeconds: 2,
+      burstWindowMs: 10_000,
+    });
+    for (let i = 0; i < 50; i++) expect(await limits.admit('c1', 'u1')).toEqual({ allowed: true });
+    // A flood goes on past the allowance (50 + 100) and is refused.
+    const flood = [];
+    for (let i = 0; i < 150; i++) flood.push(await limits.admit('c1', 'u1'));
+    expect(flood.filter((a) => a.allowed)).toHaveLength(100);
+    expect(flood.slice(100).every((a) => !a.allowed)).toBe(true);
   });
 
   it('limits a user over all their connections', async () => {
@@ -88,10 +111,13 @@ describe('RequestLimits', () => {
       ratePerUser: 2,
       abuseLimit: 10,
       abuseWindowMs: 10_000,
+      burstSeconds: 1,
+      burstWindowMs: 10_000,
     });
-    expect(await limits.admit('c1', 'u1')).toEqual({ allowed: true });
-    expect(await limits.admit('c2', 'u1')).toEqual({ allowed: true });
-    expect(await limits.admit('c3', 'u1')).toMatchObject({ allowed: false });
+    for (const connection of ['c1', 'c2', 'c3', 'c4']) {
+      expect(await limits.admit(connection, 'u1')).toEqual({ allowed: true });
+    }
+    expect(await limits.admit('c5', 'u1')).toMatchObject({ allowed: false });
   });
 });
 

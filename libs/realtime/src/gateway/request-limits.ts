@@ -1,4 +1,4 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RealtimeSettings } from '../realtime.config';
 
 export type Admission =
@@ -10,20 +10,39 @@ export type Admission =
  * The request rate limits of one process, in memory (rate-limiter-flexible): per connection, per
  * user over all their connections here, and a count of refusals per connection that, past the
  * abuse limit, closes it. Every frame counts, well formed or not.
+ *
+ * Each rate is judged with a burst allowance: beyond `rate` requests in one second, a client may
+ * draw on a pool of `rate × burstSeconds` more per `burstWindowMs`. A client that keeps under its
+ * rate is never refused because its frames were read in a bunch (a pause of the server's event
+ * loop, a network stall, a reconnect that flushes a queue), while a flood is still refused within
+ * about one window: the pool is spent once, then every frame beyond the rate is refused.
  */
 export class RequestLimits {
-  private readonly perConnection: RateLimiterMemory;
-  private readonly perUser: RateLimiterMemory;
+  private readonly perConnection: BurstyRateLimiter;
+  private readonly perUser: BurstyRateLimiter;
   private readonly refusals: RateLimiterMemory;
 
   constructor(
     settings: Pick<
       RealtimeSettings,
-      'ratePerConnection' | 'ratePerUser' | 'abuseLimit' | 'abuseWindowMs'
+      | 'ratePerConnection'
+      | 'ratePerUser'
+      | 'abuseLimit'
+      | 'abuseWindowMs'
+      | 'burstSeconds'
+      | 'burstWindowMs'
     >,
   ) {
-    this.perConnection = new RateLimiterMemory({ points: settings.ratePerConnection, duration: 1 });
-    this.perUser = new RateLimiterMemory({ points: settings.ratePerUser, duration: 1 });
+    const bursty = (rate: number) =>
+      new BurstyRateLimiter(
+        new RateLimiterMemory({ points: rate, duration: 1 }),
+        new RateLimiterMemory({
+          points: Math.max(1, Math.round(rate * settings.burstSeconds)),
+          duration: Math.max(1, Math.ceil(settings.burstWindowMs / 1000)),
+        }),
+      );
+    this.perConnection = bursty(settings.ratePerConnection);
+    this.perUser = bursty(settings.ratePerUser);
     this.refusals = new RateLimiterMemory({
       points: settings.abuseLimit,
       duration: Math.max(1, Math.ceil(settings.abuseWindowMs / 1000)),
@@ -40,7 +59,10 @@ export class RequestLimits {
   }
 
   /** undefined when a point was consumed; otherwise the milliseconds until one is free. */
-  private async refusal(limiter: RateLimiterMemory, key: string): Promise<number | undefined> {
+  private async refusal(
+    limiter: RateLimiterMemory | BurstyRateLimiter,
+    key: string,
+  ): Promise<number | undefined> {
     try {
       await limiter.consume(key, 1);
       return undefined;
