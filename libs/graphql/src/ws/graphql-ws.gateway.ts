@@ -50,8 +50,13 @@ import {
   type EdgeErrorFormatOptions,
 } from '../errors/edge-error-format';
 import type { GraphqlEdgeSettings } from '../graphql-edge.config';
-import { EDGE_ERROR_REPORTER, GRAPHQL_EDGE_SETTINGS } from '../graphql-edge.tokens';
+import {
+  EDGE_ERROR_REPORTER,
+  GRAPHQL_EDGE_SETTINGS,
+  GRAPHQL_USER_RATE,
+} from '../graphql-edge.tokens';
 import { checkOperationLimits } from '../limits/operation-limits';
+import type { UserRequestRate } from '../limits/user-request-rate';
 
 /** Close codes a client sees (shared with the realtime protocol); 44xx mirror HTTP statuses. */
 export { WS_CLOSE };
@@ -94,11 +99,13 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(EDGE_ERROR_REPORTER) report: EdgeErrorFormatOptions['report'],
+    @Inject(GRAPHQL_USER_RATE) private readonly rate: UserRequestRate,
     private readonly adapterHost: HttpAdapterHost,
     private readonly schemaHost: GraphQLSchemaHost,
     private readonly upgrades: WebSocketUpgrades,
   ) {
     this.formatOptions = { hideSchemaDetails: !settings.introspection, report };
+
     this.rules = settings.introspection
       ? specifiedRules
       : [...specifiedRules, NoSchemaIntrospectionCustomRule];
@@ -224,7 +231,7 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     return true;
   }
 
-  private onSubscribe(
+  private async onSubscribe(
     state: SocketState,
     query: string,
     operationName: string | null | undefined,
@@ -252,9 +259,15 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     }
     const refusal = checkOperationLimits(
       { schema, document, variables, operationName },
-      { maxDepth: this.settings.maxDepth, maxCost: this.settings.maxCost },
+      {
+        maxDepth: this.settings.maxDepth,
+        maxCost: this.settings.maxCost,
+        maxMutations: this.settings.maxMutations,
+      },
     );
     if (refusal) return [refusal];
+    const limited = await this.rate.admit(principal);
+    if (limited) return [limited];
     const contextValue: EdgeContext = { principal, transport: 'ws' };
     return {
       schema,

@@ -16,6 +16,7 @@ import type {
 } from '../authentication/authenticator.port';
 import { generateApiKey, hashApiKey, parseApiKey } from './api-key-format';
 import { identityMigrations } from './identity.migrations';
+import { isReservedTenantId } from '../reserved-tenants';
 
 /** An API key as listed: never its secret, never its hash. */
 export interface ApiKeyInfo {
@@ -79,6 +80,9 @@ export class ApiKeyStore implements Authenticator {
         'tenant id must be 1-64 letters, digits, "_" or "-", starting with a letter or digit',
         'tenantId',
       );
+    }
+    if (isReservedTenantId(tenantId)) {
+      throw new ValidationError('tenant ids starting with "ledgerline-" are reserved', 'tenantId');
     }
     if (!NAME.test(name)) {
       throw new ValidationError('name must be 1-100 characters without control codes', 'name');
@@ -144,6 +148,8 @@ export class ApiKeyStore implements Authenticator {
     if (!row || !matches) throw new AuthenticationError('unknown_credential');
     // Checked after the hash, so knowing a prefix alone tells nothing about the key's state.
     if (row.revoked_at !== null) throw new AuthenticationError('revoked');
+    // A key written straight into the table for a reserved tenant is refused all the same.
+    if (isReservedTenantId(row.tenant_id)) throw new AuthenticationError('no_tenant');
     if (expected?.tenantId !== undefined && row.tenant_id !== expected.tenantId) {
       throw new AuthenticationError('wrong_tenant');
     }

@@ -221,7 +221,7 @@ export class RealtimeConnection {
       });
     }
     const parsed = parseRequest(text);
-    if (!parsed.ok) return this.refuse(parsed.ref, describeError(parsed.error)!);
+    if (!parsed.ok) return this.refuse(parsed.ref, this.errorBody(parsed.error, '(frame)'));
     const { ref, op, body } = parsed.request;
     if (op !== 'ping') this.touch();
     const operation = this.sessionOperations.get(op) ?? this.deps.operations.get(op);
@@ -243,7 +243,8 @@ export class RealtimeConnection {
     try {
       input = validateInput(operation.input, body);
     } catch (error) {
-      return this.refuse(ref, describeError(error)!);
+      // Never an empty refusal: what validation cannot describe is answered `internal` and logged.
+      return this.refuse(ref, this.errorBody(error, op));
     }
     if (op === 'hello') return this.hello(ref, input);
     if (this.inFlight >= this.deps.settings.maxInFlight) {

@@ -12,6 +12,20 @@ import { errorReply, okReply, parseRequest, pushFrame } from './realtime-frames'
 import { HelloInput, PingInput, SyncInput } from './session.dto';
 
 describe('parseRequest', () => {
+  // Issue 10, item 12: a body nested 3,000 deep reached the recursive validator.
+  it('refuses a frame nested deeper than the cap as invalid_frame, echoing its ref', () => {
+    const deep = `${'{"a":'.repeat(3_000)}1${'}'.repeat(3_000)}`;
+    const parsed = parseRequest(`{"v":1,"op":"send","ref":"deep-1","text":${deep}}`);
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.ref).toBe('deep-1');
+    expect(parsed.error.code).toBe('invalid_frame');
+    expect(parsed.error.message).toMatch(/nests deeper than 32 levels/);
+    expect(
+      parseRequest(`{"v":1,"op":"send","ref":"ok","x":${'['.repeat(30)}${']'.repeat(30)}}`).ok,
+    ).toBe(true);
+  });
+
   it('reads a well-formed envelope and hands the rest over as the body', () => {
     expect(parseRequest('{"v":1,"op":"send","ref":"c-1","text":"hi"}')).toEqual({
       ok: true,
@@ -139,6 +153,20 @@ describe('describeError', () => {
       message: 'later',
       retryable: true,
     });
+  });
+
+  // Issue 10, item 12: a RangeError from validation was answered `{"ok":false}` with no error.
+  it('describes a stack overflow while reading a request as invalid_frame', () => {
+    let overflow: unknown;
+    const recurse = (n: number): number => recurse(n + 1) + 1;
+    try {
+      recurse(0);
+    } catch (error) {
+      overflow = error;
+    }
+    expect(overflow).toBeInstanceOf(RangeError);
+    expect(describeError(overflow)).toMatchObject({ code: 'invalid_frame', retryable: false });
+    expect(describeError(new RangeError('Invalid time value'))).toBeUndefined();
   });
 
   it('leaves anything else to be reported as internal', () => {
