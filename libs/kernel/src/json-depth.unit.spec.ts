@@ -13,7 +13,8 @@ describe('exceedsJsonDepth', () => {
     expect(exceedsJsonDepth({ a: {} }, 1)).toBe(true);
     expect(exceedsJsonDepth(nested(32), 32)).toBe(false);
     expect(exceedsJsonDepth(nested(33), 32)).toBe(true);
-    expect(exceedsJsonDepth({ wide: [1, 2, { b: [nested(30)] }] }, 32)).toBe(false);
+    expect(exceedsJsonDepth({ wide: [1, 2, { b: [nested(28)] }] }, 32)).toBe(false);
+    expect(exceedsJsonDepth({ wide: [1, 2, { b: [nested(29)] }] }, 32)).toBe(true);
   });
 
   it('walks a value nested far beyond the stack without throwing', () => {

@@ -12,6 +12,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '@ledgerline/kernel';
 import type { EdgeContext } from '../edge-context';
 import { EdgeError } from '../errors/edge-error';
 import type { UserRequestRate } from './user-request-rate';
@@ -45,6 +46,14 @@ export function checkOperationLimits(
   operation: OperationToCheck,
   limits: OperationLimits,
 ): EdgeError | undefined {
+  // Variables are coerced recursively: a value nested thousands deep must not reach that.
+  if (exceedsJsonDepth(operation.variables)) {
+    return new EdgeError(
+      'BAD_USER_INPUT',
+      `The variables nest deeper than ${MAX_JSON_DEPTH} levels.`,
+      { status: 400 },
+    );
+  }
   // Which operation runs is settled first: the cost walk below assumes there is one.
   const selected = getOperationAST(operation.document, operation.operationName ?? undefined);
   if (!selected) {

@@ -172,8 +172,20 @@ export class RealtimeConnection {
     this.outbox.close();
     this.connectionFeed?.close();
     if (this.socket.readyState === WebSocket.OPEN) this.socket.close(code, reason);
-    this.cutOff = setTimeout(() => this.socket.terminate(), this.deps.settings.drainGraceMs);
+    // A slow consumer's close frame waits behind everything it has not read yet: cutting it off
+    // after the usual grace would throw the close away with the rest, and the client would see
+    // 1006 instead of 4429. It gets longer to read up to the close.
+    const grace =
+      cause === 'slow_consumer'
+        ? this.deps.settings.slowConsumerGraceMs
+        : this.deps.settings.drainGraceMs;
+    this.cutOff = setTimeout(() => this.socket.terminate(), grace);
     this.cutOff.unref();
+  }
+
+  /** Why the connection is being closed, once that was decided (before it has closed). */
+  get closing(): CloseCause | undefined {
+    return this.closingCause;
   }
 
   // ---- intake ----------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ export interface RealtimeGatewayStats {
   readonly refused: Readonly<Record<number, number>>;
   /** Connections ended, by cause. */
   readonly closed: Readonly<Partial<Record<CloseCause, number>>>;
+  /** Connections the server decided to close that have not closed yet, by cause. */
+  readonly closing: Readonly<Partial<Record<CloseCause, number>>>;
   /** The most bytes any one connection ever had waiting to go out (never above the cap). */
   readonly peakBufferedBytes: number;
   /** Bytes waiting to go out now, over all connections. */
@@ -141,8 +143,11 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
 
   stats(): RealtimeGatewayStats {
     let buffered = 0;
+    const closing: Partial<Record<CloseCause, number>> = {};
     for (const connection of this.connections.values()) {
       buffered += connection.bufferedBytes;
+      const cause = connection.closing;
+      if (cause !== undefined) closing[cause] = (closing[cause] ?? 0) + 1;
       this.peakBuffered = Math.max(this.peakBuffered, connection.peakBufferedBytes);
     }
     return {
@@ -150,6 +155,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
       accepted: this.accepted,
       refused: { ...this.refused },
       closed: { ...this.closedBy },
+      closing,
       peakBufferedBytes: this.peakBuffered,
       bufferedBytes: buffered,
     };

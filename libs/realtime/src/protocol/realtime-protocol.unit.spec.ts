@@ -1,6 +1,7 @@
 import { AccessDeniedError } from '@ledgerline/identity';
 import {
   ConflictError,
+  loadConfig,
   NotFoundError,
   RateLimitedError,
   UnavailableError,
@@ -10,6 +11,7 @@ import { validateInput } from './input-validation';
 import { describeError, InvalidInputError, RealtimeRequestError } from './realtime-errors';
 import { errorReply, okReply, parseRequest, pushFrame } from './realtime-frames';
 import { HelloInput, PingInput, SyncInput } from './session.dto';
+import { DEFAULT_REALTIME_LIMITS } from '../realtime.config';
 
 describe('parseRequest', () => {
   // Issue 10, item 12: a body nested 3,000 deep reached the recursive validator.
@@ -119,6 +121,26 @@ describe('validateInput', () => {
     expect(() => validateInput(PingInput, {})).not.toThrow();
     expect(() => validateInput(PingInput, { to: 'mars' })).toThrow(InvalidInputError);
     expect(() => validateInput(HelloInput, { deviceId: 'phone 1' })).toThrow(InvalidInputError);
+  });
+});
+
+// Issue 10, item 14: 1,000 entries did not fit the default 64 KiB frame (the connection closed 1009).
+describe('the sync limit and the frame cap', () => {
+  it('lets the largest sync the schema accepts fit the default frame cap, and refuses one more', () => {
+    const entry = {
+      conversationId: '01936c6e-2f1a-7b3c-8d4e-5f6a7b8c9d0e',
+      revision: Number.MAX_SAFE_INTEGER,
+    };
+    const max = DEFAULT_REALTIME_LIMITS.maxSyncConversations;
+    const conversations = Array.from({ length: max }, () => entry);
+    const frame = JSON.stringify({ v: 1, op: 'sync', ref: 'r'.repeat(64), conversations });
+    expect(Buffer.byteLength(frame)).toBeLessThan(
+      loadConfig({ NODE_ENV: 'test' }).realtime.maxFrameBytes,
+    );
+    expect(() => validateInput(SyncInput, { conversations })).not.toThrow();
+    expect(() => validateInput(SyncInput, { conversations: [...conversations, entry] })).toThrow(
+      InvalidInputError,
+    );
   });
 });
 
