@@ -4,6 +4,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
@@ -24,8 +25,10 @@ import {
 import { handleProtocols, makeServer, type Server as GraphqlWsServer } from 'graphql-ws';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
+  API_KEY_REVOCATIONS,
   AUTHENTICATOR,
   AuthenticationError,
+  type ApiKeyRevocations,
   bearerCredential,
   requestOriginOf,
   type Authenticator,
@@ -69,6 +72,7 @@ interface SocketState {
   readonly request: IncomingMessage;
   principal?: Principal;
   cancelExpiry?: () => void;
+  cancelRevocationWatch?: () => void;
 }
 
 /**
@@ -103,6 +107,7 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     private readonly adapterHost: HttpAdapterHost,
     private readonly schemaHost: GraphQLSchemaHost,
     private readonly upgrades: WebSocketUpgrades,
+    @Optional() @Inject(API_KEY_REVOCATIONS) private readonly revocations?: ApiKeyRevocations,
   ) {
     this.formatOptions = { hideSchemaDetails: !settings.introspection, report };
 
@@ -190,6 +195,7 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     socket.once('close', (code: number, reason: Buffer) => {
       stopHeartbeat();
       state.cancelExpiry?.();
+      state.cancelRevocationWatch?.();
       closed(code, reason.toString()).catch((error: unknown) => this.reportInternal(error));
     });
   }
@@ -223,6 +229,12 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
       return false;
     }
     state.principal = principal;
+    if (principal.credentialId !== undefined) {
+      // A revoked API key ends its socket (and subscriptions) on whichever node it is.
+      state.cancelRevocationWatch = this.revocations?.watch(principal.credentialId, () =>
+        socket.close(WS_CLOSE.credentialRevoked, 'Credential revoked'),
+      );
+    }
     if (expiresAt !== undefined) {
       state.cancelExpiry = runAt(this.clock, expiresAt, () =>
         socket.close(WS_CLOSE.unauthorized, 'Token expired'),

@@ -15,6 +15,7 @@ import type {
   Authenticator,
 } from '../authentication/authenticator.port';
 import { generateApiKey, hashApiKey, parseApiKey } from './api-key-format';
+import { announceApiKeyRevoked } from './api-key-revocations';
 import { identityMigrations } from './identity.migrations';
 import { isReservedTenantId } from '../reserved-tenants';
 
@@ -107,7 +108,10 @@ export class ApiKeyStore implements Authenticator {
     return { id, key };
   }
 
-  /** Revokes a key from now on; revoking it again changes nothing. */
+  /**
+   * Revokes a key from now on; revoking it again changes nothing. Requests with it are refused at
+   * once, and the connections it holds open on every node are closed (ApiKeyRevocations).
+   */
   async revoke(id: string): Promise<ApiKeyInfo> {
     if (!isUuid(id)) throw new NotFoundError('no such API key');
     const rows = await this.client.query<ApiKeyRow>(
@@ -118,6 +122,9 @@ export class ApiKeyStore implements Authenticator {
     );
     const row = rows[0];
     if (!row) throw new NotFoundError('no such API key');
+    // Every node closes the connections this key holds open (ApiKeyRevocations). Announced on
+    // each revoke, a repeated one included: it costs nothing and catches a node that missed it.
+    await announceApiKeyRevoked(this.client, row.id);
     return infoOf(row);
   }
 

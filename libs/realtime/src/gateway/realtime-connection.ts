@@ -60,6 +60,7 @@ export type CloseCause =
   | 'client'
   | 'going_away'
   | 'token_expired'
+  | 'credential_revoked'
   | 'idle'
   | 'slow_consumer'
   | 'flood'
@@ -79,7 +80,8 @@ const MAX_JOINED = 256;
  * Frames are taken in arrival order: rate limits first (every frame counts), then the envelope,
  * `hello` before anything else, the operation's schema. Handlers then run concurrently (each reply
  * echoes its `ref`), at most `maxInFlight` at once. A bad frame is answered with a typed error and
- * the connection stays open; what closes it is named by its close code: token expiry (4401), idle
+ * the connection stays open; what closes it is named by its close code: token expiry (4401), a
+ * revoked API key (4403, from the gateway), idle
  * (4408), slow consumer (4429), flood (1008), oversized frame (1009, by ws), shutdown (1001).
  */
 export class RealtimeConnection {

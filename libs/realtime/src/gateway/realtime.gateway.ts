@@ -9,8 +9,10 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import {
+  API_KEY_REVOCATIONS,
   AUTHENTICATOR,
   AuthenticationError,
+  type ApiKeyRevocations,
   bearerCredential,
   requestOriginOf,
   type Authenticator,
@@ -92,6 +94,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
     @Optional() @Inject(REALTIME_FEED) feed?: RealtimeFeed,
     @Optional() @Inject(REALTIME_PRESENCE) presence?: RealtimePresence,
     @Optional() @Inject(REALTIME_TYPING) typing?: RealtimeTyping,
+    @Optional() @Inject(API_KEY_REVOCATIONS) private readonly revocations?: ApiKeyRevocations,
   ) {
     const byOp = new Map<string, RealtimeOperation>();
     for (const operation of operations) {
@@ -211,7 +214,19 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
     );
     this.accepted += 1;
     this.connections.set(connection.id, connection);
+    // An API key revoked while its connection is open ends it, on whichever node it is.
+    const stopWatching =
+      principal.credentialId === undefined
+        ? undefined
+        : this.revocations?.watch(principal.credentialId, () =>
+            connection.close(
+              'credential_revoked',
+              WS_CLOSE.credentialRevoked,
+              'Credential revoked',
+            ),
+          );
     void connection.closed.then((cause) => {
+      stopWatching?.();
       this.connections.delete(connection.id);
       this.peakBuffered = Math.max(this.peakBuffered, connection.peakBufferedBytes);
       this.closedBy[cause] = (this.closedBy[cause] ?? 0) + 1;
