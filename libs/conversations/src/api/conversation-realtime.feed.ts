@@ -135,10 +135,7 @@ export class ConversationRealtimeFeed implements RealtimeFeed {
     } catch (error) {
       throw toEdgeError(error, principal);
     }
-    // Read models first, as for `streams`: a conversation created a moment ago is known.
-    await this.projections.waitFor(await this.store.headPosition(), {
-      timeoutMs: READ_YOUR_WRITES_TIMEOUT_MS,
-    });
+    // Membership from the read models, as each read's own check has always taken it.
     const readable =
       principal.kind === 'service'
         ? await this.memberships.existingAmong(principal.tenantId, conversationIds)
