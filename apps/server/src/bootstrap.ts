@@ -8,6 +8,7 @@ import { GraphqlWsGateway } from '@ledgerline/graphql';
 import type { LedgerlineConfig } from '@ledgerline/kernel';
 import { RealtimeGateway } from '@ledgerline/realtime';
 import { AppModule } from './app.module';
+import { ClientErrorFilter } from './http/client-error.filter';
 import { Readiness } from './health/readiness';
 import { OperatorMetrics } from './metrics/operator-metrics.module';
 
@@ -28,7 +29,10 @@ export async function startServer(config: LedgerlineConfig): Promise<RunningServ
     // The GraphQL edge parses /graphql itself, under its own cap; other routes take small JSON.
     bodyParser: false,
   });
+  // Nothing to gain from telling every client which framework answers.
+  app.disable('x-powered-by');
   app.use('/dev', json({ limit: '4kb' }));
+  app.useGlobalFilters(new ClientErrorFilter());
   const logger = app.get(Logger);
   app.useLogger(logger);
   await app.listen(config.http.port, config.http.host);

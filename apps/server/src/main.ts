@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { resolveJwtSettings } from '@ledgerline/identity';
 import {
   ConfigError,
   LedgerlineError,
@@ -21,6 +22,10 @@ async function main(): Promise<void> {
   let config: LedgerlineConfig;
   try {
     config = loadConfig(process.env);
+    // The identity provider's settings are checked here, with the rest of the configuration, so a
+    // missing one (or an http JWKS URL in production) is one JSON line and exit 78, not a failure
+    // deep inside the module graph.
+    if (!config.identity.devTokens) resolveJwtSettings(config.identity.jwt, config.env);
   } catch (error) {
     fatal(error instanceof ConfigError ? error.message : 'invalid configuration', EX_CONFIG);
   }
@@ -29,6 +34,7 @@ async function main(): Promise<void> {
   try {
     running = await startServer(config);
   } catch (error) {
+    if (error instanceof ConfigError) fatal(error.message, EX_CONFIG);
     if (error instanceof LedgerlineError && error.retryable)
       fatal(`cannot start: ${error.message}`, EX_UNAVAILABLE);
     if (error instanceof LedgerlineError) fatal(`cannot start: ${error.message}`, 1);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +62,80 @@ describe('ledgerline server process', () => {
     });
     expect(await s.exited).toBe(78);
     expect(s.output()).toContain('LEDGERLINE_PORT');
+  });
+
+  // Issue 10, item 17: a missing JWT setting failed inside Nest (exit 1, a stack trace).
+  it('exits with 78 and one JSON line when production lacks a JWT setting or has an http JWKS URL', async () => {
+    const production = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      LEDGERLINE_DATA_DIR: dataDir,
+      LEDGERLINE_MASTER_KEY: randomBytes(32).toString('base64'),
+    };
+    const missing = launchServerProcess({
+      ...production,
+      LEDGERLINE_JWT_ISSUER: 'https://idp.example.test/',
+      LEDGERLINE_JWT_JWKS_URL: 'https://idp.example.test/jwks.json',
+    });
+    expect(await missing.exited).toBe(78);
+    const plain = launchServerProcess({
+      ...production,
+      LEDGERLINE_JWT_ISSUER: 'https://idp.example.test/',
+      LEDGERLINE_JWT_AUDIENCE: 'ledgerline',
+      LEDGERLINE_JWT_JWKS_URL: 'http://idp.example.test/jwks.json',
+    });
+    expect(await plain.exited).toBe(78);
+    for (const [run, variable, problem] of [
+      [missing, 'LEDGERLINE_JWT_AUDIENCE', 'required'],
+      [plain, 'LEDGERLINE_JWT_JWKS_URL', 'must be https'],
+    ] as const) {
+      const lines = run.output().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      const line = JSON.parse(lines[0]!) as { level: number; msg: string };
+      expect(line.level).toBe(60);
+      expect(line.msg).toContain(variable);
+      expect(line.msg).toContain(problem);
+      expect(run.output()).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  // Issue 10, item 21: the lock of a killed server blocked a restart for 30 s.
+  it('restarts at once on the data directory of a server killed with SIGKILL', async () => {
+    const env = { LOG_LEVEL: 'info', LEDGERLINE_DATA_DIR: dataDir };
+    const first = await startServerProcess(env);
+    expect(await first.stop('SIGKILL')).toBeNull();
+    const second = await startServerProcess(env);
+    expect((await fetch(`${second.url}/health/ready`)).status).toBe(200);
+    // A live holder still keeps everyone else out.
+    const third = launchServerProcess(env);
+    expect(await third.exited).not.toBe(0);
+    expect(third.output()).toContain('in use by another Ledgerline process');
+    expect(await second.stop()).toBe(0);
+  });
+
+  // Issue 10, item 22: a bad body was logged as an error with its stack; Express announced itself.
+  it('logs a client error without a stack at debug level, and sends no x-powered-by', async () => {
+    const s = await startServerProcess({ LOG_LEVEL: 'debug', LEDGERLINE_DATA_DIR: dataDir });
+    const response = await fetch(`${s.url}/dev/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tenantId: 'clinic-1' }),
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('x-powered-by')).toBeNull();
+    expect(await response.json()).toMatchObject({ statusCode: 400, code: 'invalid_input' });
+    expect((await fetch(`${s.url}/health/live`)).headers.get('x-powered-by')).toBeNull();
+    expect(await s.stop()).toBe(0);
+    const lines = s
+      .output()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: number; msg?: string; err?: unknown });
+    const refused = lines.filter((l) => l.msg === 'request refused: client error');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.level).toBe(20);
+    expect(s.output()).not.toContain('InvalidArgumentsError: ');
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
   });
 
   (TEST_DATABASE_URL ? it : it.skip)(

@@ -17,6 +17,13 @@ export interface GraphqlEdgeSettings {
   readonly maxDepth: number;
   /** Highest cost an operation may have: 1 per field unless a field declares its `complexity`. */
   readonly maxCost: number;
+  /** Root mutation fields one request may run (aliases count): bounds what one request can write. */
+  readonly maxMutations: number;
+  /**
+   * Operations one user may run per second over GraphQL (HTTP and graphql-ws together). The app
+   * gives it the realtime protocol's per-user rate (LEDGERLINE_REALTIME_RATE_PER_USER).
+   */
+  readonly ratePerUser: number;
   /** Largest HTTP request body on `path`, in bytes. */
   readonly maxBodyBytes: number;
   /** Largest graphql-ws message, in bytes; a larger one closes the socket (1009). */
@@ -42,6 +49,8 @@ export const DEFAULT_GRAPHQL_EDGE_SETTINGS = {
   autoSchemaFile: true,
   maxDepth: 8,
   maxCost: 1000,
+  maxMutations: 10,
+  ratePerUser: 50,
   maxBodyBytes: 1024 * 1024,
   maxWsPayloadBytes: 1024 * 1024,
   wsConnectionInitTimeoutMs: 3_000,
@@ -69,6 +78,8 @@ export function resolveGraphqlEdgeSettings(
   };
   positive('maxDepth', settings.maxDepth);
   positive('maxCost', settings.maxCost);
+  positive('maxMutations', settings.maxMutations);
+  positive('ratePerUser', settings.ratePerUser);
   positive('maxBodyBytes', settings.maxBodyBytes);
   positive('maxWsPayloadBytes', settings.maxWsPayloadBytes);
   positive('wsConnectionInitTimeoutMs', settings.wsConnectionInitTimeoutMs);

@@ -60,6 +60,8 @@ type ExecutionResult = FormattedExecutionResult<Record<string, unknown>, unknown
 
 // What a patient's details look like when they end up somewhere they must not.
 const PHI = 'Jane Roe, MRN 00451234, SSN 123-45-6789';
+/** The suite's JWT clock tolerance: short, so a test can wait for it to run out. */
+const TOLERANCE_SEC = 3;
 const PHI_PATTERN = /Jane|Roe|00451234|123-45-6789/;
 
 // ----- a tiny schema served through the edge, as a domain lib's api/ would -----
@@ -339,7 +341,7 @@ describe('GraphqlEdgeModule (booted, real HTTP and graphql-ws clients)', () => {
   beforeAll(async () => {
     issuer = await DevTokenIssuer.start({
       environment: 'test',
-      jwt: DEFAULT_JWT_SETTINGS,
+      jwt: { ...DEFAULT_JWT_SETTINGS, clockToleranceSec: TOLERANCE_SEC },
       clock: issuerClock,
     });
     dir = await mkdtemp(join(tmpdir(), 'graphql-edge-'));
@@ -445,6 +447,118 @@ describe('GraphqlEdgeModule (booted, real HTTP and graphql-ws clients)', () => {
       const wide = await requestError(client, `{ ${aliased} }`);
       expect(wide.response.errors?.[0]?.extensions?.['code']).toBe('QUERY_TOO_COMPLEX');
       expect(recorder.resolved).toBe(0);
+    });
+
+    // Issue 10, item 13: the cost check threw a TypeError (500 INTERNAL).
+    it('answers 400 BAD_REQUEST when operationName names no operation of the document', async () => {
+      const res = await post(
+        dev.http,
+        { query: 'query A { tree { id } } query B { tree { id } }', operationName: 'Nope' },
+        token,
+      );
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual([
+        {
+          message: 'The document has no operation of the given operationName.',
+          extensions: { code: 'BAD_REQUEST' },
+        },
+      ]);
+      const unnamed = await post(
+        dev.http,
+        { query: 'query A { tree { id } } query B { tree { id } }' },
+        token,
+      );
+      expect(unnamed.status).toBe(400);
+      expect(unnamed.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(recorder.resolved).toBe(0);
+      expect(dev.reports).toEqual([]);
+    });
+
+    // Issue 10, item 12: variables nested 3,000 deep.
+    it('refuses variables nested deeper than the cap with BAD_USER_INPUT, before coercion', async () => {
+      let deep: unknown = 'x';
+      for (let i = 0; i < 3_000; i += 1) deep = { text: deep };
+      const res = await post(
+        dev.http,
+        {
+          query: 'mutation E($input: EchoInput!) { echo(input: $input) { text } }',
+          variables: { input: deep },
+        },
+        token,
+      );
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual([
+        {
+          message: 'The variables nest deeper than 32 levels.',
+          extensions: { code: 'BAD_USER_INPUT' },
+        },
+      ]);
+      expect(dev.reports).toEqual([]);
+    });
+
+    // Issue 10, item 19: 50 aliased mutations all ran.
+    it('caps the mutations one request may run, aliases and fragments counted', async () => {
+      const echo = (i: number) => `m${i}: echo(input: { text: "hi" }) { text }`;
+      const ten = Array.from({ length: 10 }, (_, i) => echo(i)).join(' ');
+      const allowed = await post(dev.http, { query: `mutation { ${ten} }` }, token);
+      expect(allowed.status).toBe(200);
+      const fifty = Array.from({ length: 50 }, (_, i) => echo(i)).join(' ');
+      const refused = await post(dev.http, { query: `mutation { ${fifty} }` }, token);
+      expect(refused.status).toBe(400);
+      expect(refused.body.data).toBeUndefined();
+      expect(refused.body.errors).toEqual([
+        {
+          message: 'The operation runs 50 mutations, over the limit of 10 per request.',
+          extensions: { code: 'TOO_MANY_MUTATIONS', limit: 10, mutations: 50 },
+        },
+      ]);
+      const viaFragment = await post(
+        dev.http,
+        {
+          query: `mutation { ...M ... on Mutation { ${echo(99)} } } fragment M on Mutation { ${ten} }`,
+        },
+        token,
+      );
+      expect(viaFragment.body.errors?.[0]?.extensions).toMatchObject({
+        code: 'TOO_MANY_MUTATIONS',
+        mutations: 11,
+      });
+      const client = wsClient(dev.ws, token);
+      const overWs = await operate(client, `mutation { ${fifty} }`);
+      expect(overWs.error).toEqual([
+        expect.objectContaining({
+          extensions: expect.objectContaining({ code: 'TOO_MANY_MUTATIONS' }) as unknown,
+        }),
+      ]);
+      await client.dispose();
+    });
+
+    // Issue 10, item 19: GraphQL had no per-user rate limit.
+    it('limits each user to the per-user request rate over HTTP and graphql-ws together', async () => {
+      const limited = await serve(issuer, 'test', { ratePerUser: 2 });
+      try {
+        const burst = await Promise.all(
+          Array.from({ length: 12 }, () => post(limited.http, { query: '{ tree { id } }' }, token)),
+        );
+        const refused = burst.filter((r) => r.status === 429);
+        expect(refused.length).toBeGreaterThan(0);
+        expect(refused[0]!.headers.get('retry-after')).toMatch(/^\d+$/);
+        expect(refused[0]!.body.errors?.[0]?.extensions).toMatchObject({
+          code: 'RATE_LIMITED',
+          retryable: true,
+        });
+        const client = wsClient(limited.ws, token);
+        const outcomes = await Promise.all(
+          Array.from({ length: 6 }, () => operate(client, '{ tree { id } }')),
+        );
+        expect(JSON.stringify(outcomes)).toContain('RATE_LIMITED');
+        await client.dispose();
+        // Another user has a budget of their own.
+        const other = await post(limited.http, { query: '{ tree { id } }' }, await tokenFor('zoe'));
+        expect(other.status).toBe(200);
+      } finally {
+        await limited.app.close();
+      }
     });
 
     it('validates arguments with class-validator and hands resolvers class instances', async () => {
@@ -650,19 +764,31 @@ describe('GraphqlEdgeModule (booted, real HTTP and graphql-ws clients)', () => {
       const ended = await outcome;
       expect(ended.results).toEqual([{ data: { ticks: { n: 7, userId: 'bob' } } }]);
       expect(closed).toEqual([expect.objectContaining({ code: 4401, reason: 'Token expired' })]);
-      expect(closed[0]!.at).toBeGreaterThanOrEqual(expiresAt.getTime() - 50);
-      expect(closed[0]!.at).toBeLessThan(expiresAt.getTime() + 1_000);
+      // At `exp` plus the clock tolerance, the same instant HTTP stops accepting the token.
+      expect(closed[0]!.at).toBeGreaterThanOrEqual(expiresAt.getTime() + TOLERANCE_SEC * 1000 - 50);
       await eventually(() => recorder.stopped === stoppedBefore + 1);
       await client.dispose();
       recorder.pushTick = undefined;
     });
 
-    it('closes at once a socket whose token is accepted within clock tolerance but already expired', async () => {
-      const justExpired = await tokenFor('carol', 1, new Date(Date.now() - 5_000));
+    // Issue 10, item 18: HTTP accepted a token within the tolerance that graphql-ws refused.
+    it('accepts a token expired within the clock tolerance on both transports, until the tolerance ends', async () => {
+      // Expired a second ago (whole seconds: between 1 and 2), tolerated for TOLERANCE_SEC.
+      const justExpired = await tokenFor('carol', 1, new Date(Date.now() - 2_000));
+      const overHttp = await post(dev.http, { query: '{ me { id } }' }, justExpired);
+      expect(overHttp.status).toBe(200);
+      const query = wsClient(dev.ws, justExpired);
+      const outcome = await operate(query, '{ me { id } }');
+      expect(outcome.results).toEqual([{ data: { me: { id: 'carol' } } }]);
+      await query.dispose();
+      // A subscription keeps its socket open until the tolerance runs out.
       const closed: Closed[] = [];
       const client = wsClient(dev.ws, justExpired, closed);
-      await operate(client, '{ me { id } }');
+      await operate(client, 'subscription { ticks { n userId } }');
       expect(closed).toEqual([expect.objectContaining({ code: 4401, reason: 'Token expired' })]);
+      recorder.pushTick = undefined;
+      const afterwards = await post(dev.http, { query: '{ me { id } }' }, justExpired);
+      expect(afterwards.status).toBe(401);
       await client.dispose();
     });
 

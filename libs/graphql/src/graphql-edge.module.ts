@@ -32,10 +32,15 @@ import {
   type GraphqlEdgeOptions,
   type GraphqlEdgeSettings,
 } from './graphql-edge.config';
-import { EDGE_ERROR_REPORTER, GRAPHQL_EDGE_SETTINGS } from './graphql-edge.tokens';
+import {
+  EDGE_ERROR_REPORTER,
+  GRAPHQL_EDGE_SETTINGS,
+  GRAPHQL_USER_RATE,
+} from './graphql-edge.tokens';
 import { GraphqlBodyLimitMiddleware } from './http/graphql-body-limit.middleware';
 import { authenticateRequest } from './http/http-authentication';
 import { operationLimitsPlugin } from './limits/operation-limits';
+import { UserRequestRate } from './limits/user-request-rate';
 import { EDGE_BUILD_SCHEMA_OPTIONS } from './schema/schema-export';
 import { EdgeValidationPipe } from './validation/edge-validation.pipe';
 import { ViewerResolver } from './viewer/viewer.resolver';
@@ -59,14 +64,24 @@ class GraphqlEdgeSettingsModule {
         {
           provide: GRAPHQL_EDGE_SETTINGS,
           inject: [CONFIG],
-          useFactory: (config: LedgerlineConfig) => resolveGraphqlEdgeSettings(options, config.env),
+          useFactory: (config: LedgerlineConfig) =>
+            resolveGraphqlEdgeSettings(
+              // One per-user rate for every edge: the realtime protocol's, unless given here.
+              { ratePerUser: config.realtime.ratePerUser, ...options },
+              config.env,
+            ),
         },
         {
           provide: EDGE_ERROR_REPORTER,
           useFactory: () => logInternalErrors(new Logger('GraphqlEdge')),
         },
+        {
+          provide: GRAPHQL_USER_RATE,
+          inject: [GRAPHQL_EDGE_SETTINGS],
+          useFactory: (settings: GraphqlEdgeSettings) => new UserRequestRate(settings.ratePerUser),
+        },
       ],
-      exports: [GRAPHQL_EDGE_SETTINGS, EDGE_ERROR_REPORTER],
+      exports: [GRAPHQL_EDGE_SETTINGS, EDGE_ERROR_REPORTER, GRAPHQL_USER_RATE],
     };
   }
 }
@@ -108,7 +123,13 @@ export class GraphqlEdgeModule implements NestModule {
         GraphQLModule.forRootAsync<ApolloDriverConfig>({
           driver: ApolloDriver,
           imports: [settingsModule],
-          inject: [GRAPHQL_EDGE_SETTINGS, EDGE_ERROR_REPORTER, AUTHENTICATOR, CONFIG],
+          inject: [
+            GRAPHQL_EDGE_SETTINGS,
+            EDGE_ERROR_REPORTER,
+            AUTHENTICATOR,
+            CONFIG,
+            GRAPHQL_USER_RATE,
+          ],
           useFactory: apolloOptions,
         }),
       ],
@@ -129,6 +150,7 @@ function apolloOptions(
   report: EdgeErrorFormatOptions['report'],
   authenticator: Authenticator,
   config: LedgerlineConfig,
+  rate: UserRequestRate,
 ): ApolloDriverConfig {
   const formatOptions: EdgeErrorFormatOptions = {
     hideSchemaDetails: !settings.introspection,
@@ -162,7 +184,14 @@ function apolloOptions(
       transport: 'http',
     }),
     plugins: [
-      operationLimitsPlugin({ maxDepth: settings.maxDepth, maxCost: settings.maxCost }),
+      operationLimitsPlugin(
+        {
+          maxDepth: settings.maxDepth,
+          maxCost: settings.maxCost,
+          maxMutations: settings.maxMutations,
+        },
+        rate,
+      ),
       // Nothing about operations leaves for Apollo's cloud, even if APOLLO_KEY is set.
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),

@@ -13,7 +13,7 @@ export interface JwtSettings {
   readonly jwksUrl?: string;
   /** LEDGERLINE_JWT_TENANT_CLAIM: the claim holding the tenant id. */
   readonly tenantClaim: string;
-  /** LEDGERLINE_JWT_ROLES_CLAIM: the claim holding roles (an array, or a space-separated string). */
+  /** LEDGERLINE_JWT_ROLES_CLAIM: the claim holding roles (a JSON array of names). */
   readonly rolesClaim: string;
   /** LEDGERLINE_JWT_KIND_CLAIM: the claim that marks an AI agent (value `agent`); absent means user. */
   readonly kindClaim: string;

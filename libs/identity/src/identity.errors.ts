@@ -18,7 +18,7 @@ export type AuthenticationFailure =
   | 'bad_signature'
   | 'wrong_audience'
   | 'wrong_issuer'
-  /** The configured tenant claim is missing or is not a usable tenant id. */
+  /** The configured tenant claim is missing, is not a usable tenant id, or names a reserved one. */
   | 'no_tenant'
   /** The credential belongs to another tenant than the one the request is for. */
   | 'wrong_tenant'

@@ -135,7 +135,7 @@ describe('IdentityModule', () => {
         aud: 'ledgerline',
         sub: 'carol',
         tenant_id: 't-2',
-        roles: 'user',
+        roles: ['user'],
         exp: now + 60,
       });
       await expect(

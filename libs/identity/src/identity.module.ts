@@ -1,4 +1,10 @@
-import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+} from '@nestjs/common';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
 import {
   CLOCK,
@@ -11,6 +17,7 @@ import {
 import { AccessPolicy } from './access/access-policy';
 import type { AccessRecorder } from './access/access-recorder.port';
 import { loadRolePolicy, type RolePolicy } from './access/role-policy';
+import { ApiKeyRevocations } from './api-keys/api-key-revocations';
 import { ApiKeyStore } from './api-keys/api-key-store';
 import { BearerAuthenticator } from './authentication/bearer-authenticator';
 import { JwtAuthenticator } from './authentication/jwt-authenticator';
@@ -29,12 +36,18 @@ export const ACCESS_RECORDER = Symbol('AccessRecorder');
 export const AUTHENTICATOR = Symbol('Authenticator');
 export const JWT_AUTHENTICATOR = Symbol('JwtAuthenticator');
 export const API_KEY_STORE = Symbol('ApiKeyStore');
+/** ApiKeyRevocations: what long-lived connections watch to end when their API key is revoked. */
+export const API_KEY_REVOCATIONS = Symbol('ApiKeyRevocations');
 /** The DevTokenIssuer when LEDGERLINE_DEV_TOKENS=true, else null. */
 export const DEV_TOKEN_ISSUER = Symbol('DevTokenIssuer');
 
 class IdentityLifecycle implements BeforeApplicationShutdown {
-  constructor(@Inject(DEV_TOKEN_ISSUER) private readonly dev: DevTokenIssuer | null) {}
+  constructor(
+    @Inject(DEV_TOKEN_ISSUER) private readonly dev: DevTokenIssuer | null,
+    @Inject(API_KEY_REVOCATIONS) private readonly revocations: ApiKeyRevocations,
+  ) {}
   async beforeApplicationShutdown(): Promise<void> {
+    await this.revocations.stop();
     await this.dev?.close();
   }
 }
@@ -89,6 +102,16 @@ export class IdentityModule {
             ApiKeyStore.open(client, { clock, ids, definesRole: (role) => policy.roles.has(role) }),
         },
         {
+          provide: API_KEY_REVOCATIONS,
+          inject: [SQL_CLIENT],
+          useFactory: (client: SqlClient) => {
+            const logger = new Logger('Identity');
+            return new ApiKeyRevocations(client, (what, error) =>
+              logger.warn({ msg: what, error: error instanceof Error ? error.name : typeof error }),
+            );
+          },
+        },
+        {
           provide: AUTHENTICATOR,
           inject: [JWT_AUTHENTICATOR, API_KEY_STORE, ACCESS_RECORDER, CLOCK],
           useFactory: (
@@ -110,6 +133,7 @@ export class IdentityModule {
         AUTHENTICATOR,
         JWT_AUTHENTICATOR,
         API_KEY_STORE,
+        API_KEY_REVOCATIONS,
         DEV_TOKEN_ISSUER,
       ],
     };

@@ -26,6 +26,12 @@ export {
 export { requestOriginOf, DEVICE_ID_HEADER } from './authentication/request-origin';
 export { ApiKeyStore, type ApiKeyInfo, type ApiKeyStoreOptions } from './api-keys/api-key-store';
 export { identityMigrations } from './api-keys/identity.migrations';
+export {
+  ApiKeyRevocations,
+  API_KEY_REVOKED_CHANNEL,
+  announceApiKeyRevoked,
+} from './api-keys/api-key-revocations';
+export { RESERVED_TENANT_PREFIX, isReservedTenantId } from './reserved-tenants';
 export { PERMISSIONS, type Permission, isPermission } from './access/permissions';
 export { type RolePolicy, loadRolePolicy, parseRolePolicy } from './access/role-policy';
 export { AccessPolicy } from './access/access-policy';
@@ -53,5 +59,6 @@ export {
   AUTHENTICATOR,
   JWT_AUTHENTICATOR,
   API_KEY_STORE,
+  API_KEY_REVOCATIONS,
   DEV_TOKEN_ISSUER,
 } from './identity.module';

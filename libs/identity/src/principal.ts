@@ -17,7 +17,10 @@ export interface Principal {
   readonly tenantId: string;
   /** Tenant-level roles, resolved to permissions by policies/roles.yaml. */
   readonly roles: readonly string[];
-  /** When the credential stops being valid (JWTs); a long-lived connection re-checks at that time. */
+  /**
+   * When the credential stops being accepted (JWTs: `exp` plus the configured clock tolerance, the
+   * one tolerance every edge applies); a long-lived connection is closed at that time.
+   */
   readonly tokenExpiresAt?: Date;
   /** The credential that authenticated this principal (an API key id), for audit. */
   readonly credentialId?: string;

@@ -34,3 +34,4 @@ export {
   loadConfig,
 } from './config/config';
 export { CONFIG, CLOCK, ID_GENERATOR, kernelProviders } from './tokens';
+export { MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';

@@ -32,10 +32,20 @@ export interface RealtimeSettings {
   readonly maxInFlight: number;
   /** Events read per page while catching a client up. */
   readonly catchUpPageSize: number;
-  /** Conversations one `sync` request may name. */
+  /**
+   * Conversations one `sync` request may name: 500 entries, each at most about 90 bytes
+   * (`{"conversationId":"<uuid>","revision":9007199254740991},`), fit the default 64 KiB frame
+   * with room to spare. More would be refused by the frame cap (1009) before this limit spoke.
+   */
   readonly maxSyncConversations: number;
   /** How long a draining server waits for clients to answer its close before cutting them off. */
   readonly drainGraceMs: number;
+  /**
+   * How long a slow consumer's connection stays open after its close (4429) was queued behind
+   * what it had not read: a client that resumes reading within it reads up to the close and sees
+   * 4429; one that does not is cut off (it sees 1006).
+   */
+  readonly slowConsumerGraceMs: number;
   /** Browser origins allowed to connect; undefined: any (requests without an Origin always pass). */
   readonly allowedOrigins?: readonly string[];
   /**
@@ -51,10 +61,11 @@ export const DEFAULT_REALTIME_LIMITS = {
   abuseWindowMs: 10_000,
   maxInFlight: 64,
   catchUpPageSize: 100,
-  maxSyncConversations: 1_000,
+  maxSyncConversations: 500,
   drainGraceMs: 1_000,
   burstSeconds: 2,
   burstWindowMs: 10_000,
+  slowConsumerGraceMs: 10_000,
 } as const;
 
 /** The settings the kernel configuration describes (LEDGERLINE_REALTIME_*, LEDGERLINE_ALLOWED_ORIGINS). */

@@ -14,6 +14,11 @@ export const WS_CLOSE = {
   tryAgainLater: 1013,
   /** Refused or expired credential. Reason `Unauthorized`, or `Token expired`. */
   unauthorized: 4401,
+  /**
+   * The credential that opened the connection was revoked (an API key): reason `Credential
+   * revoked`. Reconnecting with the same credential is refused; it needs a new one.
+   */
+  credentialRevoked: 4403,
   /** No activity from the client for the configured idle time (automatic logoff). */
   idle: 4408,
   /** The client did not read what it was sent fast enough; it should resume later. */

@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SQL_CLIENT, type SqlExecutor } from '@ledgerline/database';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
-import { ACCESS_POLICY, type AccessPolicy, type Principal } from '@ledgerline/identity';
+import {
+  ACCESS_POLICY,
+  ACCESS_RECORDER,
+  accessActorOf,
+  type AccessPolicy,
+  type AccessRecorder,
+  type Principal,
+} from '@ledgerline/identity';
 import type { GlobalPosition } from '@ledgerline/kernel';
 import { pushFrame, type FeedItem, type FeedPage, type RealtimeFeed } from '@ledgerline/realtime';
 import { ConversationMemberships } from '../application/queries/conversation-memberships';
@@ -41,6 +48,7 @@ export class ConversationRealtimeFeed implements RealtimeFeed {
     @Inject(EVENT_STORE) private readonly store: Pick<EventStore, 'headPosition'>,
     @Inject(ACCESS_POLICY) private readonly access: Pick<AccessPolicy, 'check'>,
     @Inject(SQL_CLIENT) db: SqlExecutor,
+    @Inject(ACCESS_RECORDER) private readonly accessLog: AccessRecorder,
   ) {
     this.memberships = new ConversationMemberships(db);
   }
@@ -111,6 +119,48 @@ export class ConversationRealtimeFeed implements RealtimeFeed {
     if (!(await this.memberships.isMember(principal.tenantId, conversationId, principal.id))) {
       throw new ConversationNotFoundError(conversationId);
     }
+  }
+
+  async readable(
+    principal: Principal,
+    conversationIds: readonly string[],
+  ): Promise<ReadonlySet<string>> {
+    try {
+      await this.access.check(
+        principal,
+        'conversation.read',
+        { tenantId: principal.tenantId, type: 'conversation' },
+        'sync',
+      );
+    } catch (error) {
+      throw toEdgeError(error, principal);
+    }
+    // Membership from the read models, as each read's own check has always taken it.
+    const readable =
+      principal.kind === 'service'
+        ? await this.memberships.existingAmong(principal.tenantId, conversationIds)
+        : await this.memberships.conversationsAmong(
+            principal.tenantId,
+            principal.id,
+            conversationIds,
+          );
+    const refused = [...new Set(conversationIds)].filter((id) => !readable.has(id));
+    if (refused.length > 0) {
+      // One record for the request, naming every id refused; it does not say which exist.
+      await this.accessLog.record({
+        tenantId: principal.tenantId,
+        actor: accessActorOf(principal),
+        action: 'access.denied',
+        outcome: 'denied',
+        reason: 'not_a_member',
+        permission: 'conversation.read',
+        operation: 'sync',
+        targetIds: refused,
+        subjectUserIds: [],
+        ...(principal.origin ? { origin: principal.origin } : {}),
+      });
+    }
+    return readable;
   }
 
   private liveItem(event: LiveConversationEvent): FeedItem {

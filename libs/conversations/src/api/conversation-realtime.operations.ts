@@ -38,7 +38,8 @@ import { MarkReadInput } from './receipt.dto';
  *
  * A send is answered once its event is durably appended, with the message id, the event id, its
  * global position and its revision in the conversation. The same `clientMessageId` again answers
- * the original message's ack (`duplicate: true`) and writes nothing.
+ * the original message's ack (`duplicate: true`) and writes nothing; with other content it is
+ * refused (`conflict`, reason `idempotency_key_reused`) and writes nothing either.
  */
 @Injectable()
 export class ConversationRealtimeOperations {

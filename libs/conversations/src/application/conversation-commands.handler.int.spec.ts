@@ -260,9 +260,16 @@ for (const kind of availableDatabases()) {
       // The state from the snapshot is the real one: the retried send, the reaction limit.
       const retried = await fresh.commands.execute(t.bob, {
         type: 'SendMessage',
-        data: { conversationId, clientMessageId: 's-3', text: 'again' },
+        data: { conversationId, clientMessageId: 's-3', text: 'message 3' },
       });
       expect(retried).toMatchObject({ messageId: sent[3], duplicate: true });
+      // …and the snapshot kept the send's fingerprint: other text under that id is refused.
+      await expect(
+        fresh.commands.execute(t.bob, {
+          type: 'SendMessage',
+          data: { conversationId, clientMessageId: 's-3', text: 'again' },
+        }),
+      ).rejects.toMatchObject({ reason: 'idempotency_key_reused' });
       const sameReaction = await fresh.commands.execute(t.carol, {
         type: 'AddReaction',
         data: { conversationId, messageId: sent[0]!, emoji: ':canary-4c1e:' },

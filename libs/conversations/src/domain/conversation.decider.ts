@@ -34,6 +34,7 @@ import {
   deviceKey,
   evolveConversation,
   findMessageIdByClientMessageId,
+  sendFingerprint,
   initialConversationState,
   type Conversation,
   type ConversationState,
@@ -302,8 +303,22 @@ function send(
   ctx: ConversationContext,
 ): ConversationEvent[] {
   // A retry of a send that succeeded: nothing new, whatever changed since (the handler answers
-  // with the original message id).
-  if (findMessageIdByClientMessageId(c, d.actor.id, d.clientMessageId) !== undefined) return [];
+  // with the original message id). The same client message id with other content is no retry.
+  const sentId = findMessageIdByClientMessageId(c, d.actor.id, d.clientMessageId);
+  if (sentId !== undefined) {
+    const sent = c.messages.get(sentId)?.sendFingerprint;
+    const asked = sendFingerprint({
+      conversationId: c.conversationId,
+      senderId: d.actor.id,
+      clientMessageId: d.clientMessageId,
+      text: d.text,
+      ...(d.threadRootId === undefined ? {} : { threadRootId: d.threadRootId }),
+    });
+    if (sent !== undefined && sent !== asked) {
+      throw refused(Reason.IdempotencyKeyReused, c, { messageId: sentId });
+    }
+    return [];
+  }
   participant(c, d.actor);
   if (c.archived) throw refused(Reason.Archived, c);
   assertClientId('clientMessageId', d.clientMessageId);

@@ -701,7 +701,27 @@ describe('SendMessage', () => {
   it('answers a retry with the original even once the conversation is archived', () => {
     spec
       .given([...chat, archived])
-      .when(send(carol, 'anything', { clientMessageId: 'client-m1' }))
+      .when(send(carol, 'Blood pressure is 150/95 this morning', { clientMessageId: 'client-m1' }))
+      .thenNothingHappened();
+  });
+
+  // Issue 10, item 15: the new text was dropped and the send answered `duplicate: true`.
+  it('refuses a client message id reused for other content: idempotency_key_reused, nothing decided', () => {
+    spec
+      .given(chat)
+      .when(send(carol, 'Blood pressure is 160/100 this morning', { clientMessageId: 'client-m1' }))
+      .thenThrows('idempotency_key_reused', (error) => {
+        expect((error as ConversationRefused).messageId).toBe('m1');
+        expect(error.message).not.toContain('160/100');
+      });
+    spec
+      .given([...chat, reply])
+      .when(send(bob, 'Will do', { clientMessageId: 'client-m3', threadRootId: 'm2' }))
+      .thenThrows('idempotency_key_reused');
+    // The same content, thread included, is a retry.
+    spec
+      .given([...chat, reply])
+      .when(send(bob, 'Will do', { clientMessageId: 'client-m3', threadRootId: 'm1' }))
       .thenNothingHappened();
   });
 
@@ -1162,6 +1182,7 @@ describe('conversation state', () => {
       sequence: 1,
       authorId: carol.id,
       clientMessageId: 'client-m1',
+      sendFingerprint: expect.any(String) as unknown,
       redacted: true,
       editCount: 0,
       reactions: new Map(),
@@ -1214,9 +1235,30 @@ describe('conversation state', () => {
     const restored = deserializeConversationState(
       JSON.parse(JSON.stringify(serializeConversationState(rebuild(chat)))),
     );
-    const retry = command('SendMessage', carol, { clientMessageId: 'client-m1', text: 'again' });
+    const retry = command('SendMessage', carol, {
+      clientMessageId: 'client-m1',
+      text: 'Blood pressure is 150/95 this morning',
+    });
     expect(conversationDecider.decide(retry, restored, context())).toEqual([]);
     expect(findMessageIdByClientMessageId(restored, carol.id, 'client-m1')).toBe('m1');
+    const reuse = command('SendMessage', carol, { clientMessageId: 'client-m1', text: 'again' });
+    expect(() => conversationDecider.decide(reuse, restored, context())).toThrow(
+      expect.objectContaining({ reason: 'idempotency_key_reused' }) as Error,
+    );
+  });
+
+  it('loads a snapshot written before sends were fingerprinted, and lets its messages be retried', () => {
+    const snapshot = serializeConversationState(rebuild(chat));
+    const old = {
+      ...snapshot,
+      conversation: {
+        ...snapshot.conversation!,
+        messages: snapshot.conversation!.messages.map(({ sendFingerprint: _, ...m }) => m),
+      },
+    };
+    const restored = deserializeConversationState(JSON.parse(JSON.stringify(old)));
+    const retry = command('SendMessage', carol, { clientMessageId: 'client-m1', text: 'again' });
+    expect(conversationDecider.decide(retry, restored, context())).toEqual([]);
   });
 
   it('refuses snapshots of another version or shape', () => {

@@ -33,6 +33,11 @@ export const ConversationRefusalReason = {
   /** Only members can be mentioned. */
   MentionNotMember: 'mention_not_member',
   ReactionLimitReached: 'reaction_limit_reached',
+  /**
+   * A send reused a `clientMessageId` the sender already used for a different message (other
+   * text or thread): nothing is written; a true retry sends the same content again.
+   */
+  IdempotencyKeyReused: 'idempotency_key_reused',
 } as const;
 
 export type ConversationRefusalReason =

@@ -25,6 +25,8 @@ const messageSchema = z.object({
   authorId: z.string(),
   clientMessageId: z.string(),
   threadRootId: z.string().optional(),
+  /** Absent in snapshots written before sends were fingerprinted (they still load). */
+  sendFingerprint: z.string().optional(),
   redacted: z.literal(true).optional(),
   editCount: count.optional(),
   /** Member id → emoji, for members with at least one reaction. */
@@ -75,6 +77,7 @@ export function serializeConversationState(state: ConversationState): Conversati
         authorId: m.authorId,
         clientMessageId: m.clientMessageId,
         ...(m.threadRootId === undefined ? {} : { threadRootId: m.threadRootId }),
+        ...(m.sendFingerprint === undefined ? {} : { sendFingerprint: m.sendFingerprint }),
         ...(m.redacted ? { redacted: true as const } : {}),
         ...(m.editCount === 0 ? {} : { editCount: m.editCount }),
         ...(m.reactions.size === 0
@@ -114,6 +117,7 @@ export function deserializeConversationState(snapshot: unknown): ConversationSta
       authorId: m.authorId,
       clientMessageId: m.clientMessageId,
       ...(m.threadRootId === undefined ? {} : { threadRootId: m.threadRootId }),
+      ...(m.sendFingerprint === undefined ? {} : { sendFingerprint: m.sendFingerprint }),
       redacted: m.redacted ?? false,
       editCount: m.editCount ?? 0,
       reactions: new Map(

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ConversationEvent, Member } from './conversation.events';
 
 /**
@@ -40,6 +41,12 @@ export interface MessageState {
   readonly clientMessageId: string;
   /** Set for a reply: the top-level message its thread hangs from. */
   readonly threadRootId?: string;
+  /**
+   * What was asked when the message was sent ({@link sendFingerprint}), to tell a retry (same
+   * content) from a reuse of its client message id (other content). Absent only in snapshots
+   * written before it existed: such a message accepts any retry, as it always did.
+   */
+  readonly sendFingerprint?: string;
   readonly redacted: boolean;
   readonly editCount: number;
   /** Member id → the emoji they put on the message (cleared on redaction). */
@@ -58,6 +65,33 @@ const NO_CONVERSATION: NoConversation = Object.freeze({ exists: false });
 
 export function clientMessageKey(senderId: string, clientMessageId: string): string {
   return JSON.stringify([senderId, clientMessageId]);
+}
+
+/**
+ * A digest of what a send asked for: its text and thread root, bound to the conversation, the
+ * sender and the client message id (so equal texts elsewhere never share a digest). SHA-256 over
+ * a domain-separated canonical encoding; the state keeps it instead of the text, which it never
+ * holds. It is recomputed from the sealed MessageSent event whenever the state is rebuilt.
+ */
+export function sendFingerprint(request: {
+  readonly conversationId: string;
+  readonly senderId: string;
+  readonly clientMessageId: string;
+  readonly text: string;
+  readonly threadRootId?: string;
+}): string {
+  return createHash('sha256')
+    .update('ledgerline.send-fingerprint.v1\0')
+    .update(
+      JSON.stringify([
+        request.conversationId,
+        request.senderId,
+        request.clientMessageId,
+        request.text,
+        request.threadRootId ?? null,
+      ]),
+    )
+    .digest('base64url');
 }
 
 export function deviceKey(memberId: string, deviceId: string): string {
@@ -176,6 +210,13 @@ function apply(
         authorId: event.data.actor.id,
         clientMessageId,
         ...(threadRootId === undefined ? {} : { threadRootId }),
+        sendFingerprint: sendFingerprint({
+          conversationId: event.data.conversationId,
+          senderId: event.data.actor.id,
+          clientMessageId,
+          text: event.data.text,
+          ...(threadRootId === undefined ? {} : { threadRootId }),
+        }),
         redacted: false,
         editCount: 0,
         reactions: new Map(),

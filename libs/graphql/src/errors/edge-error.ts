@@ -27,8 +27,13 @@ export const EDGE_ERROR_CODES = [
   'QUERY_TOO_COMPLEX',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
-  /** The request is not a GraphQL request this server accepts (method, body, content type). */
+  /**
+   * The request is not a GraphQL request this server accepts (method, body, content type), or its
+   * `operationName` picks no operation of the document.
+   */
   'BAD_REQUEST',
+  /** The operation runs more mutations (aliases count) than one request may (`limit`); none ran. */
+  'TOO_MANY_MUTATIONS',
 ] as const;
 
 export type EdgeErrorCode = (typeof EDGE_ERROR_CODES)[number];

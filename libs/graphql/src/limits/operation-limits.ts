@@ -1,12 +1,27 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { GraphQLError, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  OperationTypeNode,
+  getOperationAST,
+  validate,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '@ledgerline/kernel';
+import type { EdgeContext } from '../edge-context';
 import { EdgeError } from '../errors/edge-error';
+import type { UserRequestRate } from './user-request-rate';
 
 export interface OperationLimits {
   readonly maxDepth: number;
   readonly maxCost: number;
+  /** Root mutation fields one request may run (each alias counts). */
+  readonly maxMutations: number;
 }
 
 /** A parsed and schema-validated operation, with the variables the client sent. */
@@ -23,13 +38,43 @@ export interface OperationToCheck {
  * children, unless the field declares `@Field({ complexity })` (a number, or a function of the
  * arguments and `childComplexity`, e.g. `({ args, childComplexity }) => args.first * childComplexity`).
  *
- * Returns the refusal (QUERY_TOO_DEEP, QUERY_TOO_COMPLEX, or BAD_USER_INPUT when the variables do
+ * Returns the refusal (BAD_REQUEST when `operationName` picks no operation,
+ * TOO_MANY_MUTATIONS, QUERY_TOO_DEEP, QUERY_TOO_COMPLEX, or BAD_USER_INPUT when the variables do
  * not fit their declared types and the cost cannot be known), or undefined.
  */
 export function checkOperationLimits(
   operation: OperationToCheck,
   limits: OperationLimits,
 ): EdgeError | undefined {
+  // Variables are coerced recursively: a value nested thousands deep must not reach that.
+  if (exceedsJsonDepth(operation.variables)) {
+    return new EdgeError(
+      'BAD_USER_INPUT',
+      `The variables nest deeper than ${MAX_JSON_DEPTH} levels.`,
+      { status: 400 },
+    );
+  }
+  // Which operation runs is settled first: the cost walk below assumes there is one.
+  const selected = getOperationAST(operation.document, operation.operationName ?? undefined);
+  if (!selected) {
+    return new EdgeError(
+      'BAD_REQUEST',
+      operation.operationName
+        ? 'The document has no operation of the given operationName.'
+        : 'The document holds several operations: name the one to run with operationName.',
+      { status: 400 },
+    );
+  }
+  if (selected.operation === OperationTypeNode.MUTATION) {
+    const mutations = rootFieldCount(operation.document, selected.selectionSet);
+    if (mutations > limits.maxMutations) {
+      return new EdgeError(
+        'TOO_MANY_MUTATIONS',
+        `The operation runs ${mutations} mutations, over the limit of ${limits.maxMutations} per request.`,
+        { details: { limit: limits.maxMutations, mutations }, status: 400 },
+      );
+    }
+  }
   let depth = 0;
   validate(operation.schema, operation.document, [
     maxDepthRule({
@@ -76,6 +121,34 @@ export function checkOperationLimits(
   return undefined;
 }
 
+/** Fields at the root of an operation, aliases and fragments (inline or named) included. */
+function rootFieldCount(document: DocumentNode, selectionSet: SelectionSetNode): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) {
+      fragments.set(definition.name.value, definition);
+    }
+  }
+  const count = (set: SelectionSetNode, seen: ReadonlySet<string>): number => {
+    let n = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value !== '__typename') n += 1;
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        n += count(selection.selectionSet, seen);
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        // Validation refuses cycles and unknown fragments; the guard only keeps this total.
+        if (fragment && !seen.has(name))
+          n += count(fragment.selectionSet, new Set([...seen, name]));
+      }
+    }
+    return n;
+  };
+  return count(selectionSet, new Set());
+}
+
 function tooComplex(limits: OperationLimits, cost?: number): EdgeError {
   return new EdgeError(
     'QUERY_TOO_COMPLEX',
@@ -86,12 +159,18 @@ function tooComplex(limits: OperationLimits, cost?: number): EdgeError {
   );
 }
 
-/** Runs {@link checkOperationLimits} on every HTTP operation, once Apollo has validated it. */
-export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin {
+/**
+ * Runs {@link checkOperationLimits} on every HTTP operation, once Apollo has validated it, then
+ * counts it against its user's request rate (RATE_LIMITED, 429).
+ */
+export function operationLimitsPlugin(
+  limits: OperationLimits,
+  rate: UserRequestRate,
+): ApolloServerPlugin<Partial<EdgeContext>> {
   return {
     requestDidStart: () =>
       Promise.resolve({
-        didResolveOperation: (context) => {
+        didResolveOperation: async (context) => {
           const refusal = checkOperationLimits(
             {
               schema: context.schema,
@@ -101,7 +180,10 @@ export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlug
             },
             limits,
           );
-          return refusal ? Promise.reject(refusal) : Promise.resolve();
+          if (refusal) throw refusal;
+          const principal = context.contextValue.principal;
+          const limited = principal ? await rate.admit(principal) : undefined;
+          if (limited) throw limited;
         },
       }),
   };

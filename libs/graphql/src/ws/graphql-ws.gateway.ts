@@ -25,8 +25,10 @@ import {
 import { handleProtocols, makeServer, type Server as GraphqlWsServer } from 'graphql-ws';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
+  API_KEY_REVOCATIONS,
   AUTHENTICATOR,
   AuthenticationError,
+  type ApiKeyRevocations,
   bearerCredential,
   requestOriginOf,
   type Authenticator,
@@ -52,8 +54,13 @@ import {
   type EdgeErrorFormatOptions,
 } from '../errors/edge-error-format';
 import type { GraphqlEdgeSettings } from '../graphql-edge.config';
-import { EDGE_ERROR_REPORTER, GRAPHQL_EDGE_SETTINGS } from '../graphql-edge.tokens';
+import {
+  EDGE_ERROR_REPORTER,
+  GRAPHQL_EDGE_SETTINGS,
+  GRAPHQL_USER_RATE,
+} from '../graphql-edge.tokens';
 import { checkOperationLimits } from '../limits/operation-limits';
+import type { UserRequestRate } from '../limits/user-request-rate';
 
 /** Close codes a client sees (shared with the realtime protocol); 44xx mirror HTTP statuses. */
 export { WS_CLOSE };
@@ -66,6 +73,7 @@ interface SocketState {
   readonly request: IncomingMessage;
   principal?: Principal;
   cancelExpiry?: () => void;
+  cancelRevocationWatch?: () => void;
 }
 
 /**
@@ -96,12 +104,15 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(EDGE_ERROR_REPORTER) report: EdgeErrorFormatOptions['report'],
+    @Inject(GRAPHQL_USER_RATE) private readonly rate: UserRequestRate,
     private readonly adapterHost: HttpAdapterHost,
     private readonly schemaHost: GraphQLSchemaHost,
     private readonly upgrades: WebSocketUpgrades,
     @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
+    @Optional() @Inject(API_KEY_REVOCATIONS) private readonly revocations?: ApiKeyRevocations,
   ) {
     this.formatOptions = { hideSchemaDetails: !settings.introspection, report };
+
     this.rules = settings.introspection
       ? specifiedRules
       : [...specifiedRules, NoSchemaIntrospectionCustomRule];
@@ -188,6 +199,7 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
       this.metrics?.connectionClosed('graphql-ws');
       stopHeartbeat();
       state.cancelExpiry?.();
+      state.cancelRevocationWatch?.();
       closed(code, reason.toString()).catch((error: unknown) => this.reportInternal(error));
     });
   }
@@ -221,6 +233,12 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
       return false;
     }
     state.principal = principal;
+    if (principal.credentialId !== undefined) {
+      // A revoked API key ends its socket (and subscriptions) on whichever node it is.
+      state.cancelRevocationWatch = this.revocations?.watch(principal.credentialId, () =>
+        socket.close(WS_CLOSE.credentialRevoked, 'Credential revoked'),
+      );
+    }
     if (expiresAt !== undefined) {
       state.cancelExpiry = runAt(this.clock, expiresAt, () =>
         socket.close(WS_CLOSE.unauthorized, 'Token expired'),
@@ -229,7 +247,7 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     return true;
   }
 
-  private onSubscribe(
+  private async onSubscribe(
     state: SocketState,
     query: string,
     operationName: string | null | undefined,
@@ -257,9 +275,15 @@ export class GraphqlWsGateway implements OnApplicationBootstrap, OnModuleDestroy
     }
     const refusal = checkOperationLimits(
       { schema, document, variables, operationName },
-      { maxDepth: this.settings.maxDepth, maxCost: this.settings.maxCost },
+      {
+        maxDepth: this.settings.maxDepth,
+        maxCost: this.settings.maxCost,
+        maxMutations: this.settings.maxMutations,
+      },
     );
     if (refusal) return [refusal];
+    const limited = await this.rate.admit(principal);
+    if (limited) return [limited];
     const contextValue: EdgeContext = { principal, transport: 'ws' };
     return {
       schema,

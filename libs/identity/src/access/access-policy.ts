@@ -15,12 +15,23 @@ export class AccessPolicy {
     private readonly recorder: AccessRecorder,
   ) {}
 
-  /** Resolves when allowed; otherwise records the denial and throws AccessDeniedError. */
-  async check(principal: Principal, permission: Permission, resource?: ResourceRef): Promise<void> {
+  /**
+   * Resolves when allowed; otherwise records the denial and throws AccessDeniedError. `operation`
+   * names what was refused in the record, where one permission guards several operations.
+   */
+  async check(
+    principal: Principal,
+    permission: Permission,
+    resource?: ResourceRef,
+    operation?: string,
+  ): Promise<void> {
     const denial = this.denialOf(principal, permission, resource);
     if (denial === undefined) return;
     try {
-      await this.recorder.record(deniedRecord(principal, permission, denial, resource));
+      await this.recorder.record({
+        ...deniedRecord(principal, permission, denial, resource),
+        ...(operation === undefined ? {} : { operation }),
+      });
     } catch (error) {
       throw new AccessDeniedError(permission, denial, false, { cause: error });
     }

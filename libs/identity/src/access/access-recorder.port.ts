@@ -76,6 +76,11 @@ export interface AccessRecord {
   readonly reason?: string;
   /** The permission checked, for a denial. */
   readonly permission?: Permission;
+  /**
+   * The operation that was refused, for a denial: the API's name for it (`messages`,
+   * `editHistory`, `sync`…), since one permission guards several reads. A fixed name, never input.
+   */
+  readonly operation?: string;
   readonly conversationId?: string;
   /** The kind of thing acted on when it is not a conversation (`api_key`, `tenant_keys`, `audit_log`). */
   readonly resourceType?: string;

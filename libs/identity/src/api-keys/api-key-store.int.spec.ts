@@ -42,6 +42,19 @@ describe.each(availableDatabases())('ApiKeyStore on %s', (kind) => {
 
   afterAll(() => db.close());
 
+  // Issue 10, item 11.
+  it('refuses a key for a reserved tenant, at creation and (if written directly) at authentication', async () => {
+    await expect(store.create('ledgerline-deployment', 'x', ['service'])).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    const { id, key } = await store.create(tenantA, 'smuggled', ['service']);
+    await db.client.query(
+      `update ll_api_keys set tenant_id = 'ledgerline-deployment' where id = $1`,
+      [id],
+    );
+    expect(await failure(store.authenticate(key), key)).toBe('no_tenant');
+  });
+
   it('creates a key that authenticates as a service of its tenant, until it is revoked', async () => {
     const { id, key } = await store.create(tenantA, 'billing backend', ['service']);
     const principal = await store.authenticate(key);

@@ -15,7 +15,9 @@ import type {
   Authenticator,
 } from '../authentication/authenticator.port';
 import { generateApiKey, hashApiKey, parseApiKey } from './api-key-format';
+import { announceApiKeyRevoked } from './api-key-revocations';
 import { identityMigrations } from './identity.migrations';
+import { isReservedTenantId } from '../reserved-tenants';
 
 /** An API key as listed: never its secret, never its hash. */
 export interface ApiKeyInfo {
@@ -80,6 +82,9 @@ export class ApiKeyStore implements Authenticator {
         'tenantId',
       );
     }
+    if (isReservedTenantId(tenantId)) {
+      throw new ValidationError('tenant ids starting with "ledgerline-" are reserved', 'tenantId');
+    }
     if (!NAME.test(name)) {
       throw new ValidationError('name must be 1-100 characters without control codes', 'name');
     }
@@ -103,7 +108,10 @@ export class ApiKeyStore implements Authenticator {
     return { id, key };
   }
 
-  /** Revokes a key from now on; revoking it again changes nothing. */
+  /**
+   * Revokes a key from now on; revoking it again changes nothing. Requests with it are refused at
+   * once, and the connections it holds open on every node are closed (ApiKeyRevocations).
+   */
   async revoke(id: string): Promise<ApiKeyInfo> {
     if (!isUuid(id)) throw new NotFoundError('no such API key');
     const rows = await this.client.query<ApiKeyRow>(
@@ -114,6 +122,9 @@ export class ApiKeyStore implements Authenticator {
     );
     const row = rows[0];
     if (!row) throw new NotFoundError('no such API key');
+    // Every node closes the connections this key holds open (ApiKeyRevocations). Announced on
+    // each revoke, a repeated one included: it costs nothing and catches a node that missed it.
+    await announceApiKeyRevoked(this.client, row.id);
     return infoOf(row);
   }
 
@@ -144,6 +155,8 @@ export class ApiKeyStore implements Authenticator {
     if (!row || !matches) throw new AuthenticationError('unknown_credential');
     // Checked after the hash, so knowing a prefix alone tells nothing about the key's state.
     if (row.revoked_at !== null) throw new AuthenticationError('revoked');
+    // A key written straight into the table for a reserved tenant is refused all the same.
+    if (isReservedTenantId(row.tenant_id)) throw new AuthenticationError('no_tenant');
     if (expected?.tenantId !== undefined && row.tenant_id !== expected.tenantId) {
       throw new AuthenticationError('wrong_tenant');
     }

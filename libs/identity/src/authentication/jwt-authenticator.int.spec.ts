@@ -92,22 +92,35 @@ describe('JwtAuthenticator against a real JWKS endpoint', () => {
         id: 'user-123',
         tenantId: 'tenant-a',
         roles: ['user'],
-        tokenExpiresAt: new Date((now + 300) * 1000),
+        // exp plus the clock tolerance (item 18: one tolerance for every edge)
+        tokenExpiresAt: new Date((now + 300 + DEFAULT_JWT_SETTINGS.clockToleranceSec) * 1000),
       });
     }
   });
 
-  it('marks an agent by its kind claim and reads space-separated roles', async () => {
+  it('marks an agent by its kind claim', async () => {
     const auth = new JwtAuthenticator(settings(), clock);
     const token = await signToken(
       es256,
-      claims({ principal_kind: 'agent', roles: 'agent auditor', sub: 'assistant-7' }),
+      claims({ principal_kind: 'agent', roles: ['agent', 'auditor'], sub: 'assistant-7' }),
     );
     await expect(auth.authenticate(token)).resolves.toMatchObject({
       kind: 'agent',
       id: 'assistant-7',
       roles: ['agent', 'auditor'],
     });
+  });
+
+  // Issue 10, items 11 and 20, through a real signature check.
+  it('refuses roles given as a string, and a reserved tenant', async () => {
+    const auth = new JwtAuthenticator(settings(), clock);
+    const asString = await signToken(es256, claims({ roles: 'agent auditor' }));
+    expect(await failure(auth.authenticate(asString), asString)).toBe('malformed');
+    const reserved = await signToken(
+      es256,
+      claims({ tenant_id: 'ledgerline-deployment', roles: ['auditor'] }),
+    );
+    expect(await failure(auth.authenticate(reserved), reserved)).toBe('no_tenant');
   });
 
   it('reads tenant and roles from configured claim names', async () => {

@@ -80,7 +80,18 @@ export class JwtAuthenticator implements Authenticator {
         error instanceof KeySourceFailure ? { cause: error.cause } : undefined,
       );
     }
-    const principal = principalFromClaims(payload, this.settings);
+    const claimed = principalFromClaims(payload, this.settings);
+    // One tolerance everywhere: a token accepted here stays accepted, by every edge and by the
+    // timer that closes a long-lived connection, until `exp` plus the same tolerance.
+    const principal: Principal =
+      claimed.tokenExpiresAt === undefined
+        ? claimed
+        : {
+            ...claimed,
+            tokenExpiresAt: new Date(
+              claimed.tokenExpiresAt.getTime() + this.settings.clockToleranceSec * 1000,
+            ),
+          };
     if (expected?.tenantId !== undefined && principal.tenantId !== expected.tenantId) {
       throw new AuthenticationError('wrong_tenant');
     }

@@ -1,6 +1,7 @@
 import type { JWTPayload } from 'jose';
 import { isValidTenantId } from '@ledgerline/kernel';
 import { AuthenticationError } from '../identity.errors';
+import { isReservedTenantId } from '../reserved-tenants';
 import type { Principal, PrincipalKind } from '../principal';
 import type { JwtSettings } from '../identity.config';
 
@@ -24,6 +25,7 @@ export function principalFromClaims(payload: JWTPayload, claims: ClaimNames): Pr
   if (!isValidTenantId(tenantId)) {
     throw new AuthenticationError('no_tenant');
   }
+  if (isReservedTenantId(tenantId)) throw new AuthenticationError('no_tenant');
   const principal: Principal = {
     kind: kindOf(claim(payload, claims.kindClaim)),
     id: subject,
@@ -51,9 +53,13 @@ function claim(payload: JWTPayload, name: string): unknown {
   return current;
 }
 
-function rolesOf(value: unknown): readonly string[] {
-  if (value === undefined || value === null) return [];
-  const roles = typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : value;
+/**
+ * Roles are a JSON array of role names, or absent (no role). Anything else (a string, `null`, an
+ * object) is a malformed token: guessing what an identity provider meant is how a string of one
+ * role becomes a list of several, or a typo becomes a role.
+ */
+function rolesOf(roles: unknown): readonly string[] {
+  if (roles === undefined) return [];
   if (
     !Array.isArray(roles) ||
     roles.length > MAX_ROLES ||

@@ -31,18 +31,34 @@ describe('principalFromClaims', () => {
     });
   });
 
-  it('reads roles as an array, a space-separated string, or none', () => {
-    expect(principalFromClaims({ ...base, roles: ' user  agent ' }, names).roles).toEqual([
+  it('reads roles as an array, or none', () => {
+    expect(principalFromClaims({ ...base, roles: ['user', 'agent'] }, names).roles).toEqual([
       'user',
       'agent',
     ]);
     expect(principalFromClaims(base, names).roles).toEqual([]);
-    expect(principalFromClaims({ ...base, roles: null }, names).roles).toEqual([]);
     expect(reason({ ...base, roles: [1] })).toBe('malformed');
-    expect(reason({ ...base, roles: 'x'.repeat(65) })).toBe('malformed');
+    expect(reason({ ...base, roles: ['x'.repeat(65)] })).toBe('malformed');
     expect(reason({ ...base, roles: Array.from({ length: 65 }, (_, i) => `r${i}`) })).toBe(
       'malformed',
     );
+  });
+
+  // Issue 10, item 20: a string was read as a space-separated list.
+  it('refuses malformed role claims: a string, null, an object', () => {
+    expect(reason({ ...base, roles: 'admin' })).toBe('malformed');
+    expect(reason({ ...base, roles: ' user  agent ' })).toBe('malformed');
+    expect(reason({ ...base, roles: null })).toBe('malformed');
+    expect(reason({ ...base, roles: { admin: true } })).toBe('malformed');
+  });
+
+  // Issue 10, item 11: `ledgerline-deployment` holds deployment-wide records.
+  it('refuses reserved tenant ids', () => {
+    expect(reason({ ...base, tenant_id: 'ledgerline-deployment', roles: ['auditor'] })).toBe(
+      'no_tenant',
+    );
+    expect(reason({ ...base, tenant_id: 'Ledgerline-Anything' })).toBe('no_tenant');
+    expect(reason({ ...base, tenant_id: 'ledgerline' })).toBe('accepted');
   });
 
   it('tells agents from users; a token cannot claim to be a service', () => {

@@ -42,7 +42,8 @@ describe('DevTokenIssuer', () => {
       id: 'alice',
       tenantId: 'tenant-dev',
       roles: ['user'],
-      tokenExpiresAt: expiresAt,
+      // `exp` plus the clock tolerance: when every edge stops accepting it.
+      tokenExpiresAt: new Date(expiresAt.getTime() + issuer.jwtSettings().clockToleranceSec * 1000),
     });
     const agent = await issuer.issue({ tenantId: 'tenant-dev', userId: 'bot', kind: 'agent' });
     await expect(auth.authenticate(agent.token)).resolves.toMatchObject({

@@ -141,13 +141,32 @@ export class ConnectionFeed {
     let failed = false;
     try {
       const targets = new Map<string, bigint>();
-      for (const cursor of request.cursors) targets.set(cursor.streamId, cursor.revision);
+      const outcomes: SyncOutcome[] = [];
+      // The named streams are decided in one go: an unreadable one costs no read and no record.
+      const readable =
+        request.cursors.length === 0
+          ? new Set<string>()
+          : await this.feed.readable(
+              this.principal,
+              request.cursors.map((c) => c.streamId),
+            );
+      for (const cursor of request.cursors) {
+        if (readable.has(cursor.streamId)) {
+          targets.set(cursor.streamId, cursor.revision);
+        } else if (!outcomes.some((o) => o.streamId === cursor.streamId)) {
+          this.cursors.delete(cursor.streamId);
+          outcomes.push({
+            streamId: cursor.streamId,
+            revision: cursor.revision,
+            status: 'not_found',
+          });
+        }
+      }
       if (request.discover) {
         for (const streamId of await this.feed.streams(this.principal)) {
           if (!targets.has(streamId) && !this.cursors.has(streamId)) targets.set(streamId, -1n);
         }
       }
-      const outcomes: SyncOutcome[] = [];
       for (const [streamId, after] of targets) {
         if (this.closed) break;
         outcomes.push(await this.catchUp(streamId, after));

@@ -60,6 +60,14 @@ class MemoryFeed implements RealtimeFeed {
     return Promise.resolve();
   }
 
+  /** Every call of `readable`, with how many ids it named. */
+  readonly readableCalls: number[] = [];
+
+  readable(_principal: Principal, streamIds: readonly string[]): Promise<ReadonlySet<string>> {
+    this.readableCalls.push(streamIds.length);
+    return Promise.resolve(new Set(streamIds.filter((id) => !this.hidden.has(id))));
+  }
+
   /** Appends an event (committed) without pushing it live. */
   append(streamId: string): FeedItem {
     const items = this.streams_.get(streamId) ?? [];
@@ -269,6 +277,26 @@ describe('ConnectionFeed', () => {
     expect(out.of('a')).toEqual(['0*', '1*']);
     expect(out.of('gone')).toEqual([]);
     expect(connection.revisionOf('gone')).toBeUndefined();
+  });
+
+  // Issue 10, item 14: each unknown id was read (and its denial recorded) one by one.
+  it('decides every named stream in one call and reads none of those refused', async () => {
+    const { feed, connection } = setUp();
+    feed.append('a');
+    const unknown = Array.from({ length: 850 }, (_, i) => `unknown-${i}`);
+    for (const id of unknown) feed.hidden.add(id);
+    const outcomes = await connection.sync({
+      cursors: [...unknown, 'a'].map((streamId) => ({ streamId, revision: -1n })),
+      discover: false,
+    });
+    expect(feed.readableCalls).toEqual([851]);
+    expect(feed.reads.map((r) => r.streamId)).toEqual(['a']);
+    expect(outcomes.filter((o) => o.status === 'not_found')).toHaveLength(850);
+    expect(outcomes.find((o) => o.streamId === 'a')).toEqual({
+      streamId: 'a',
+      revision: 0n,
+      status: 'ok',
+    });
   });
 
   it('undoes a first sync that failed: nothing delivered, nothing registered, and a retry starts clean', async () => {

@@ -65,4 +65,11 @@ export interface RealtimeFeed {
   ): Promise<FeedPage>;
   /** Resolves when the principal may follow the stream; NotFoundError (or AccessDeniedError) otherwise. */
   canFollow(principal: Principal, streamId: string): Promise<void>;
+  /**
+   * Which of the named streams the principal may read, decided at once for all of them (one
+   * query, however many are named): a `sync` reads only those. Those left out are refused with
+   * one access record for the whole request, never one per id; AccessDeniedError when the
+   * principal may read none at all.
+   */
+  readable(principal: Principal, streamIds: readonly string[]): Promise<ReadonlySet<string>>;
 }

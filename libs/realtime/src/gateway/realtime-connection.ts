@@ -63,6 +63,7 @@ export type CloseCause =
   | 'client'
   | 'going_away'
   | 'token_expired'
+  | 'credential_revoked'
   | 'idle'
   | 'slow_consumer'
   | 'flood'
@@ -82,7 +83,8 @@ const MAX_JOINED = 256;
  * Frames are taken in arrival order: rate limits first (every frame counts), then the envelope,
  * `hello` before anything else, the operation's schema. Handlers then run concurrently (each reply
  * echoes its `ref`), at most `maxInFlight` at once. A bad frame is answered with a typed error and
- * the connection stays open; what closes it is named by its close code: token expiry (4401), idle
+ * the connection stays open; what closes it is named by its close code: token expiry (4401), a
+ * revoked API key (4403, from the gateway), idle
  * (4408), slow consumer (4429), flood (1008), oversized frame (1009, by ws), shutdown (1001).
  */
 export class RealtimeConnection {
@@ -175,8 +177,20 @@ export class RealtimeConnection {
     this.outbox.close();
     this.connectionFeed?.close();
     if (this.socket.readyState === WebSocket.OPEN) this.socket.close(code, reason);
-    this.cutOff = setTimeout(() => this.socket.terminate(), this.deps.settings.drainGraceMs);
+    // A slow consumer's close frame waits behind everything it has not read yet: cutting it off
+    // after the usual grace would throw the close away with the rest, and the client would see
+    // 1006 instead of 4429. It gets longer to read up to the close.
+    const grace =
+      cause === 'slow_consumer'
+        ? this.deps.settings.slowConsumerGraceMs
+        : this.deps.settings.drainGraceMs;
+    this.cutOff = setTimeout(() => this.socket.terminate(), grace);
     this.cutOff.unref();
+  }
+
+  /** Why the connection is being closed, once that was decided (before it has closed). */
+  get closing(): CloseCause | undefined {
+    return this.closingCause;
   }
 
   // ---- intake ----------------------------------------------------------------------------------
@@ -225,7 +239,7 @@ export class RealtimeConnection {
       });
     }
     const parsed = parseRequest(text);
-    if (!parsed.ok) return this.refuse(parsed.ref, describeError(parsed.error)!);
+    if (!parsed.ok) return this.refuse(parsed.ref, this.errorBody(parsed.error, '(frame)'));
     const { ref, op, body } = parsed.request;
     if (op !== 'ping') this.touch();
     const operation = this.sessionOperations.get(op) ?? this.deps.operations.get(op);
@@ -247,7 +261,8 @@ export class RealtimeConnection {
     try {
       input = validateInput(operation.input, body);
     } catch (error) {
-      return this.refuse(ref, describeError(error)!);
+      // Never an empty refusal: what validation cannot describe is answered `internal` and logged.
+      return this.refuse(ref, this.errorBody(error, op));
     }
     if (op === 'hello') return this.hello(ref, input);
     if (this.inFlight >= this.deps.settings.maxInFlight) {

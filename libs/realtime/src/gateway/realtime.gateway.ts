@@ -9,8 +9,10 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import {
+  API_KEY_REVOCATIONS,
   AUTHENTICATOR,
   AuthenticationError,
+  type ApiKeyRevocations,
   bearerCredential,
   requestOriginOf,
   type Authenticator,
@@ -50,6 +52,8 @@ export interface RealtimeGatewayStats {
   readonly refused: Readonly<Record<number, number>>;
   /** Connections ended, by cause. */
   readonly closed: Readonly<Partial<Record<CloseCause, number>>>;
+  /** Connections the server decided to close that have not closed yet, by cause. */
+  readonly closing: Readonly<Partial<Record<CloseCause, number>>>;
   /** The most bytes any one connection ever had waiting to go out (never above the cap). */
   readonly peakBufferedBytes: number;
   /** Bytes waiting to go out now, over all connections. */
@@ -92,6 +96,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
     @Optional() @Inject(REALTIME_PRESENCE) presence?: RealtimePresence,
     @Optional() @Inject(REALTIME_TYPING) typing?: RealtimeTyping,
     @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
+    @Optional() @Inject(API_KEY_REVOCATIONS) private readonly revocations?: ApiKeyRevocations,
   ) {
     const byOp = new Map<string, RealtimeOperation>();
     for (const operation of operations) {
@@ -144,8 +149,11 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
 
   stats(): RealtimeGatewayStats {
     let buffered = 0;
+    const closing: Partial<Record<CloseCause, number>> = {};
     for (const connection of this.connections.values()) {
       buffered += connection.bufferedBytes;
+      const cause = connection.closing;
+      if (cause !== undefined) closing[cause] = (closing[cause] ?? 0) + 1;
       this.peakBuffered = Math.max(this.peakBuffered, connection.peakBufferedBytes);
     }
     return {
@@ -153,6 +161,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
       accepted: this.accepted,
       refused: { ...this.refused },
       closed: { ...this.closedBy },
+      closing,
       peakBufferedBytes: this.peakBuffered,
       bufferedBytes: buffered,
     };
@@ -209,7 +218,19 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
     this.accepted += 1;
     this.connections.set(connection.id, connection);
     this.metrics?.connectionOpened('realtime');
+    // An API key revoked while its connection is open ends it, on whichever node it is.
+    const stopWatching =
+      principal.credentialId === undefined
+        ? undefined
+        : this.revocations?.watch(principal.credentialId, () =>
+            connection.close(
+              'credential_revoked',
+              WS_CLOSE.credentialRevoked,
+              'Credential revoked',
+            ),
+          );
     void connection.closed.then((cause) => {
+      stopWatching?.();
       this.connections.delete(connection.id);
       this.metrics?.connectionClosed('realtime');
       this.peakBuffered = Math.max(this.peakBuffered, connection.peakBufferedBytes);

@@ -101,6 +101,15 @@ export function describeError(error: unknown): RealtimeErrorBody | undefined {
       fields: error.problems,
     };
   }
+  if (isStackOverflow(error)) {
+    // Recursive work on a request (validation, coercion) that ran out of stack: the request nests
+    // too deeply. Frames deeper than MAX_JSON_DEPTH are refused before that; this is the backstop.
+    return {
+      code: 'invalid_frame',
+      message: 'the frame nests too deeply to be read',
+      retryable: false,
+    };
+  }
   if (!(error instanceof LedgerlineError)) return undefined;
   if (error instanceof AccessDeniedError) {
     return {
@@ -154,4 +163,8 @@ export function describeError(error: unknown): RealtimeErrorBody | undefined {
 function stringProperty(error: object, name: string): string | undefined {
   const value = (error as Record<string, unknown>)[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
 }

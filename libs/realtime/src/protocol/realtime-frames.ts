@@ -1,3 +1,4 @@
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '@ledgerline/kernel';
 import { RealtimeRequestError, type RealtimeErrorBody } from './realtime-errors';
 
 /** The protocol version this server speaks: every frame carries it as `v`. */
@@ -53,6 +54,11 @@ export function parseRequest(text: string): ParsedRequest {
     return refused(null, 'invalid_frame', 'ref must be 1 to 64 printable ASCII characters', {
       fields: [{ field: 'ref', constraints: ['isRef'] }],
     });
+  }
+  // Before any schema sees it: validation is recursive, and a frame of a few KB can nest
+  // thousands of levels deep.
+  if (exceedsJsonDepth(parsed)) {
+    return refused(ref, 'invalid_frame', `the frame nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
   if (v !== PROTOCOL_VERSION) {
     return refused(

@@ -1,6 +1,7 @@
 import { AccessDeniedError } from '@ledgerline/identity';
 import {
   ConflictError,
+  loadConfig,
   NotFoundError,
   RateLimitedError,
   UnavailableError,
@@ -10,8 +11,23 @@ import { validateInput } from './input-validation';
 import { describeError, InvalidInputError, RealtimeRequestError } from './realtime-errors';
 import { errorReply, okReply, parseRequest, pushFrame } from './realtime-frames';
 import { HelloInput, PingInput, SyncInput } from './session.dto';
+import { DEFAULT_REALTIME_LIMITS } from '../realtime.config';
 
 describe('parseRequest', () => {
+  // Issue 10, item 12: a body nested 3,000 deep reached the recursive validator.
+  it('refuses a frame nested deeper than the cap as invalid_frame, echoing its ref', () => {
+    const deep = `${'{"a":'.repeat(3_000)}1${'}'.repeat(3_000)}`;
+    const parsed = parseRequest(`{"v":1,"op":"send","ref":"deep-1","text":${deep}}`);
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.ref).toBe('deep-1');
+    expect(parsed.error.code).toBe('invalid_frame');
+    expect(parsed.error.message).toMatch(/nests deeper than 32 levels/);
+    expect(
+      parseRequest(`{"v":1,"op":"send","ref":"ok","x":${'['.repeat(30)}${']'.repeat(30)}}`).ok,
+    ).toBe(true);
+  });
+
   it('reads a well-formed envelope and hands the rest over as the body', () => {
     expect(parseRequest('{"v":1,"op":"send","ref":"c-1","text":"hi"}')).toEqual({
       ok: true,
@@ -108,6 +124,26 @@ describe('validateInput', () => {
   });
 });
 
+// Issue 10, item 14: 1,000 entries did not fit the default 64 KiB frame (the connection closed 1009).
+describe('the sync limit and the frame cap', () => {
+  it('lets the largest sync the schema accepts fit the default frame cap, and refuses one more', () => {
+    const entry = {
+      conversationId: '01936c6e-2f1a-7b3c-8d4e-5f6a7b8c9d0e',
+      revision: Number.MAX_SAFE_INTEGER,
+    };
+    const max = DEFAULT_REALTIME_LIMITS.maxSyncConversations;
+    const conversations = Array.from({ length: max }, () => entry);
+    const frame = JSON.stringify({ v: 1, op: 'sync', ref: 'r'.repeat(64), conversations });
+    expect(Buffer.byteLength(frame)).toBeLessThan(
+      loadConfig({ NODE_ENV: 'test' }).realtime.maxFrameBytes,
+    );
+    expect(() => validateInput(SyncInput, { conversations })).not.toThrow();
+    expect(() => validateInput(SyncInput, { conversations: [...conversations, entry] })).toThrow(
+      InvalidInputError,
+    );
+  });
+});
+
 describe('describeError', () => {
   it('maps Ledgerline errors by kind, keeping their codes as reasons', () => {
     expect(describeError(new NotFoundError('no such thing'))).toEqual({
@@ -139,6 +175,20 @@ describe('describeError', () => {
       message: 'later',
       retryable: true,
     });
+  });
+
+  // Issue 10, item 12: a RangeError from validation was answered `{"ok":false}` with no error.
+  it('describes a stack overflow while reading a request as invalid_frame', () => {
+    let overflow: unknown;
+    const recurse = (n: number): number => recurse(n + 1) + 1;
+    try {
+      recurse(0);
+    } catch (error) {
+      overflow = error;
+    }
+    expect(overflow).toBeInstanceOf(RangeError);
+    expect(describeError(overflow)).toMatchObject({ code: 'invalid_frame', retryable: false });
+    expect(describeError(new RangeError('Invalid time value'))).toBeUndefined();
   });
 
   it('leaves anything else to be reported as internal', () => {

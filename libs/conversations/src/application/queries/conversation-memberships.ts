@@ -78,4 +78,30 @@ export class ConversationMemberships {
     );
     return new Set(rows.map((r) => r.member_id));
   }
+
+  /** Which of `conversationIds` the member is in: one query, however many are named. */
+  async conversationsAmong(
+    tenantId: string,
+    memberId: string,
+    conversationIds: readonly string[],
+  ): Promise<Set<string>> {
+    if (conversationIds.length === 0) return new Set();
+    const rows = await this.db.query<{ conversation_id: string }>(
+      `select conversation_id from ll_conv_list_members
+       where tenant_id = $1 and member_id = $2 and conversation_id = any($3::text[])`,
+      [tenantId, memberId, [...new Set(conversationIds)]],
+    );
+    return new Set(rows.map((r) => r.conversation_id));
+  }
+
+  /** Which of `conversationIds` exist in the tenant: one query, however many are named. */
+  async existingAmong(tenantId: string, conversationIds: readonly string[]): Promise<Set<string>> {
+    if (conversationIds.length === 0) return new Set();
+    const rows = await this.db.query<{ conversation_id: string }>(
+      `select conversation_id from ll_conv_list_conversations
+       where tenant_id = $1 and conversation_id = any($2::text[])`,
+      [tenantId, [...new Set(conversationIds)]],
+    );
+    return new Set(rows.map((r) => r.conversation_id));
+  }
 }

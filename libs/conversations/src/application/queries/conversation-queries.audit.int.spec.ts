@@ -146,11 +146,36 @@ for (const kind of availableDatabases()) {
           outcome: 'denied',
           reason: 'not_a_member',
           permission: 'conversation.read',
+          operation: 'messages',
           conversationId,
           targetIds: [conversationId],
           subjectUserIds: [],
         },
       ]);
+    });
+
+    // Issue 10, item 23: both denials said only `conversation.read`.
+    it('names the refused operation in each denial: messages and editHistory differ', async () => {
+      await expect(queries.messages(t.mallory, conversationId)).rejects.toThrow(/not a member/);
+      await expect(queries.editHistory(t.mallory, conversationId, rootId)).rejects.toThrow(
+        /not a member/,
+      );
+      const denied = f.accessLog.records.filter((r) => r.action === 'access.denied');
+      expect(denied.map((r) => [r.permission, r.operation])).toEqual([
+        ['conversation.read', 'messages'],
+        ['conversation.read', 'editHistory'],
+      ]);
+      // A denied permission (not membership) names its operation too.
+      const noRoles = { ...t.mallory, roles: [] };
+      await expect(queries.editHistory(noRoles, conversationId, rootId)).rejects.toThrow(
+        /access denied/,
+      );
+      expect(f.accessLog.records.at(-1)).toMatchObject({
+        action: 'access.denied',
+        reason: 'missing_permission',
+        permission: 'conversation.read',
+        operation: 'editHistory',
+      });
     });
   });
 }

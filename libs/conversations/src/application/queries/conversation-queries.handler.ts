@@ -237,6 +237,18 @@ interface AuthorizedRead {
   readonly memberIds: readonly string[];
 }
 
+/** The reads of one conversation, as their denial records name them. */
+type ConversationReadOperation =
+  | 'messages'
+  | 'thread'
+  | 'editHistory'
+  | 'reactions'
+  | 'receipts'
+  | 'messageReceipts'
+  | 'conversationEvents'
+  | 'sentMessage'
+  | 'startLiveFeed';
+
 interface ParsedPage {
   readonly limit: number;
   readonly backwards: boolean;
@@ -429,7 +441,7 @@ export class ConversationQueries {
    */
   async startLiveFeed(principal: Principal, conversationId?: string): Promise<void> {
     if (conversationId !== undefined) {
-      const reading = await this.authorize(principal, conversationId);
+      const reading = await this.authorize(principal, conversationId, 'startLiveFeed');
       const subjects = reading.memberIds.filter((id) => id !== principal.id);
       await this.accessLog.record({
         ...this.liveRecord(principal),
@@ -466,7 +478,7 @@ export class ConversationQueries {
     conversationId: string,
     request: PageRequest = {},
   ): Promise<Page<MessageView>> {
-    const reading = await this.authorize(principal, conversationId);
+    const reading = await this.authorize(principal, conversationId, 'messages');
     return this.messagePage(principal, reading, 'phi.history.read', request);
   }
 
@@ -477,7 +489,7 @@ export class ConversationQueries {
     threadRootId: string,
     request: PageRequest = {},
   ): Promise<Thread> {
-    const reading = await this.authorize(principal, conversationId);
+    const reading = await this.authorize(principal, conversationId, 'thread');
     const root = await this.messageRow(principal.tenantId, conversationId, threadRootId);
     if (!root || root.thread_root_id !== null) {
       throw new MessageNotFoundError(conversationId, threadRootId);
@@ -492,7 +504,7 @@ export class ConversationQueries {
     conversationId: string,
     messageId: string,
   ): Promise<EditHistory> {
-    const reading = await this.authorize(principal, conversationId);
+    const reading = await this.authorize(principal, conversationId, 'editHistory');
     const { streamId } = reading;
     const message = await this.messageRow(principal.tenantId, conversationId, messageId);
     if (!message) throw new MessageNotFoundError(conversationId, messageId);
@@ -540,7 +552,7 @@ export class ConversationQueries {
     conversationId: string,
     messageId: string,
   ): Promise<MessageReactions> {
-    const { streamId } = await this.authorize(principal, conversationId);
+    const { streamId } = await this.authorize(principal, conversationId, 'reactions');
     const message = await this.messageRow(principal.tenantId, conversationId, messageId);
     if (!message) throw new MessageNotFoundError(conversationId, messageId);
     const rows = await this.db.query<{ revision: string; member_id: string; added: boolean }>(
@@ -586,7 +598,7 @@ export class ConversationQueries {
 
   /** Every delivery mark (per device) and read mark (per member) of a conversation. */
   async receipts(principal: Principal, conversationId: string): Promise<ConversationReceipts> {
-    await this.authorize(principal, conversationId);
+    await this.authorize(principal, conversationId, 'receipts');
     return this.marks(principal.tenantId, conversationId, 0);
   }
 
@@ -596,7 +608,7 @@ export class ConversationQueries {
     conversationId: string,
     messageId: string,
   ): Promise<MessageReceipts> {
-    await this.authorize(principal, conversationId);
+    await this.authorize(principal, conversationId, 'messageReceipts');
     const message = await this.messageRow(principal.tenantId, conversationId, messageId);
     if (!message) throw new MessageNotFoundError(conversationId, messageId);
     const marks = await this.marks(principal.tenantId, conversationId, message.sequence);
@@ -614,7 +626,7 @@ export class ConversationQueries {
     conversationId: string,
     request: ConversationEventsRequest,
   ): Promise<ConversationEventsPage> {
-    const reading = await this.authorize(principal, conversationId);
+    const reading = await this.authorize(principal, conversationId, 'conversationEvents');
     const limit = this.pageSize(request.limit);
     const from = request.afterRevision < 0n ? 0n : request.afterRevision + 1n;
     const read = await this.contents.range(reading.streamId, from, limit + 1);
@@ -640,7 +652,7 @@ export class ConversationQueries {
     conversationId: string,
     messageId: string,
   ): Promise<SentMessagePlacement> {
-    const { streamId } = await this.authorize(principal, conversationId);
+    const { streamId } = await this.authorize(principal, conversationId, 'sentMessage');
     const row = await this.messageRow(principal.tenantId, conversationId, messageId);
     if (!row) throw new MessageNotFoundError(conversationId, messageId);
     const [event] = await this.contents.range(streamId, BigInt(row.revision), 1);
@@ -686,12 +698,17 @@ export class ConversationQueries {
    * Permission, then membership, in one query that also names the members: whose data a read of
    * this conversation discloses, for its access record.
    */
-  private async authorize(principal: Principal, conversationId: string): Promise<AuthorizedRead> {
-    await this.access.check(principal, 'conversation.read', {
-      tenantId: principal.tenantId,
-      type: 'conversation',
-      id: conversationId,
-    });
+  private async authorize(
+    principal: Principal,
+    conversationId: string,
+    operation: ConversationReadOperation,
+  ): Promise<AuthorizedRead> {
+    await this.access.check(
+      principal,
+      'conversation.read',
+      { tenantId: principal.tenantId, type: 'conversation', id: conversationId },
+      operation,
+    );
     const streamId = conversationStreamId(principal.tenantId, conversationId);
     const memberIds = [
       ...(await this.memberships.membersOf(principal.tenantId, conversationId)),
@@ -705,6 +722,7 @@ export class ConversationQueries {
         outcome: 'denied',
         reason: 'not_a_member',
         permission: 'conversation.read',
+        operation,
         conversationId,
         targetIds: [conversationId],
         subjectUserIds: [],
