@@ -1,0 +1,18 @@
+export {
+  mintTurnCredential,
+  parseTurnUsername,
+  turnPassword,
+  acceptedPasswords,
+  type TurnCredential,
+  type TurnUsername,
+} from './domain/turn-credentials';
+export { buildIceServers, type IceServer, type IceServerEndpoints } from './domain/ice-servers';
+export { PeerPolicy, DENIED_PEER_RANGES, parseCidr, type PeerDecision } from './domain/peer-policy';
+export {
+  TURN_ALLOCATION_ENDED,
+  TURN_ALLOCATION_ENDED_VERSION,
+  turnStreamId,
+  type TurnAllocationEndedV1,
+  type AllocationEndReason,
+} from './domain/allocation-ended.event';
+export { TurnRelay, type TurnRelayOptions } from './application/turn-relay';
