@@ -21,6 +21,7 @@ import {
 import { LedgerModule } from '@ledgerline/ledger';
 import { PresenceModule } from '@ledgerline/presence';
 import { RealtimeModule } from '@ledgerline/realtime';
+import { TurnModule } from '@ledgerline/turn';
 import { DevTokenController } from './dev-tokens/dev-token.controller';
 import { graphqlResolvers } from './graphql-resolvers';
 import { HealthController } from './health/health.controller';
@@ -54,6 +55,7 @@ export class AppModule {
           ...(config.http.allowedOrigins ? { allowedOrigins: config.http.allowedOrigins } : {}),
         }),
         RealtimeModule.forRoot(),
+        TurnModule.forRoot({ relay: true, coturnStats: false }),
       ],
       controllers: [HealthController, ...(config.identity.devTokens ? [DevTokenController] : [])],
       providers: [...kernelProviders(config), Readiness, ...realtimeProviders, ...graphqlResolvers],

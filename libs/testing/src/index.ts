@@ -24,3 +24,16 @@ export {
   type ServerProcess,
 } from './server-process';
 export { CLI_MAIN, runCli, type CliRun } from './cli-process';
+export {
+  TURN_BINARIES_MISSING,
+  describeWithTurnBinaries,
+  runUclient,
+  startCoturn,
+  startEchoPeer,
+  waitForEcho,
+  waitForStun,
+  which,
+  type CoturnOptions,
+  type Running,
+  type UclientRun,
+} from './turn-binaries';

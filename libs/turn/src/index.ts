@@ -16,3 +16,13 @@ export {
   type AllocationEndReason,
 } from './domain/allocation-ended.event';
 export { TurnRelay, type TurnRelayOptions } from './application/turn-relay';
+export { IceServerIssuer, type IssuedIceServers } from './application/ice-server-issuer';
+export { AllocationAudit } from './application/allocation-audit';
+export { CoturnStatsReader } from './adapters/coturn-statsdb.adapter';
+export {
+  IceServersResolver,
+  IceServersDto,
+  IceServerDto,
+  TurnCredentialRefusedError,
+} from './api/ice-servers.resolver';
+export { TurnModule, TurnServices, type TurnModuleOptions } from './turn.module';

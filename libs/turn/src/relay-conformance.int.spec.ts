@@ -10,7 +10,7 @@ import {
   startCoturn,
   startEchoPeer,
   type Running,
-} from './testing/turn-binaries';
+} from '@ledgerline/testing';
 import { TurnTestClient } from './testing/turn-test-client';
 
 /**

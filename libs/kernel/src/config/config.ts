@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { ConfigError } from '../errors';
 import { envSchema, type Env } from './config.schema';
@@ -88,6 +90,27 @@ export interface LedgerlineConfig {
     readonly typingTtlMs: number;
     readonly typingRateLimit: { readonly points: number; readonly windowMs: number };
   };
+  /** Read by libs/turn (credentials, the built-in relay, coturn's statistics). */
+  readonly turn: {
+    readonly enabled: boolean;
+    readonly host: string;
+    readonly port: number;
+    readonly tcp: boolean;
+    readonly externalAddress?: string;
+    readonly publicHost: string;
+    readonly publicPort: number;
+    readonly tlsPort?: number;
+    readonly realm: string;
+    /** The first mints; all are accepted. Generated per process in development when unset. */
+    readonly secrets: readonly string[];
+    readonly credentialTtlMinutes: number;
+    readonly peerAllowlist: readonly string[];
+    readonly maxAllocationsPerUser: number;
+    readonly maxAllocations: number;
+    readonly maxBandwidthBytesPerSecond: number;
+    readonly maxLifetimeSeconds: number;
+    readonly coturnStatsDbUrl?: string;
+  };
 }
 
 export interface EventStoreLimits {
@@ -176,7 +199,34 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
         'set both LEDGERLINE_AUDIT_SIGNING_CERT_FILE and LEDGERLINE_AUDIT_SIGNING_KEY_FILE, or neither',
     });
   }
+  const turnSecrets = splitList(e.LEDGERLINE_TURN_SECRETS);
+  if (turnSecrets.some((secret) => secret.length < 16)) {
+    problems.push({
+      variable: 'LEDGERLINE_TURN_SECRETS',
+      problem: 'each shared secret must be at least 16 characters',
+    });
+  }
+  if (e.NODE_ENV === 'production' && e.LEDGERLINE_TURN_ENABLED && turnSecrets.length === 0) {
+    problems.push({
+      variable: 'LEDGERLINE_TURN_SECRETS',
+      problem: 'required in production while LEDGERLINE_TURN_ENABLED (or turn the relay off)',
+    });
+  }
+  const turnAllowlist = splitList(e.LEDGERLINE_TURN_PEER_ALLOWLIST);
+  if (turnAllowlist.some((cidr) => !isCidr(cidr))) {
+    problems.push({
+      variable: 'LEDGERLINE_TURN_PEER_ALLOWLIST',
+      problem: 'expected comma-separated CIDR ranges like 10.20.0.0/16 or fd00:1::/48',
+    });
+  }
+  if (isUnspecified(e.LEDGERLINE_TURN_HOST) && !e.LEDGERLINE_TURN_EXTERNAL_ADDRESS) {
+    problems.push({
+      variable: 'LEDGERLINE_TURN_EXTERNAL_ADDRESS',
+      problem: 'required when LEDGERLINE_TURN_HOST listens on every interface',
+    });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
+  const turnPort = e.LEDGERLINE_TURN_PORT ?? (e.LEDGERLINE_PORT === 0 ? 0 : 3478);
 
   return {
     env: e.NODE_ENV,
@@ -269,7 +319,51 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
         windowMs: e.LEDGERLINE_TYPING_RATE_WINDOW_MS,
       },
     },
+    turn: {
+      enabled: e.LEDGERLINE_TURN_ENABLED,
+      host: e.LEDGERLINE_TURN_HOST,
+      port: turnPort,
+      tcp: e.LEDGERLINE_TURN_TCP,
+      externalAddress: e.LEDGERLINE_TURN_EXTERNAL_ADDRESS,
+      publicHost:
+        e.LEDGERLINE_TURN_PUBLIC_HOST ??
+        e.LEDGERLINE_TURN_EXTERNAL_ADDRESS ??
+        e.LEDGERLINE_TURN_HOST,
+      publicPort: e.LEDGERLINE_TURN_PUBLIC_PORT ?? turnPort,
+      tlsPort: e.LEDGERLINE_TURN_TLS_PORT,
+      realm: e.LEDGERLINE_TURN_REALM,
+      // Development without secrets: one per process, so the built-in relay and the credentials it
+      // is handed agree (coturn needs the configured ones).
+      secrets: turnSecrets.length > 0 ? turnSecrets : [randomBytes(24).toString('base64url')],
+      credentialTtlMinutes: e.LEDGERLINE_TURN_CREDENTIAL_TTL_MINUTES,
+      peerAllowlist: turnAllowlist,
+      maxAllocationsPerUser: e.LEDGERLINE_TURN_MAX_ALLOCATIONS_PER_USER,
+      maxAllocations: e.LEDGERLINE_TURN_MAX_ALLOCATIONS,
+      maxBandwidthBytesPerSecond: e.LEDGERLINE_TURN_MAX_BANDWIDTH_BYTES,
+      maxLifetimeSeconds: e.LEDGERLINE_TURN_MAX_LIFETIME_SEC,
+      coturnStatsDbUrl: e.LEDGERLINE_TURN_COTURN_STATSDB_URL,
+    },
   };
+}
+
+function splitList(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function isCidr(text: string): boolean {
+  const [address, bits, extra] = text.split('/');
+  const family = isIP(address ?? '');
+  if (!family || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
+}
+
+function isUnspecified(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '0:0:0:0:0:0:0:0';
 }
 
 /** `<host>-<pid>`, cut to the node id's 64 characters and its alphabet. */

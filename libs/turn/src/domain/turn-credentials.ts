@@ -19,8 +19,10 @@ export interface TurnUsername {
   readonly userId: string;
 }
 
-/** What may stand for a tenant or a user in a username: printable, no colon or space, short. */
-const PART = /^[^\s:\p{Cc}]{1,128}$/u;
+/** A tenant in a username: printable, no colon or space, short. */
+const TENANT = /^[^\s:\p{Cc}]{1,128}$/u;
+/** A user id (member ids are printable ASCII and may hold a colon: it is the last part). */
+const USER = /^[^\s\p{Cc}]{1,128}$/u;
 
 export function mintTurnCredential(input: {
   readonly secret: string;
@@ -29,9 +31,9 @@ export function mintTurnCredential(input: {
   readonly now: Date;
   readonly ttlSeconds: number;
 }): TurnCredential {
-  if (!PART.test(input.tenantId) || !PART.test(input.userId)) {
+  if (!TENANT.test(input.tenantId) || !USER.test(input.userId)) {
     throw new RangeError(
-      'tenant and user ids in a TURN username must be 1-128 characters without ":" or spaces',
+      'tenant and user ids in a TURN username must be 1-128 printable characters (no ":" in a tenant)',
     );
   }
   const expiry = Math.floor(input.now.getTime() / 1000) + input.ttlSeconds;
@@ -56,7 +58,7 @@ export function parseTurnUsername(username: string): TurnUsername | undefined {
   if (!/^\d{1,12}$/.test(expiryText)) return undefined;
   const tenantId = username.slice(first + 1, second);
   const userId = username.slice(second + 1);
-  if (!PART.test(tenantId) || !PART.test(userId)) return undefined;
+  if (!TENANT.test(tenantId) || !USER.test(userId)) return undefined;
   return { expiresAt: new Date(Number(expiryText) * 1000), tenantId, userId };
 }
 

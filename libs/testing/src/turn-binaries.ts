@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { StunClass, StunMethod, decodeStun, encodeStun } from '../domain/stun-message';
 
 /** Where coturn's binaries are, when Debian's `coturn` package is installed. */
 export function which(binary: string): string | undefined {
@@ -31,16 +30,11 @@ export async function waitForStun(host: string, port: number, timeoutMs = 20_000
   let done = false;
   try {
     await new Promise<void>((resolve, reject) => {
+      // A STUN Binding request: type 0x0001, length 0, the magic cookie, a transaction id.
       const tid = randomBytes(12);
-      const probe = encodeStun({
-        method: StunMethod.binding,
-        cls: StunClass.request,
-        transactionId: tid,
-        attributes: [],
-      });
+      const probe = Buffer.concat([Buffer.from('000100002112a442', 'hex'), tid]);
       socket.on('message', (buf) => {
-        const msg = decodeStun(buf);
-        if (msg && msg.transactionId.equals(tid)) {
+        if (buf.length >= 20 && buf.subarray(8, 20).equals(tid)) {
           done = true;
           resolve();
         }
@@ -190,7 +184,10 @@ export function runUclient(args: {
   readonly host: string;
   readonly port: number;
   readonly user: string;
-  readonly secret: string;
+  /** The TURN REST API secret (uclient mints `<timestamp>:<user>` itself)… */
+  readonly secret?: string;
+  /** …or a minted credential's password, `user` being its username. */
+  readonly password?: string;
   readonly peerHost: string;
   readonly peerPort: number;
   readonly messages: number;
@@ -215,8 +212,7 @@ export function runUclient(args: {
     '5',
     '-u',
     args.user,
-    '-W',
-    args.secret,
+    ...(args.password !== undefined ? ['-w', args.password] : ['-W', args.secret ?? '']),
     '-e',
     args.peerHost,
     '-r',

@@ -1,0 +1,40 @@
+import type { Clock, LedgerlineConfig } from '@ledgerline/kernel';
+import { buildIceServers, type IceServer } from '../domain/ice-servers';
+import { mintTurnCredential } from '../domain/turn-credentials';
+
+export interface IssuedIceServers {
+  readonly iceServers: readonly IceServer[];
+  /** When the TURN credential in them stops working; ask again before then. */
+  readonly expiresAt: Date;
+}
+
+/**
+ * Mints a member's short-lived TURN credential (the first configured secret) and the `iceServers`
+ * that carry it: what the calls replies and the `iceServers` GraphQL query hand out.
+ */
+export class IceServerIssuer {
+  constructor(
+    private readonly turn: LedgerlineConfig['turn'],
+    private readonly clock: Clock,
+  ) {}
+
+  forMember(tenantId: string, userId: string): IssuedIceServers {
+    const credential = mintTurnCredential({
+      secret: this.turn.secrets[0]!,
+      tenantId,
+      userId,
+      now: this.clock.now(),
+      ttlSeconds: this.turn.credentialTtlMinutes * 60,
+    });
+    const iceServers = buildIceServers(
+      {
+        host: this.turn.publicHost,
+        port: this.turn.publicPort,
+        tcp: this.turn.tcp,
+        ...(this.turn.tlsPort !== undefined ? { tlsPort: this.turn.tlsPort } : {}),
+      },
+      credential,
+    );
+    return { iceServers, expiresAt: credential.expiresAt };
+  }
+}
