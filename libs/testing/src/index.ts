@@ -26,6 +26,7 @@ export {
 export { CLI_MAIN, runCli, type CliRun } from './cli-process';
 export {
   TURN_BINARIES_MISSING,
+  LOCAL_REDIS_MISSING,
   describeWithTurnBinaries,
   runUclient,
   startCoturn,

@@ -240,3 +240,16 @@ export function runUclient(args: {
     });
   });
 }
+
+/** The local Redis coturn's statistics database tests use (127.0.0.1:6379), when it answers. */
+export const LOCAL_REDIS_MISSING =
+  spawnSync(
+    process.execPath,
+    [
+      '-e',
+      "require('net').connect(6379,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))",
+    ],
+    { timeout: 5_000 },
+  ).status === 0
+    ? undefined
+    : 'no Redis on 127.0.0.1:6379';

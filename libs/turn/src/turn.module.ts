@@ -93,7 +93,7 @@ export class TurnModule {
             const log = { warn: (fields: Record<string, unknown>) => logger.warn(fields) };
             const turn = config.turn;
             const relay =
-              options.relay && turn.enabled
+              options.relay && turn.enabled && turn.secrets.length > 0
                 ? new TurnRelay({
                     listenHost: turn.host,
                     port: turn.port,
@@ -123,6 +123,9 @@ export class TurnModule {
               options.coturnStats && turn.coturnStatsDbUrl
                 ? new CoturnStatsReader(turn.coturnStatsDbUrl, (event) => audit.record(event), log)
                 : undefined;
+            if (options.relay && turn.enabled && turn.secrets.length === 0) {
+              logger.warn({ msg: 'TURN relay off: LEDGERLINE_TURN_SECRETS is unset' });
+            }
             return new TurnServices(relay, coturnStats);
           },
         },

@@ -101,7 +101,10 @@ export interface LedgerlineConfig {
     readonly publicPort: number;
     readonly tlsPort?: number;
     readonly realm: string;
-    /** The first mints; all are accepted. Generated per process in development when unset. */
+    /**
+     * The first mints; all are accepted. Generated per process outside production when unset;
+     * empty in production when unset (TURN is then off).
+     */
     readonly secrets: readonly string[];
     readonly credentialTtlMinutes: number;
     readonly peerAllowlist: readonly string[];
@@ -204,12 +207,6 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
     problems.push({
       variable: 'LEDGERLINE_TURN_SECRETS',
       problem: 'each shared secret must be at least 16 characters',
-    });
-  }
-  if (e.NODE_ENV === 'production' && e.LEDGERLINE_TURN_ENABLED && turnSecrets.length === 0) {
-    problems.push({
-      variable: 'LEDGERLINE_TURN_SECRETS',
-      problem: 'required in production while LEDGERLINE_TURN_ENABLED (or turn the relay off)',
     });
   }
   const turnAllowlist = splitList(e.LEDGERLINE_TURN_PEER_ALLOWLIST);
@@ -334,7 +331,11 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       realm: e.LEDGERLINE_TURN_REALM,
       // Development without secrets: one per process, so the built-in relay and the credentials it
       // is handed agree (coturn needs the configured ones).
-      secrets: turnSecrets.length > 0 ? turnSecrets : [randomBytes(24).toString('base64url')],
+      // In production without secrets TURN is off: no relay, and `iceServers` says it is unavailable.
+      secrets:
+        turnSecrets.length > 0 || e.NODE_ENV === 'production'
+          ? turnSecrets
+          : [randomBytes(24).toString('base64url')],
       credentialTtlMinutes: e.LEDGERLINE_TURN_CREDENTIAL_TTL_MINUTES,
       peerAllowlist: turnAllowlist,
       maxAllocationsPerUser: e.LEDGERLINE_TURN_MAX_ALLOCATIONS_PER_USER,

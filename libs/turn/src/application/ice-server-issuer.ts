@@ -1,4 +1,4 @@
-import type { Clock, LedgerlineConfig } from '@ledgerline/kernel';
+import { UnavailableError, type Clock, type LedgerlineConfig } from '@ledgerline/kernel';
 import { buildIceServers, type IceServer } from '../domain/ice-servers';
 import { mintTurnCredential } from '../domain/turn-credentials';
 
@@ -19,8 +19,12 @@ export class IceServerIssuer {
   ) {}
 
   forMember(tenantId: string, userId: string): IssuedIceServers {
+    const secret = this.turn.secrets[0];
+    if (secret === undefined) {
+      throw new UnavailableError('TURN is not configured (LEDGERLINE_TURN_SECRETS is unset)');
+    }
     const credential = mintTurnCredential({
-      secret: this.turn.secrets[0]!,
+      secret,
       tenantId,
       userId,
       now: this.clock.now(),
