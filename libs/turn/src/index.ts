@@ -26,3 +26,17 @@ export {
   TurnCredentialRefusedError,
 } from './api/ice-servers.resolver';
 export { TurnModule, TurnServices, type TurnModuleOptions } from './turn.module';
+export {
+  Attr as StunAttr,
+  StunClass,
+  StunMethod,
+  decodeStun,
+  encodeStun,
+  decodeXorAddress,
+  encodeXorAddress,
+  encodeChannelData,
+  decodeChannelData,
+  longTermKey,
+  type StunMessage,
+  type TransportAddress,
+} from './domain/stun-message';
