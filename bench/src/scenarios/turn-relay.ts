@@ -156,7 +156,7 @@ async function startBuiltIn(): Promise<RelayProcess> {
   );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
       const m = /\{"port":(\d+)\}/.exec(out);
       if (m) resolve(Number(m[1]));
