@@ -73,9 +73,9 @@ export class TurnModule {
       providers: [
         {
           provide: IceServerIssuer,
-          inject: [CONFIG, CLOCK],
-          useFactory: (config: LedgerlineConfig, clock: Clock) =>
-            new IceServerIssuer(config.turn, clock),
+          inject: [CONFIG, CLOCK, TurnServices],
+          useFactory: (config: LedgerlineConfig, clock: Clock, services: TurnServices) =>
+            new IceServerIssuer(config.turn, clock, () => services.relay?.listeningPort),
         },
         {
           provide: AllocationAudit,

@@ -13,9 +13,11 @@ export interface IssuedIceServers {
  * that carry it: what the calls replies and the `iceServers` GraphQL query hand out.
  */
 export class IceServerIssuer {
+  /** `listeningPort`: the built-in relay's port, for a relay on a free port (`publicPort` 0). */
   constructor(
     private readonly turn: LedgerlineConfig['turn'],
     private readonly clock: Clock,
+    private readonly listeningPort?: () => number | undefined,
   ) {}
 
   forMember(tenantId: string, userId: string): IssuedIceServers {
@@ -33,7 +35,7 @@ export class IceServerIssuer {
     const iceServers = buildIceServers(
       {
         host: this.turn.publicHost,
-        port: this.turn.publicPort,
+        port: this.turn.publicPort || (this.listeningPort?.() ?? this.turn.publicPort),
         tcp: this.turn.tcp,
         ...(this.turn.tlsPort !== undefined ? { tlsPort: this.turn.tlsPort } : {}),
       },

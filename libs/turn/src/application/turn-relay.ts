@@ -143,6 +143,11 @@ export class TurnRelay {
     return this.address;
   }
 
+  /** The bound port once started; undefined before. */
+  get listeningPort(): number | undefined {
+    return this.address?.port;
+  }
+
   get allocationCount(): number {
     return this.allocations.size;
   }
