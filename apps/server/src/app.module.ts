@@ -23,6 +23,7 @@ import { LedgerModule } from '@ledgerline/ledger';
 import { PipelineModule } from '@ledgerline/pipeline';
 import { PresenceModule } from '@ledgerline/presence';
 import { RealtimeModule } from '@ledgerline/realtime';
+import { TurnModule } from '@ledgerline/turn';
 import { DevTokenController } from './dev-tokens/dev-token.controller';
 import { graphqlResolvers } from './graphql-resolvers';
 import { HealthController } from './health/health.controller';
@@ -61,6 +62,7 @@ export class AppModule {
         }),
         RealtimeModule.forRoot(),
         OperatorMetricsModule,
+        TurnModule.forRoot({ relay: true, coturnStats: false }),
       ],
       controllers: [HealthController, ...(config.identity.devTokens ? [DevTokenController] : [])],
       providers: [...kernelProviders(config), Readiness, ...realtimeProviders, ...graphqlResolvers],

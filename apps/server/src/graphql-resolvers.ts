@@ -9,6 +9,7 @@ import {
   ReceiptResolver,
 } from '@ledgerline/conversations';
 import { PresenceResolver } from '@ledgerline/presence';
+import { IceServersResolver } from '@ledgerline/turn';
 
 /**
  * Every GraphQL resolver the server serves, in one list: the app module registers them, and the
@@ -24,4 +25,5 @@ export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [
   PresenceResolver,
   AuditLogResolver,
   AuditConversationHistoryResolver,
+  IceServersResolver,
 ];

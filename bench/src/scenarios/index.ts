@@ -8,6 +8,7 @@ import { realtimeIdleConnections } from './realtime-idle-connections';
 import { sealedAppend } from './sealed-append';
 import { sealedRead } from './sealed-read';
 import type { Scenario } from './scenario';
+import { turnRelay } from './turn-relay';
 
 export type { Scenario, ScenarioContext, ScenarioResult } from './scenario';
 
@@ -23,4 +24,5 @@ export const scenarios: readonly Scenario[] = [
   realtimeFanOut,
   realtimeDirect,
   realtimeIdleConnections,
+  turnRelay,
 ];

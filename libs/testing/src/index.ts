@@ -26,3 +26,17 @@ export {
 export { CLI_MAIN, runCli, type CliRun } from './cli-process';
 export { E2E_TEST_TIMEOUT_MS, STARTUP_TIMEOUT_MS } from './timeouts';
 export { Arrivals, probeUntilLive } from './arrivals';
+export {
+  TURN_BINARIES_MISSING,
+  LOCAL_REDIS_MISSING,
+  describeWithTurnBinaries,
+  runUclient,
+  startCoturn,
+  startEchoPeer,
+  waitForEcho,
+  waitForStun,
+  which,
+  type CoturnOptions,
+  type Running,
+  type UclientRun,
+} from './turn-binaries';

@@ -48,6 +48,8 @@ export const ACCESS_ACTIONS = [
   'audit.disclosures.read',
   'audit.conversation_history.read',
   'audit.replayed',
+  /** A TURN allocation ended (libs/turn): who relayed, from where, for how long. */
+  'turn.allocation',
 ] as const;
 
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];

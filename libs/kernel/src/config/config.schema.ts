@@ -131,6 +131,35 @@ export const envSchema = z.object({
   LEDGERLINE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Its port; 0: a free port, chosen at start (the start-up log names it). */
   LEDGERLINE_METRICS_PORT: int(0, 65535).default(9464),
+  /** The built-in TURN relay (libs/turn): on by default in the all-in-one server. */
+  LEDGERLINE_TURN_ENABLED: bool.default(true),
+  /** Address the built-in relay listens on and relays from (a concrete address, or set LEDGERLINE_TURN_EXTERNAL_ADDRESS). */
+  LEDGERLINE_TURN_HOST: z.string().min(1).default('127.0.0.1'),
+  /** UDP (and TCP) port of the built-in relay. Default 3478, or 0 (a free port) when LEDGERLINE_PORT=0, as in tests. */
+  LEDGERLINE_TURN_PORT: int(0, 65535).optional(),
+  LEDGERLINE_TURN_TCP: bool.default(true),
+  /** The relayed address handed to clients when the relay is behind 1:1 NAT. */
+  LEDGERLINE_TURN_EXTERNAL_ADDRESS: z.string().min(1).optional(),
+  /** Host name clients reach TURN at, in `iceServers` (default: the external address or the listening host). */
+  LEDGERLINE_TURN_PUBLIC_HOST: z.string().min(1).optional(),
+  /** Advertised TURN port, when it differs from LEDGERLINE_TURN_PORT (coturn on 3478 behind a proxy). */
+  LEDGERLINE_TURN_PUBLIC_PORT: int(1, 65535).optional(),
+  /** TURNS (TLS) port advertised in `iceServers` (coturn: 443 or 5349). Unset: no TURNS URL. */
+  LEDGERLINE_TURN_TLS_PORT: int(1, 65535).optional(),
+  LEDGERLINE_TURN_REALM: z.string().min(1).max(128).default('ledgerline'),
+  /** Shared secrets, comma-separated: the first mints credentials, all are accepted (rotation). Same values as coturn's static-auth-secret. */
+  LEDGERLINE_TURN_SECRETS: z.string().optional(),
+  /** How long a minted TURN credential is valid, in minutes. */
+  LEDGERLINE_TURN_CREDENTIAL_TTL_MINUTES: int(1, 1_440).default(30),
+  /** CIDR ranges the peer policy lets through although they are private (on-premise peers). */
+  LEDGERLINE_TURN_PEER_ALLOWLIST: z.string().optional(),
+  LEDGERLINE_TURN_MAX_ALLOCATIONS_PER_USER: int(1, 1_000).default(10),
+  LEDGERLINE_TURN_MAX_ALLOCATIONS: int(1, 1_000_000).default(1_000),
+  /** Bytes per second one allocation may relay (both ways together); 0: unlimited. */
+  LEDGERLINE_TURN_MAX_BANDWIDTH_BYTES: int(0, 1_000_000_000).default(2_000_000),
+  LEDGERLINE_TURN_MAX_LIFETIME_SEC: int(600, 86_400).default(3_600),
+  /** coturn's Redis statistics database (`redis://host:port/db`): its allocations become audit events. */
+  LEDGERLINE_TURN_COTURN_STATSDB_URL: url(['redis']).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

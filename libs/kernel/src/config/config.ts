@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { ConfigError } from '../errors';
 import { envSchema, type Env } from './config.schema';
@@ -94,6 +96,30 @@ export interface LedgerlineConfig {
     readonly host: string;
     /** 0: a free port chosen at start. */
     readonly port: number;
+  };
+  /** Read by libs/turn (credentials, the built-in relay, coturn's statistics). */
+  readonly turn: {
+    readonly enabled: boolean;
+    readonly host: string;
+    readonly port: number;
+    readonly tcp: boolean;
+    readonly externalAddress?: string;
+    readonly publicHost: string;
+    readonly publicPort: number;
+    readonly tlsPort?: number;
+    readonly realm: string;
+    /**
+     * The first mints; all are accepted. Generated per process outside production when unset;
+     * empty in production when unset (TURN is then off).
+     */
+    readonly secrets: readonly string[];
+    readonly credentialTtlMinutes: number;
+    readonly peerAllowlist: readonly string[];
+    readonly maxAllocationsPerUser: number;
+    readonly maxAllocations: number;
+    readonly maxBandwidthBytesPerSecond: number;
+    readonly maxLifetimeSeconds: number;
+    readonly coturnStatsDbUrl?: string;
   };
 }
 
@@ -193,7 +219,28 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       problem: 'must differ from LEDGERLINE_PORT: metrics are never served on the public port',
     });
   }
+  const turnSecrets = splitList(e.LEDGERLINE_TURN_SECRETS);
+  if (turnSecrets.some((secret) => secret.length < 16)) {
+    problems.push({
+      variable: 'LEDGERLINE_TURN_SECRETS',
+      problem: 'each shared secret must be at least 16 characters',
+    });
+  }
+  const turnAllowlist = splitList(e.LEDGERLINE_TURN_PEER_ALLOWLIST);
+  if (turnAllowlist.some((cidr) => !isCidr(cidr))) {
+    problems.push({
+      variable: 'LEDGERLINE_TURN_PEER_ALLOWLIST',
+      problem: 'expected comma-separated CIDR ranges like 10.20.0.0/16 or fd00:1::/48',
+    });
+  }
+  if (isUnspecified(e.LEDGERLINE_TURN_HOST) && !e.LEDGERLINE_TURN_EXTERNAL_ADDRESS) {
+    problems.push({
+      variable: 'LEDGERLINE_TURN_EXTERNAL_ADDRESS',
+      problem: 'required when LEDGERLINE_TURN_HOST listens on every interface',
+    });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
+  const turnPort = e.LEDGERLINE_TURN_PORT ?? (e.LEDGERLINE_PORT === 0 ? 0 : 3478);
 
   return {
     env: e.NODE_ENV,
@@ -291,7 +338,55 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       host: e.LEDGERLINE_METRICS_HOST,
       port: e.LEDGERLINE_METRICS_PORT,
     },
+    turn: {
+      enabled: e.LEDGERLINE_TURN_ENABLED,
+      host: e.LEDGERLINE_TURN_HOST,
+      port: turnPort,
+      tcp: e.LEDGERLINE_TURN_TCP,
+      externalAddress: e.LEDGERLINE_TURN_EXTERNAL_ADDRESS,
+      publicHost:
+        e.LEDGERLINE_TURN_PUBLIC_HOST ??
+        e.LEDGERLINE_TURN_EXTERNAL_ADDRESS ??
+        e.LEDGERLINE_TURN_HOST,
+      publicPort: e.LEDGERLINE_TURN_PUBLIC_PORT ?? turnPort,
+      tlsPort: e.LEDGERLINE_TURN_TLS_PORT,
+      realm: e.LEDGERLINE_TURN_REALM,
+      // Development without secrets: one per process, so the built-in relay and the credentials it
+      // is handed agree (coturn needs the configured ones).
+      // In production without secrets TURN is off: no relay, and `iceServers` says it is unavailable.
+      secrets:
+        turnSecrets.length > 0 || e.NODE_ENV === 'production'
+          ? turnSecrets
+          : [randomBytes(24).toString('base64url')],
+      credentialTtlMinutes: e.LEDGERLINE_TURN_CREDENTIAL_TTL_MINUTES,
+      peerAllowlist: turnAllowlist,
+      maxAllocationsPerUser: e.LEDGERLINE_TURN_MAX_ALLOCATIONS_PER_USER,
+      maxAllocations: e.LEDGERLINE_TURN_MAX_ALLOCATIONS,
+      maxBandwidthBytesPerSecond: e.LEDGERLINE_TURN_MAX_BANDWIDTH_BYTES,
+      maxLifetimeSeconds: e.LEDGERLINE_TURN_MAX_LIFETIME_SEC,
+      coturnStatsDbUrl: e.LEDGERLINE_TURN_COTURN_STATSDB_URL,
+    },
   };
+}
+
+function splitList(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function isCidr(text: string): boolean {
+  const [address, bits, extra] = text.split('/');
+  const family = isIP(address ?? '');
+  if (!family || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
+}
+
+function isUnspecified(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '0:0:0:0:0:0:0:0';
 }
 
 /** `<host>-<pid>`, cut to the node id's 64 characters and its alphabet. */

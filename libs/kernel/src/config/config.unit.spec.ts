@@ -100,4 +100,29 @@ describe('loadConfig', () => {
     ).toBe(false);
     expect(loadConfig({ LEDGERLINE_PORT: '0', LEDGERLINE_METRICS_PORT: '0' }).metrics.port).toBe(0);
   });
+
+  it('reads the turn section: secrets, port, allowlist, validated once', () => {
+    const turn = loadConfig({
+      LEDGERLINE_TURN_SECRETS: 'first-secret-0123456789, second-secret-0123456789',
+      LEDGERLINE_TURN_PEER_ALLOWLIST: '10.20.0.0/16,fd00:1::/48',
+    }).turn;
+    expect(turn.secrets).toEqual(['first-secret-0123456789', 'second-secret-0123456789']);
+    expect(turn.port).toBe(3478);
+    expect(turn.peerAllowlist).toEqual(['10.20.0.0/16', 'fd00:1::/48']);
+    expect(loadConfig({ LEDGERLINE_PORT: '0' }).turn.port).toBe(0);
+    expect(loadConfig({}).turn.secrets).toHaveLength(1);
+    expect(
+      loadConfig({ NODE_ENV: 'production', LEDGERLINE_MASTER_KEY_FILE: '/run/secrets/mk' }).turn
+        .secrets,
+    ).toEqual([]);
+    expect(() => loadConfig({ LEDGERLINE_TURN_SECRETS: 'short' })).toThrow(
+      /LEDGERLINE_TURN_SECRETS/,
+    );
+    expect(() => loadConfig({ LEDGERLINE_TURN_PEER_ALLOWLIST: '10.0.0.0/40' })).toThrow(
+      /LEDGERLINE_TURN_PEER_ALLOWLIST/,
+    );
+    expect(() => loadConfig({ LEDGERLINE_TURN_HOST: '0.0.0.0' })).toThrow(
+      /LEDGERLINE_TURN_EXTERNAL_ADDRESS/,
+    );
+  });
 });
