@@ -82,4 +82,26 @@ create table ll_legal_holds (
 create index ll_legal_holds_active on ll_legal_holds (tenant_id) where released_at is null;
 `,
   },
+  {
+    version: 2,
+    name: 'key-invalidation-notifications',
+    sql: `
+-- Every process caches unwrapped data keys: a shred tells them all, in the shredding transaction
+-- (so no shred commits without its notification, whoever runs it). Ids only, never PHI; channel
+-- and payload format in key-invalidation.ts.
+create function ll_data_keys_notify_shredded() returns trigger language plpgsql as $$
+begin
+  if new.shredded_at is not null and old.shredded_at is null then
+    perform pg_notify('ll_key_invalidation', json_build_object(
+      'v', 1, 'k', 'keys', 't', new.tenant_id, 's', new.stream_id,
+      'ids', json_build_array(new.key_id::text))::text);
+  end if;
+  return null;
+end $$;
+
+create trigger ll_data_keys_shred_notifies
+  after update of shredded_at on ll_data_keys
+  for each row execute function ll_data_keys_notify_shredded();
+`,
+  },
 ];

@@ -14,6 +14,7 @@ import { KeyRingOpenError } from './crypto.errors';
 import { DataKeyCache } from './data-key-cache';
 import { DataKeyStore } from './data-key-store';
 import { DataKeys } from './data-keys';
+import { KeyInvalidations } from './key-invalidation';
 import type { KeyProvider } from './key-provider.port';
 import { LegalHolds } from './legal-holds';
 import { resolveMasterSecret } from './master-secret';
@@ -23,6 +24,7 @@ export const DATA_KEY_STORE = Symbol('DataKeyStore');
 export const DATA_KEY_CACHE = Symbol('DataKeyCache');
 export const DATA_KEYS = Symbol('DataKeys');
 export const LEGAL_HOLDS = Symbol('LegalHolds');
+export const KEY_INVALIDATIONS = Symbol('KeyInvalidations');
 
 /** Where start-up reports what it did (a Nest Logger in the app, anything in the CLI). */
 export interface KeyProviderLog {
@@ -97,9 +99,11 @@ class CryptoLifecycle implements OnApplicationShutdown {
   constructor(
     @Inject(KEY_PROVIDER) private readonly provider: KeyProvider,
     @Inject(DATA_KEY_CACHE) private readonly cache: DataKeyCache,
+    @Inject(KEY_INVALIDATIONS) private readonly invalidations: KeyInvalidations,
   ) {}
   // After the handlers using keys have stopped: wipe cached data keys and the provider's keys.
   async onApplicationShutdown(): Promise<void> {
+    await this.invalidations.stop();
     this.cache.clear();
     await this.provider.close();
   }
@@ -107,8 +111,9 @@ class CryptoLifecycle implements OnApplicationShutdown {
 
 /**
  * Key management from configuration: the KeyProvider (local key ring or AWS KMS), the data-key
- * store and legal holds on the process's database, the in-memory data-key cache, and DataKeys,
- * which the ledger seals and opens events with.
+ * store and legal holds on the process's database, the in-memory data-key cache, DataKeys,
+ * which the ledger seals and opens events with, and KeyInvalidations, which drops from memory
+ * what another process shredded (ADR 0018).
  */
 @Global()
 @Module({
@@ -149,8 +154,28 @@ class CryptoLifecycle implements OnApplicationShutdown {
           ids,
         }),
     },
+    {
+      // Listening before anything is served: a shred elsewhere reaches this cache from the start.
+      provide: KEY_INVALIDATIONS,
+      inject: [SQL_CLIENT, DATA_KEYS],
+      useFactory: async (client: SqlClient, dataKeys: DataKeys) => {
+        const logger = new Logger('KeyInvalidations');
+        const invalidations = new KeyInvalidations(client, dataKeys, {
+          log: { log: (f) => logger.log(f), warn: (f) => logger.warn(f) },
+        });
+        await invalidations.start();
+        return invalidations;
+      },
+    },
     CryptoLifecycle,
   ],
-  exports: [KEY_PROVIDER, DATA_KEY_STORE, DATA_KEY_CACHE, DATA_KEYS, LEGAL_HOLDS],
+  exports: [
+    KEY_PROVIDER,
+    DATA_KEY_STORE,
+    DATA_KEY_CACHE,
+    DATA_KEYS,
+    LEGAL_HOLDS,
+    KEY_INVALIDATIONS,
+  ],
 })
 export class CryptoModule {}

@@ -27,7 +27,8 @@ export interface SealingKey {
  * - `openingKey` returns the key an event names, for the tenant and stream it must belong to,
  *   trying its wraps newest first (during a rotation old and new wraps both work).
  * - `shred` destroys the stream's wraps (unless a legal hold covers it) and drops the keys from
- *   this process's cache; other processes drop them within the cache's maximum age.
+ *   this process's cache; other processes drop them when the shred's notification reaches them
+ *   (KeyInvalidations, key-invalidation.ts), and at the latest within the cache's maximum age.
  */
 export class DataKeys {
   private readonly ids: IdGenerator;
@@ -129,13 +130,16 @@ export class DataKeys {
     readonly epoch?: string;
   }): Promise<ShredResult> {
     const result = await this.store.shred(scope);
-    for (const keyId of result.keyIds) this.cache.delete(cacheKey(scope, keyId));
+    for (const keyId of result.keyIds) this.cache.revoke(cacheKey(scope, keyId));
     return result;
   }
 
-  /** Drops keys from this process's cache (e.g. when another process shredded them). */
+  /**
+   * Drops keys from this process's cache (e.g. when another process shredded them), and keeps a
+   * lookup already under way from caching them again.
+   */
   forget(context: KeyContext, keyIds: readonly string[]): void {
-    for (const keyId of keyIds) this.cache.delete(cacheKey(context, keyId));
+    for (const keyId of keyIds) this.cache.revoke(cacheKey(context, keyId));
   }
 
   /** From the cache, else unwrapped once however many callers ask at the same time. */
@@ -170,6 +174,16 @@ export class DataKeys {
       }
     }
     throw missing;
+  }
+
+  /** Drops every cached key of the tenant (after its KEK was rotated); how many were dropped. */
+  forgetTenant(tenantId: string): number {
+    return this.cache.deleteWhere((ck) => (JSON.parse(ck) as string[])[0] === tenantId);
+  }
+
+  /** Drops every cached key (the invalidation channel reconnected: it may have missed some). */
+  forgetAll(): void {
+    this.cache.clear();
   }
 }
 

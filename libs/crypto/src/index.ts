@@ -58,7 +58,16 @@ export {
   DATA_KEY_CACHE,
   DATA_KEYS,
   LEGAL_HOLDS,
+  KEY_INVALIDATIONS,
 } from './crypto.module';
+export {
+  KeyInvalidations,
+  KEY_INVALIDATION_CHANNEL,
+  announceKekRotated,
+  parseKeyInvalidation,
+  type KeyInvalidation,
+  type KeyInvalidationLog,
+} from './key-invalidation';
 export {
   rotateTenantKeys,
   type RotationOptions,
