@@ -2,6 +2,7 @@ import {
   rotateTenantKeys,
   type DataKeys,
   type DataKeyStore,
+  type KeyInvalidations,
   type KeyProvider,
   type RotationOptions,
   type RotationResult,
@@ -61,6 +62,8 @@ export class KeyLifecycle {
     private readonly store: DataKeyStore,
     private readonly dataKeys: Pick<DataKeys, 'shred'>,
     private readonly ids: IdGenerator,
+    /** Tells every process a rotation happened (a shred tells them by itself, see ADR 0018). */
+    private readonly invalidations?: Pick<KeyInvalidations, 'announceKekRotated'>,
   ) {}
 
   async shred(request: ShredRequest): Promise<ShredOutcome> {
@@ -95,6 +98,7 @@ export class KeyLifecycle {
     options: RotationOptions = {},
   ): Promise<RotationOutcome> {
     const result = await rotateTenantKeys(this.provider, this.store, tenantId, options);
+    await this.invalidations?.announceKekRotated(tenantId);
     const payload: KekRotatedV1 = {
       kekId: result.kekId,
       toVersion: result.toVersion,

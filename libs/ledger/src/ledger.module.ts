@@ -2,9 +2,11 @@ import { Global, Logger, Module } from '@nestjs/common';
 import {
   DATA_KEYS,
   DATA_KEY_STORE,
+  KEY_INVALIDATIONS,
   KEY_PROVIDER,
   type DataKeyStore,
   type DataKeys,
+  type KeyInvalidations,
   type KeyProvider,
 } from '@ledgerline/crypto';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
@@ -43,14 +45,22 @@ export const KEY_LIFECYCLE = Symbol('KeyLifecycle');
     },
     {
       provide: KEY_LIFECYCLE,
-      inject: [LEDGER, KEY_PROVIDER, DATA_KEY_STORE, DATA_KEYS, ID_GENERATOR],
+      inject: [
+        LEDGER,
+        KEY_PROVIDER,
+        DATA_KEY_STORE,
+        DATA_KEYS,
+        ID_GENERATOR,
+        { token: KEY_INVALIDATIONS, optional: true },
+      ],
       useFactory: (
         ledger: Ledger,
         provider: KeyProvider,
         store: DataKeyStore,
         dataKeys: DataKeys,
         ids: IdGenerator,
-      ) => new KeyLifecycle(ledger, provider, store, dataKeys, ids),
+        invalidations: KeyInvalidations | undefined,
+      ) => new KeyLifecycle(ledger, provider, store, dataKeys, ids, invalidations),
     },
   ],
   exports: [LEDGER, KEY_LIFECYCLE],
