@@ -14,10 +14,12 @@ import { KeyRingOpenError } from './crypto.errors';
 import { DataKeyCache } from './data-key-cache';
 import { DataKeyStore } from './data-key-store';
 import { DataKeys } from './data-keys';
+import { CurrentKekKeyProvider } from './current-kek-key-provider';
 import { KeyInvalidations } from './key-invalidation';
 import type { KeyProvider } from './key-provider.port';
 import { LegalHolds } from './legal-holds';
 import { resolveMasterSecret } from './master-secret';
+import { TenantKeks } from './tenant-keks';
 
 export const KEY_PROVIDER = Symbol('KeyProvider');
 export const DATA_KEY_STORE = Symbol('DataKeyStore');
@@ -25,6 +27,7 @@ export const DATA_KEY_CACHE = Symbol('DataKeyCache');
 export const DATA_KEYS = Symbol('DataKeys');
 export const LEGAL_HOLDS = Symbol('LegalHolds');
 export const KEY_INVALIDATIONS = Symbol('KeyInvalidations');
+export const TENANT_KEKS = Symbol('TenantKeks');
 
 /** Where start-up reports what it did (a Nest Logger in the app, anything in the CLI). */
 export interface KeyProviderLog {
@@ -129,10 +132,19 @@ class CryptoLifecycle implements OnApplicationShutdown {
       useFactory: (client: SqlClient, ids: IdGenerator) => LegalHolds.create(client, ids),
     },
     {
+      provide: TENANT_KEKS,
+      inject: [SQL_CLIENT],
+      useFactory: (client: SqlClient) => TenantKeks.create(client),
+    },
+    {
+      // New data keys follow the tenant's current KEK as the database records it (ADR 0018).
       provide: KEY_PROVIDER,
-      inject: [CONFIG, DATA_KEY_STORE],
-      useFactory: (config: LedgerlineConfig, store: DataKeyStore) =>
-        openKeyProvider(config, store, new Logger('KeyProvider')),
+      inject: [CONFIG, DATA_KEY_STORE, TENANT_KEKS],
+      useFactory: async (config: LedgerlineConfig, store: DataKeyStore, keks: TenantKeks) =>
+        new CurrentKekKeyProvider(
+          await openKeyProvider(config, store, new Logger('KeyProvider')),
+          keks,
+        ),
     },
     {
       provide: DATA_KEY_CACHE,
@@ -176,6 +188,7 @@ class CryptoLifecycle implements OnApplicationShutdown {
     DATA_KEYS,
     LEGAL_HOLDS,
     KEY_INVALIDATIONS,
+    TENANT_KEKS,
   ],
 })
 export class CryptoModule {}

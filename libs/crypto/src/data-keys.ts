@@ -182,8 +182,10 @@ export class DataKeys {
   }
 
   /** Drops every cached key (the invalidation channel reconnected: it may have missed some). */
-  forgetAll(): void {
+  forgetAll(): number {
+    const dropped = this.cache.size;
     this.cache.clear();
+    return dropped;
   }
 }
 

@@ -59,7 +59,10 @@ export {
   DATA_KEYS,
   LEGAL_HOLDS,
   KEY_INVALIDATIONS,
+  TENANT_KEKS,
 } from './crypto.module';
+export { TenantKeks, type RecordedKek } from './tenant-keks';
+export { CurrentKekKeyProvider, FIRST_USE } from './current-kek-key-provider';
 export {
   KeyInvalidations,
   KEY_INVALIDATION_CHANNEL,

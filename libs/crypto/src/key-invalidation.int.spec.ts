@@ -231,7 +231,7 @@ describe.each(availableDatabases())('KeyInvalidations on %s', (kind) => {
     const announcer = new KeyInvalidations(db.client, {
       forget: () => undefined,
       forgetTenant: () => 0,
-      forgetAll: () => undefined,
+      forgetAll: () => 0,
     });
     const other = `tenant-${randomUUID()}`;
     for (const t of [tenant, other]) {

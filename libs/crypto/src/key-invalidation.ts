@@ -149,12 +149,16 @@ export class KeyInvalidations {
           msg: 'data keys of a rotated KEK dropped from memory',
         });
         break;
-      case 'all':
-        this.dataKeys.forgetAll();
-        this.log.log({
-          msg: 'key-invalidation channel (re)connected: every cached data key dropped',
-        });
+      case 'all': {
+        const dropped = this.dataKeys.forgetAll();
+        if (dropped > 0) {
+          this.log.log({
+            keys: dropped,
+            msg: 'key-invalidation channel (re)connected: every cached data key dropped',
+          });
+        }
         break;
+      }
     }
     for (const fn of this.subscribers) {
       try {

@@ -4,10 +4,14 @@ import {
   DATA_KEY_STORE,
   KEY_INVALIDATIONS,
   KEY_PROVIDER,
+  LEGAL_HOLDS,
+  TENANT_KEKS,
   type DataKeyStore,
   type DataKeys,
   type KeyInvalidations,
   type KeyProvider,
+  type LegalHolds,
+  type TenantKeks,
 } from '@ledgerline/crypto';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '@ledgerline/kernel';
@@ -52,6 +56,8 @@ export const KEY_LIFECYCLE = Symbol('KeyLifecycle');
         DATA_KEYS,
         ID_GENERATOR,
         { token: KEY_INVALIDATIONS, optional: true },
+        { token: LEGAL_HOLDS, optional: true },
+        { token: TENANT_KEKS, optional: true },
       ],
       useFactory: (
         ledger: Ledger,
@@ -60,7 +66,9 @@ export const KEY_LIFECYCLE = Symbol('KeyLifecycle');
         dataKeys: DataKeys,
         ids: IdGenerator,
         invalidations: KeyInvalidations | undefined,
-      ) => new KeyLifecycle(ledger, provider, store, dataKeys, ids, invalidations),
+        holds: LegalHolds | undefined,
+        keks: TenantKeks | undefined,
+      ) => new KeyLifecycle(ledger, provider, store, dataKeys, ids, { invalidations, holds, keks }),
     },
   ],
   exports: [LEDGER, KEY_LIFECYCLE],

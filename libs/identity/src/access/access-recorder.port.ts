@@ -48,6 +48,11 @@ export const ACCESS_ACTIONS = [
   'audit.disclosures.read',
   'audit.conversation_history.read',
   'audit.replayed',
+  /** A legal hold was placed on a stream or prefix (its reason is sealed in the key stream). */
+  'keys.hold.placed',
+  'keys.hold.released',
+  /** A KEK version was destroyed in the local key ring once nothing was wrapped under it. */
+  'keys.kek.retired',
 ] as const;
 
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];
