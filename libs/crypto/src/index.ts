@@ -77,3 +77,5 @@ export {
   type RotationProgress,
   type RotationResult,
 } from './key-rotation';
+/** A local stand-in for AWS KMS: for tests (of this lib, and e2e tests of the CLI) only. */
+export { KmsLocalEndpoint } from './testing/kms-local-endpoint';
