@@ -123,7 +123,7 @@ describe('ledgerline keys (the built CLI on the embedded defaults)', () => {
     );
 
     // A release names the tenant and gives a reason.
-    expect(cli(env, 'keys', 'hold', 'release', holdId, '--tenant', tenant).code).toBe(1);
+    expect(cli(env, 'keys', 'hold', 'release', holdId, '--tenant', tenant).code).toBe(64);
     const elsewhere = cli(
       env,
       'keys',
