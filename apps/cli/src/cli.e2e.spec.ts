@@ -102,9 +102,10 @@ describe('ledgerline keys (the built CLI on the embedded defaults)', () => {
       '--stream',
       streams[0]!,
       '--reason',
-      'litigation',
+      `${REASON}-hold`,
     );
     expect(held.code).toBe(0);
+    expect(held.all).not.toContain('CANARY');
     const holdId = /legal hold (\S+) added/.exec(held.out)![1]!;
     const refused = cli(
       env,
@@ -124,7 +125,34 @@ describe('ledgerline keys (the built CLI on the embedded defaults)', () => {
       expect(texts(await ledger.readStream(streams[0]!))).toEqual([CANARY]),
     );
 
-    expect(cli(env, 'keys', 'hold', 'release', holdId).code).toBe(0);
+    // A release names the tenant and gives a reason.
+    expect(cli(env, 'keys', 'hold', 'release', holdId, '--tenant', tenant).code).toBe(64);
+    const elsewhere = cli(
+      env,
+      'keys',
+      'hold',
+      'release',
+      holdId,
+      '--tenant',
+      'clinic-b',
+      '--reason',
+      'x',
+    );
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.err).toContain('legal_hold_not_found');
+    const release = cli(
+      env,
+      'keys',
+      'hold',
+      'release',
+      holdId,
+      '--tenant',
+      tenant,
+      '--reason',
+      `${REASON}-release`,
+    );
+    expect(release.code).toBe(0);
+    expect(release.all).not.toContain('CANARY');
     const shred = cli(
       env,
       'keys',
@@ -144,8 +172,16 @@ describe('ledgerline keys (the built CLI on the embedded defaults)', () => {
       expect(texts(await ledger.readStream(streams[0]!))).toEqual(['shredded']);
       expect(texts(await ledger.readStream(streams[1]!))).toEqual([CANARY]);
       const keyEvents = await ledger.readStream(keyStreamId(tenant));
-      expect(keyEvents.map((e) => e.type)).toEqual(['KekRotated', 'DataKeysShredded']);
-      expect(texts(keyEvents)[1]).toContain(REASON);
+      expect(keyEvents.map((e) => e.type)).toEqual([
+        'KekRotated',
+        'LegalHoldPlaced',
+        'ShredRefused',
+        'LegalHoldReleased',
+        'DataKeysShredded',
+      ]);
+      expect(texts(keyEvents)[1]).toContain(`${REASON}-hold`);
+      expect(texts(keyEvents)[3]).toContain(`${REASON}-release`);
+      expect(texts(keyEvents)[4]).toContain(REASON);
     });
     expect(cli(env, 'keys', 'status').out).toMatch(/3 active, 0 retired, 1 shredded/);
   });

@@ -3,14 +3,18 @@ import {
   DATA_KEY_STORE,
   KEY_PROVIDER,
   KekNotFoundError,
-  LEGAL_HOLDS,
+  TENANT_KEKS,
   type DataKeyStore,
+  type KekDescription,
+  type KekRef,
   type KeyProvider,
-  type LegalHolds,
+  type TenantKeks,
 } from '@ledgerline/crypto';
 import { ValidationError, type LedgerlineConfig } from '@ledgerline/kernel';
-import { KEY_LIFECYCLE, type KeyLifecycle } from '@ledgerline/ledger';
+import { KEY_LIFECYCLE, ShredRefusedError, type KeyLifecycle } from '@ledgerline/ledger';
 import { operatorActor, recordOperatorAccess, withCliContext } from './cli-context';
+import { registerLegalHoldCommands } from './legal-holds.commands';
+import { SHRED_RESIDUE_NOTICE } from './shred-residue';
 
 type Out = (line: string) => void;
 
@@ -26,7 +30,9 @@ export function registerKeyCommands(
 
   keys
     .command('status')
-    .description('per tenant: KEK versions, and how many data keys each version wraps')
+    .description(
+      'per tenant: the current KEK (as the database records it), and how many data keys each KEK version wraps',
+    )
     .option('--tenant <id>', 'only this tenant')
     .action((opts: { tenant?: string }) =>
       withCliContext(config(), async (app) => {
@@ -37,22 +43,40 @@ export function registerKeyCommands(
           ...new Set([...(opts.tenant ? [opts.tenant] : []), ...usage.map((u) => u.tenantId)]),
         ].sort();
         if (tenants.length === 0) out('no data keys yet');
+        const keks = app.get<TenantKeks>(TENANT_KEKS);
         for (const tenant of tenants) {
           const counts = await store.countKeys(tenant);
-          let kek: string;
+          const recorded = await keks.current(tenant);
+          let described: KekDescription | undefined;
           try {
-            const d = await provider.describeKek(tenant);
-            kek = `KEK ${d.kekId} current version ${d.currentVersion} (versions ${d.versions.join(', ')})`;
+            described = await provider.describeKek(tenant);
           } catch (error) {
             if (!(error instanceof KekNotFoundError)) throw error;
-            kek = 'no KEK yet';
           }
-          out(`tenant ${tenant}: ${kek}`);
+          // "Current" is what the database records: every node wraps new data keys under it.
+          if (recorded) {
+            out(
+              `tenant ${tenant}: KEK ${currentLabel(recorded)} (recorded ${recorded.recordedAt.toISOString()} by ${recorded.recordedBy})`,
+            );
+          } else if (described) {
+            out(
+              `tenant ${tenant}: KEK ${currentLabel({ kekId: described.kekId, kekVersion: described.currentVersion })} (not recorded yet: from this process's configuration)`,
+            );
+          } else {
+            out(`tenant ${tenant}: no KEK yet`);
+          }
+          if (described && provider.kind === 'local') {
+            out(`  key ring holds versions ${described.versions.join(', ')}`);
+          } else if (described && recorded && described.kekId !== recorded.kekId) {
+            out(
+              `  this process's configuration names ${described.kekId}; every node follows the database`,
+            );
+          }
           out(
             `  data keys: ${counts.active} active, ${counts.retired} retired, ${counts.shredded} shredded, ${counts.withoutWraps} without any wrap`,
           );
           for (const u of usage.filter((x) => x.tenantId === tenant)) {
-            out(`  wrapped under ${u.kekId} version ${u.kekVersion}: ${u.keys}`);
+            out(`  wrapped under ${kekLabel(u)}: ${u.keys}`);
           }
         }
       }),
@@ -79,9 +103,23 @@ export function registerKeyCommands(
           resourceType: 'tenant_keys',
           targetIds: [result.kekId, result.eventId],
         });
-        out(
-          `${result.newVersion ? 'rotated' : 'finished an interrupted rotation of'} tenant ${result.tenantId} to KEK ${result.kekId} version ${result.toVersion}: ${result.rewrapped} key(s) re-wrapped, ${result.pruned} old wrap(s) removed (event ${result.eventId})`,
-        );
+        const to = kekLabel({ kekId: result.kekId, kekVersion: result.toVersion });
+        const done = `${result.rewrapped} key(s) re-wrapped, ${result.pruned} old wrap(s) removed (event ${result.eventId})`;
+        switch (result.outcome) {
+          case 'rotated':
+            out(`rotated tenant ${result.tenantId} to KEK ${to}: ${done}`);
+            break;
+          case 'finished':
+            out(
+              `finished an interrupted rotation of tenant ${result.tenantId} to KEK ${to}: ${done}; run keys rotate again for a new KEK`,
+            );
+            break;
+          case 'unchanged':
+            out(
+              `tenant ${result.tenantId} is already on KEK ${to} (KMS rotates a key's material itself; to move to another key, configure it for the tenant and rotate again): ${done}`,
+            );
+            break;
+        }
       }),
     );
 
@@ -111,13 +149,29 @@ export function registerKeyCommands(
         }
         return withCliContext(config(), async (app) => {
           const lifecycle = app.get<KeyLifecycle>(KEY_LIFECYCLE);
-          const result = await lifecycle.shred({
-            tenantId: opts.tenant,
-            streamId: opts.stream,
-            epoch: opts.epoch,
-            reason: opts.reason,
-            actor: operatorActor(),
-          });
+          let result: Awaited<ReturnType<KeyLifecycle['shred']>>;
+          try {
+            result = await lifecycle.shred({
+              tenantId: opts.tenant,
+              streamId: opts.stream,
+              epoch: opts.epoch,
+              reason: opts.reason,
+              actor: operatorActor(),
+            });
+          } catch (error) {
+            if (error instanceof ShredRefusedError) {
+              // The refusal is an event in the key stream already; it is an access record too.
+              await recordOperatorAccess(app, {
+                tenantId: opts.tenant,
+                action: 'keys.shredded',
+                outcome: 'denied',
+                reason: 'legal_hold',
+                resourceType: 'data_keys',
+                targetIds: [opts.stream, error.eventId, ...error.holdIds],
+              });
+            }
+            throw error;
+          }
           await recordOperatorAccess(app, {
             tenantId: opts.tenant,
             action: 'keys.shredded',
@@ -127,53 +181,45 @@ export function registerKeyCommands(
           out(
             `shredded ${result.keyIds.length} data key(s) of stream ${opts.stream}${opts.epoch ? ` epoch ${opts.epoch}` : ''} (${result.wrapsDeleted} wrap(s) destroyed; event ${result.eventId})`,
           );
+          for (const line of SHRED_RESIDUE_NOTICE) out(line);
         });
       },
     );
 
-  const hold = keys
-    .command('hold')
-    .description('legal holds: while one covers a stream, its keys cannot be shredded');
-  hold
-    .command('add')
-    .requiredOption('--tenant <id>', 'the tenant')
-    .option('--stream <id>', 'one stream')
-    .option('--prefix <prefix>', 'every stream whose id starts with this')
-    .requiredOption('--reason <text>', 'why (stored, never logged)')
-    .action((opts: { tenant: string; stream?: string; prefix?: string; reason: string }) => {
-      if (!opts.stream === !opts.prefix) {
-        throw new ValidationError('give exactly one of --stream or --prefix', 'stream');
-      }
-      return withCliContext(config(), async (app) => {
-        const holds = app.get<LegalHolds>(LEGAL_HOLDS);
-        const added = await holds.add(
-          opts.stream
-            ? { tenantId: opts.tenant, streamId: opts.stream, reason: opts.reason }
-            : { tenantId: opts.tenant, streamPrefix: opts.prefix!, reason: opts.reason },
+  keys
+    .command('retire-kek')
+    .description(
+      'destroy an old KEK version in the local key ring once no data key is wrapped under it (what it wrapped, backups included, never opens again)',
+    )
+    .requiredOption('--tenant <id>', 'the tenant whose KEK version to retire')
+    .requiredOption('--kek-version <version>', 'the old version (see keys status)')
+    .action((opts: { tenant: string; kekVersion: string }) =>
+      withCliContext(config(), async (app) => {
+        const { kekId, eventId } = await app
+          .get<KeyLifecycle>(KEY_LIFECYCLE)
+          .retireKekVersion(opts.tenant, opts.kekVersion, operatorActor());
+        await recordOperatorAccess(app, {
+          tenantId: opts.tenant,
+          action: 'keys.kek.retired',
+          resourceType: 'tenant_keys',
+          targetIds: [kekId, opts.kekVersion, eventId],
+        });
+        out(
+          `retired KEK ${kekId} version ${opts.kekVersion} of tenant ${opts.tenant} (event ${eventId})`,
         );
-        out(`legal hold ${added.holdId} added`);
-      });
-    });
-  hold
-    .command('release')
-    .argument('<holdId>', 'the hold to release')
-    .action((holdId: string) =>
-      withCliContext(config(), async (app) => {
-        const released = await app.get<LegalHolds>(LEGAL_HOLDS).release(holdId);
-        out(released ? `legal hold ${holdId} released` : `no active legal hold ${holdId}`);
       }),
     );
-  hold
-    .command('list')
-    .requiredOption('--tenant <id>', 'the tenant')
-    .action((opts: { tenant: string }) =>
-      withCliContext(config(), async (app) => {
-        const active = await app.get<LegalHolds>(LEGAL_HOLDS).listActive(opts.tenant);
-        if (active.length === 0) out('no active legal holds');
-        for (const h of active) {
-          const scope = h.streamId ? `stream ${h.streamId}` : `prefix ${h.streamPrefix ?? ''}`;
-          out(`${h.holdId}  ${scope}  since ${h.createdAt.toISOString()}`);
-        }
-      }),
-    );
+
+  registerLegalHoldCommands(keys, config, out);
+}
+
+/** A KEK version as printed: an AWS KMS key's only version is its ARN, printed once. */
+function kekLabel(k: KekRef): string {
+  return k.kekId === k.kekVersion ? k.kekId : `${k.kekId} version ${k.kekVersion}`;
+}
+
+function currentLabel(k: KekRef): string {
+  return k.kekId === k.kekVersion
+    ? `${k.kekId} current`
+    : `${k.kekId} current version ${k.kekVersion}`;
 }

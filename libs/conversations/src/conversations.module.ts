@@ -1,5 +1,10 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
-import { DATA_KEYS, type DataKeys } from '@ledgerline/crypto';
+import {
+  DATA_KEYS,
+  KEY_INVALIDATIONS,
+  type DataKeys,
+  type KeyInvalidations,
+} from '@ledgerline/crypto';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
 import {
@@ -77,17 +82,30 @@ export class ConversationsModule {
         },
         {
           provide: CONVERSATION_STATES,
-          inject: [LEDGER, CONVERSATION_SNAPSHOTS, CONFIG],
+          inject: [
+            LEDGER,
+            CONVERSATION_SNAPSHOTS,
+            CONFIG,
+            { token: KEY_INVALIDATIONS, optional: true },
+          ],
           useFactory: (
             ledger: Ledger,
             snapshots: SqlConversationSnapshots,
             config: LedgerlineConfig,
-          ) =>
-            new ConversationStates(ledger, snapshots, {
+            invalidations: KeyInvalidations | undefined,
+          ) => {
+            const states = new ConversationStates(ledger, snapshots, {
               maxStreams: options.cachedConversations,
-              // A shred in another process shows here no later than in the data-key cache.
+              // A shred whose notification was missed shows here no later than in the key cache.
               maxAgeMs: config.keys.cache.maxAgeMs,
-            }),
+            });
+            // A shredded stream's decided state goes with its keys (ADR 0018).
+            invalidations?.subscribe((i) => {
+              if (i.kind === 'keys') states.forget(i.streamId);
+              else if (i.kind === 'all') states.clear();
+            });
+            return states;
+          },
         },
         {
           provide: ConversationCommands,

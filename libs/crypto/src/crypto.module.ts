@@ -16,15 +16,20 @@ import { KeyRingOpenError } from './crypto.errors';
 import { DataKeyCache } from './data-key-cache';
 import { DataKeyStore } from './data-key-store';
 import { DataKeys } from './data-keys';
+import { CurrentKekKeyProvider } from './current-kek-key-provider';
+import { KeyInvalidations } from './key-invalidation';
 import type { KeyProvider } from './key-provider.port';
 import { LegalHolds } from './legal-holds';
 import { resolveMasterSecret } from './master-secret';
+import { TenantKeks } from './tenant-keks';
 
 export const KEY_PROVIDER = Symbol('KeyProvider');
 export const DATA_KEY_STORE = Symbol('DataKeyStore');
 export const DATA_KEY_CACHE = Symbol('DataKeyCache');
 export const DATA_KEYS = Symbol('DataKeys');
 export const LEGAL_HOLDS = Symbol('LegalHolds');
+export const KEY_INVALIDATIONS = Symbol('KeyInvalidations');
+export const TENANT_KEKS = Symbol('TenantKeks');
 
 /** Where start-up reports what it did (a Nest Logger in the app, anything in the CLI). */
 export interface KeyProviderLog {
@@ -99,9 +104,11 @@ class CryptoLifecycle implements OnApplicationShutdown {
   constructor(
     @Inject(KEY_PROVIDER) private readonly provider: KeyProvider,
     @Inject(DATA_KEY_CACHE) private readonly cache: DataKeyCache,
+    @Inject(KEY_INVALIDATIONS) private readonly invalidations: KeyInvalidations,
   ) {}
   // After the handlers using keys have stopped: wipe cached data keys and the provider's keys.
   async onApplicationShutdown(): Promise<void> {
+    await this.invalidations.stop();
     this.cache.clear();
     await this.provider.close();
   }
@@ -109,8 +116,9 @@ class CryptoLifecycle implements OnApplicationShutdown {
 
 /**
  * Key management from configuration: the KeyProvider (local key ring or AWS KMS), the data-key
- * store and legal holds on the process's database, the in-memory data-key cache, and DataKeys,
- * which the ledger seals and opens events with. With METRICS in the app, KeyProvider calls and
+ * store and legal holds on the process's database, the in-memory data-key cache, DataKeys,
+ * which the ledger seals and opens events with, and KeyInvalidations, which drops from memory
+ * what another process shredded (ADR 0018). With METRICS in the app, KeyProvider calls and
  * data-key cache lookups are counted.
  */
 @Global()
@@ -127,10 +135,24 @@ class CryptoLifecycle implements OnApplicationShutdown {
       useFactory: (client: SqlClient, ids: IdGenerator) => LegalHolds.create(client, ids),
     },
     {
+      provide: TENANT_KEKS,
+      inject: [SQL_CLIENT],
+      useFactory: (client: SqlClient) => TenantKeks.create(client),
+    },
+    {
+      // New data keys follow the tenant's current KEK as the database records it (ADR 0018).
       provide: KEY_PROVIDER,
-      inject: [CONFIG, DATA_KEY_STORE, { token: METRICS, optional: true }],
-      useFactory: async (config: LedgerlineConfig, store: DataKeyStore, metrics?: Metrics) => {
-        const provider = await openKeyProvider(config, store, new Logger('KeyProvider'));
+      inject: [CONFIG, DATA_KEY_STORE, TENANT_KEKS, { token: METRICS, optional: true }],
+      useFactory: async (
+        config: LedgerlineConfig,
+        store: DataKeyStore,
+        keks: TenantKeks,
+        metrics?: Metrics,
+      ) => {
+        const provider = new CurrentKekKeyProvider(
+          await openKeyProvider(config, store, new Logger('KeyProvider')),
+          keks,
+        );
         return metrics ? countingKeyProvider(provider, metrics) : provider;
       },
     },
@@ -157,8 +179,29 @@ class CryptoLifecycle implements OnApplicationShutdown {
           ids,
         }),
     },
+    {
+      // Listening before anything is served: a shred elsewhere reaches this cache from the start.
+      provide: KEY_INVALIDATIONS,
+      inject: [SQL_CLIENT, DATA_KEYS],
+      useFactory: async (client: SqlClient, dataKeys: DataKeys) => {
+        const logger = new Logger('KeyInvalidations');
+        const invalidations = new KeyInvalidations(client, dataKeys, {
+          log: { log: (f) => logger.log(f), warn: (f) => logger.warn(f) },
+        });
+        await invalidations.start();
+        return invalidations;
+      },
+    },
     CryptoLifecycle,
   ],
-  exports: [KEY_PROVIDER, DATA_KEY_STORE, DATA_KEY_CACHE, DATA_KEYS, LEGAL_HOLDS],
+  exports: [
+    KEY_PROVIDER,
+    DATA_KEY_STORE,
+    DATA_KEY_CACHE,
+    DATA_KEYS,
+    LEGAL_HOLDS,
+    KEY_INVALIDATIONS,
+    TENANT_KEKS,
+  ],
 })
 export class CryptoModule {}

@@ -10,6 +10,9 @@ export interface DataKeyCacheLimits {
   readonly maxUses: number;
 }
 
+/** Revocations remembered at least this many, so a burst of shreds cannot push one out early. */
+const MIN_REVOCATIONS = 10_000;
+
 interface Entry {
   readonly key: Buffer;
   uses: number;
@@ -29,6 +32,8 @@ interface Entry {
  */
 export class DataKeyCache {
   private readonly cache: LRUCache<string, Entry>;
+  /** Keys revoked (shredded elsewhere) recently: `set` refuses them, see `revoke`. */
+  private readonly revoked: LRUCache<string, true>;
 
   constructor(
     private readonly limits: DataKeyCacheLimits,
@@ -48,6 +53,12 @@ export class DataKeyCache {
       updateAgeOnGet: false,
       allowStale: false,
       dispose: (entry) => entry.key.fill(0),
+      ...(now ? { perf: { now } } : {}),
+    });
+    this.revoked = new LRUCache<string, true>({
+      max: Math.max(MIN_REVOCATIONS, limits.maxKeys * 4),
+      ttl: limits.maxAgeMs,
+      ttlAutopurge: true,
       ...(now ? { perf: { now } } : {}),
     });
   }
@@ -71,8 +82,15 @@ export class DataKeyCache {
     return Buffer.from(entry.key);
   }
 
-  /** Caches `key`, taking ownership of the buffer (it is wiped when it leaves the cache). */
+  /**
+   * Caches `key`, taking ownership of the buffer (it is wiped when it leaves the cache). A key
+   * revoked within the cache's maximum age is not cached (its buffer is wiped at once).
+   */
   set(keyId: string, key: Buffer): void {
+    if (this.revoked.has(keyId)) {
+      key.fill(0);
+      return;
+    }
     if (this.cache.get(keyId)?.key === key) return;
     this.cache.set(keyId, { key, uses: 0 });
   }
@@ -85,8 +103,29 @@ export class DataKeyCache {
     this.cache.delete(keyId);
   }
 
-  /** Drops and wipes every key (shutdown). */
+  /** Drops and wipes every key (shutdown, or a lost invalidation channel). */
   clear(): void {
     this.cache.clear();
+  }
+
+  /**
+   * Drops the key and refuses to cache it again for the cache's maximum age: for a key shredded
+   * (possibly by another process) while a lookup of it was already under way here, whose result
+   * would otherwise be cached after the drop and served until it expired.
+   */
+  revoke(keyId: string): void {
+    this.revoked.set(keyId, true);
+    this.cache.delete(keyId);
+  }
+
+  /** Drops (and wipes) every key whose cache key matches; how many were dropped. */
+  deleteWhere(matches: (keyId: string) => boolean): number {
+    let dropped = 0;
+    for (const keyId of [...this.cache.keys()]) {
+      if (!matches(keyId)) continue;
+      this.cache.delete(keyId);
+      dropped += 1;
+    }
+    return dropped;
   }
 }

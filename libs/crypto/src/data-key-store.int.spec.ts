@@ -13,6 +13,8 @@ const wrap = (kekVersion = '1', kekId = 'kek-a'): WrappedDataKey => ({
 });
 const newId = () => uuidV7Generator.next();
 
+const OP = 'operator:test';
+
 describe.each(availableDatabases())('DataKeyStore on %s', (kind) => {
   let db: TestDatabase;
   let store: DataKeyStore;
@@ -269,25 +271,20 @@ describe.each(availableDatabases())('DataKeyStore on %s', (kind) => {
         uses: 1,
         maxUses: 10,
       });
-      const exact = await holds.add({
-        tenantId: tenant,
-        streamId: 'patient-7/chat',
-        reason: 'Case 2026-CV-0042: Jane Roe v. Clinic',
-      });
+      const exact = await holds.add({ tenantId: tenant, streamId: 'patient-7/chat', placedBy: OP });
       const prefix = await holds.add({
         tenantId: tenant,
         streamPrefix: 'patient-7/',
-        reason: 'audit',
+        placedBy: OP,
       });
-      await holds.add({ tenantId: `${tenant}-other`, streamPrefix: '', reason: 'elsewhere' });
-      await holds.add({ tenantId: tenant, streamId: 'patient-8/chat', reason: 'unrelated' });
+      await holds.add({ tenantId: `${tenant}-other`, streamPrefix: '', placedBy: OP });
+      await holds.add({ tenantId: tenant, streamId: 'patient-8/chat', placedBy: OP });
 
       const error = await store
         .shred({ tenantId: tenant, streamId: 'patient-7/chat' })
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(LegalHoldError);
       expect((error as LegalHoldError).holdIds).toEqual([exact.holdId, prefix.holdId]);
-      expect((error as Error).message).not.toContain('Jane Roe');
       expect((await store.getKey(keyId))?.wraps).toHaveLength(1);
 
       expect((await holds.listActive(tenant, 'patient-7/chat')).map((h) => h.holdId)).toEqual([
@@ -296,13 +293,17 @@ describe.each(availableDatabases())('DataKeyStore on %s', (kind) => {
       ]);
       expect(await holds.listActive(tenant)).toHaveLength(3);
 
-      await holds.release(exact.holdId);
+      expect(await holds.release(`${tenant}-other`, exact.holdId, OP)).toBeUndefined();
+      await holds.release(tenant, exact.holdId, OP);
       await expect(
         store.shred({ tenantId: tenant, streamId: 'patient-7/chat' }),
       ).rejects.toBeInstanceOf(LegalHoldError);
-      const released = await holds.release(prefix.holdId);
+      const released = await holds.release(tenant, prefix.holdId, 'operator:other');
+      expect(released).toMatchObject({ releasedBy: 'operator:other', placedBy: OP });
       expect(released?.releasedAt).toBeInstanceOf(Date);
-      expect(await holds.release(prefix.holdId)).toEqual(released);
+      // Released once: a second release finds no active hold, and the first one's record stays.
+      expect(await holds.release(tenant, prefix.holdId, OP)).toBeUndefined();
+      expect(await holds.get(prefix.holdId)).toEqual(released);
       expect(await holds.get(exact.holdId)).toMatchObject({ streamId: 'patient-7/chat' });
       expect((await store.shred({ tenantId: tenant, streamId: 'patient-7/chat' })).keyIds).toEqual([
         keyId,
@@ -325,7 +326,7 @@ describe.each(availableDatabases())('DataKeyStore on %s', (kind) => {
     });
 
     it('a whole-tenant hold (empty prefix) covers every stream', async () => {
-      await holds.add({ tenantId: tenant, streamPrefix: '', reason: 'litigation' });
+      await holds.add({ tenantId: tenant, streamPrefix: '', placedBy: OP });
       await expect(store.shred({ tenantId: tenant, streamId: 'anything' })).rejects.toBeInstanceOf(
         LegalHoldError,
       );
@@ -333,12 +334,32 @@ describe.each(availableDatabases())('DataKeyStore on %s', (kind) => {
 
     it('validates holds', async () => {
       await expect(
-        holds.add({ tenantId: tenant, streamId: 's', streamPrefix: 'p', reason: 'x' } as never),
+        holds.add({ tenantId: tenant, streamId: 's', streamPrefix: 'p', placedBy: OP } as never),
       ).rejects.toThrow(/either a streamId or a streamPrefix/);
-      await expect(holds.add({ tenantId: tenant, streamId: 's', reason: ' ' })).rejects.toThrow(
-        /needs a reason/,
+      await expect(holds.add({ tenantId: tenant, streamId: 's', placedBy: '' })).rejects.toThrow(
+        /placedBy/,
       );
-      expect(await holds.release('nope')).toBeUndefined();
+      expect(await holds.release(tenant, 'nope', OP)).toBeUndefined();
+    });
+
+    it('keeps every hold: no DELETE, no TRUNCATE, no rewriting a scope or un-releasing (the database refuses)', async () => {
+      const hold = await holds.add({ tenantId: tenant, streamId: 'patient-9/chat', placedBy: OP });
+      await holds.release(tenant, hold.holdId, OP);
+      for (const sql of [
+        'delete from ll_legal_holds where hold_id = $1',
+        `update ll_legal_holds set stream_id = 'other' where hold_id = $1`,
+        'update ll_legal_holds set released_at = null, released_by = null where hold_id = $1',
+        `update ll_legal_holds set released_by = 'mallory' where hold_id = $1`,
+        `update ll_legal_holds set reason = 'rewritten' where hold_id = $1`,
+      ]) {
+        await expect(db.client.query(sql, [hold.holdId])).rejects.toMatchObject({
+          sqlState: 'LL409',
+        });
+      }
+      await expect(db.client.exec('truncate ll_legal_holds')).rejects.toMatchObject({
+        sqlState: 'LL409',
+      });
+      expect(await holds.get(hold.holdId)).toMatchObject({ releasedBy: OP });
     });
   });
 });

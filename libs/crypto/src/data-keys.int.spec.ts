@@ -198,7 +198,7 @@ describe.each(availableDatabases())('DataKeys on %s', (kind) => {
   it('leaves everything readable when a legal hold refuses the shred', async () => {
     const keys = dataKeys();
     const sealed = await keys.sealingKey(scope());
-    await holds.add({ tenantId: tenant, streamPrefix: 'conversation-', reason: 'subpoena' });
+    await holds.add({ tenantId: tenant, streamPrefix: 'conversation-', placedBy: 'operator:t' });
     await expect(
       keys.shred({ tenantId: tenant, streamId: 'conversation-1' }),
     ).rejects.toBeInstanceOf(LegalHoldError);

@@ -41,7 +41,8 @@ export interface SealingKey {
  * - `openingKey` returns the key an event names, for the tenant and stream it must belong to,
  *   trying its wraps newest first (during a rotation old and new wraps both work).
  * - `shred` destroys the stream's wraps (unless a legal hold covers it) and drops the keys from
- *   this process's cache; other processes drop them within the cache's maximum age.
+ *   this process's cache; other processes drop them when the shred's notification reaches them
+ *   (KeyInvalidations, key-invalidation.ts), and at the latest within the cache's maximum age.
  */
 export class DataKeys {
   private readonly ids: IdGenerator;
@@ -177,11 +178,12 @@ export class DataKeys {
 
   /**
    * Drops keys from this process's cache and reserved blocks (e.g. when another process shredded
-   * them): nothing more is sealed or opened with them here.
+   * them), and keeps a lookup already under way from caching them again: nothing more is sealed
+   * or opened with them here.
    */
   forget(context: KeyContext, keyIds: readonly string[]): void {
     const gone = new Set(keyIds);
-    for (const keyId of keyIds) this.cache.delete(cacheKey(context, keyId));
+    for (const keyId of keyIds) this.cache.revoke(cacheKey(context, keyId));
     for (const [lk, lease] of [...this.leases.entries()])
       if (gone.has(lease.record.keyId)) this.leases.delete(lk);
   }
@@ -218,6 +220,21 @@ export class DataKeys {
       }
     }
     throw missing;
+  }
+
+  /** Drops every cached key of the tenant (after its KEK was rotated); how many were dropped. */
+  forgetTenant(tenantId: string): number {
+    for (const [lk, lease] of [...this.leases.entries()])
+      if (lease.record.tenantId === tenantId) this.leases.delete(lk);
+    return this.cache.deleteWhere((ck) => (JSON.parse(ck) as string[])[0] === tenantId);
+  }
+
+  /** Drops every cached key (the invalidation channel reconnected: it may have missed some). */
+  forgetAll(): number {
+    const dropped = this.cache.size;
+    this.cache.clear();
+    this.leases.clear();
+    return dropped;
   }
 }
 

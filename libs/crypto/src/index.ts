@@ -58,7 +58,19 @@ export {
   DATA_KEY_CACHE,
   DATA_KEYS,
   LEGAL_HOLDS,
+  KEY_INVALIDATIONS,
+  TENANT_KEKS,
 } from './crypto.module';
+export { TenantKeks, type RecordedKek } from './tenant-keks';
+export { CurrentKekKeyProvider, FIRST_USE } from './current-kek-key-provider';
+export {
+  KeyInvalidations,
+  KEY_INVALIDATION_CHANNEL,
+  announceKekRotated,
+  parseKeyInvalidation,
+  type KeyInvalidation,
+  type KeyInvalidationLog,
+} from './key-invalidation';
 export {
   rotateTenantKeys,
   type RotationOptions,
@@ -70,3 +82,5 @@ export {
   CountingDataKeyCache,
   type KeyCounter,
 } from './counting-key-provider';
+/** A local stand-in for AWS KMS: for tests (of this lib, and e2e tests of the CLI) only. */
+export { KmsLocalEndpoint } from './testing/kms-local-endpoint';

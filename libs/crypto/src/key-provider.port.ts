@@ -51,8 +51,9 @@ export interface KekRotation {
  * (KEKs). Adapters: the local key ring (a file encrypted under a master secret) and AWS KMS.
  *
  * Every adapter guarantees:
- * - `generateDataKey` returns 32 fresh random bytes and their wrap under the tenant's current KEK;
- *   the blob never contains the plaintext key.
+ * - `generateDataKey` returns 32 fresh random bytes and their wrap under the tenant's current KEK
+ *   (or under `target`, which must be one of the tenant's KEK versions the provider holds:
+ *   KekNotFoundError otherwise); the blob never contains the plaintext key.
  * - The `KeyContext` is bound into every wrap: `unwrap` and `rewrap` with any other tenant or
  *   stream fail with `KeyUnwrapError`, as does a blob altered in any byte.
  * - `rewrap` returns a new wrap of the same key under the target KEK (default: the tenant's current
@@ -65,7 +66,7 @@ export interface KekRotation {
  */
 export interface KeyProvider {
   readonly kind: 'local' | 'aws-kms';
-  generateDataKey(context: KeyContext): Promise<GeneratedDataKey>;
+  generateDataKey(context: KeyContext, target?: KekTarget): Promise<GeneratedDataKey>;
   unwrap(wrapped: WrappedDataKey, context: KeyContext): Promise<Buffer>;
   rewrap(wrapped: WrappedDataKey, context: KeyContext, target?: KekTarget): Promise<WrappedDataKey>;
   /** The tenant's KEK; `KekNotFoundError` when the tenant has none (the ring creates it on first use). */
@@ -77,6 +78,12 @@ export interface KeyProvider {
    * reports the current KEK, with `created: false`. Existing wraps stay valid either way.
    */
   rotateKek(tenantId: string): Promise<KekRotation>;
+  /**
+   * Destroys a KEK version that is not current, where the provider holds key material itself
+   * (local ring); the caller checks first that nothing is wrapped under it. Absent for AWS KMS,
+   * whose keys are deleted in KMS (ScheduleKeyDeletion).
+   */
+  retireKekVersion?(tenantId: string, kekVersion: string): Promise<void>;
   close(): Promise<void>;
 }
 

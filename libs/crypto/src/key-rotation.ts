@@ -1,6 +1,7 @@
 import { KekNotFoundError } from './crypto.errors';
 import type { DataKeyStore, KekRef } from './data-key-store';
 import type { KeyProvider } from './key-provider.port';
+import type { TenantKeks } from './tenant-keks';
 
 export interface RotationProgress {
   readonly phase: 'rewrap' | 'prune';
@@ -15,6 +16,12 @@ export interface RotationResult {
   readonly toVersion: string;
   /** True when this run made a new KEK version current; false when it finished an earlier run. */
   readonly newVersion: boolean;
+  /**
+   * `rotated`: a new KEK (version) became current; `finished`: an earlier run was interrupted, or
+   * data keys were made under the previous KEK while it ran, and this run re-wrapped them;
+   * `unchanged`: the provider's KEK is the recorded one already (AWS KMS with the same key).
+   */
+  readonly outcome: 'rotated' | 'finished' | 'unchanged';
   readonly rewrapped: number;
   /** Older wraps deleted once every key had its new one. */
   readonly pruned: number;
@@ -23,6 +30,13 @@ export interface RotationResult {
 export interface RotationOptions {
   readonly batchSize?: number;
   readonly onProgress?: (progress: RotationProgress) => void;
+  /**
+   * Where the tenant's current KEK is recorded (ADR 0018): the rotation records its target there
+   * before re-wrapping, so every process wraps new keys under it from then on.
+   */
+  readonly keks?: TenantKeks;
+  /** Who the record names (an operator). */
+  readonly recordedBy?: string;
 }
 
 /**
@@ -41,17 +55,24 @@ export async function rotateTenantKeys(
   options: RotationOptions = {},
 ): Promise<RotationResult> {
   const batchSize = options.batchSize ?? 500;
-  let target = await currentKek(provider, tenantId);
-  const pending = target
-    ? await store.listByTenant(tenantId, { limit: 1, notWrappedUnder: target })
-    : [];
-  let newVersion = false;
-  if (!target || pending.length === 0) {
-    const rotation = await provider.rotateKek(tenantId);
-    target = { kekId: rotation.kek.kekId, kekVersion: rotation.kek.currentVersion };
-    newVersion = rotation.created;
+  let to: KekRef;
+  let outcome: RotationResult['outcome'];
+  if (options.keks) {
+    ({ to, outcome } = await recordedTarget(provider, store, options.keks, tenantId, options));
+  } else {
+    let target = await currentKek(provider, tenantId);
+    const pending = target
+      ? await store.listByTenant(tenantId, { limit: 1, notWrappedUnder: target })
+      : [];
+    outcome = 'finished';
+    if (!target || pending.length === 0) {
+      const rotation = await provider.rotateKek(tenantId);
+      target = { kekId: rotation.kek.kekId, kekVersion: rotation.kek.currentVersion };
+      outcome = rotation.created ? 'rotated' : 'finished';
+    }
+    to = target;
   }
-  const to: KekRef = target;
+  const newVersion = outcome === 'rotated';
 
   let rewrapped = 0;
   for (;;) {
@@ -91,9 +112,36 @@ export async function rotateTenantKeys(
     kekId: to.kekId,
     toVersion: to.kekVersion,
     newVersion,
+    outcome,
     rewrapped,
     pruned,
   };
+}
+
+/**
+ * The rotation's target with the current KEK recorded in the database: the recorded KEK when data
+ * keys are still wrapped otherwise (finish the earlier run), else the provider's next KEK (a new
+ * local ring version, or the KMS key the configuration names now), recorded as current first.
+ */
+async function recordedTarget(
+  provider: KeyProvider,
+  store: DataKeyStore,
+  keks: TenantKeks,
+  tenantId: string,
+  options: RotationOptions,
+): Promise<{ to: KekRef; outcome: RotationResult['outcome'] }> {
+  const recorded = await keks.current(tenantId);
+  if (recorded) {
+    const pending = await store.listByTenant(tenantId, { limit: 1, notWrappedUnder: recorded });
+    if (pending.length > 0) return { to: recorded, outcome: 'finished' };
+  }
+  const rotation = await provider.rotateKek(tenantId);
+  const next: KekRef = { kekId: rotation.kek.kekId, kekVersion: rotation.kek.currentVersion };
+  if (recorded && recorded.kekId === next.kekId && recorded.kekVersion === next.kekVersion) {
+    return { to: next, outcome: 'unchanged' };
+  }
+  await keks.record(tenantId, next, options.recordedBy ?? 'rotation');
+  return { to: next, outcome: 'rotated' };
 }
 
 async function currentKek(provider: KeyProvider, tenantId: string): Promise<KekRef | undefined> {

@@ -464,21 +464,48 @@ for (const kind of availableDatabases()) {
         });
       });
 
-      it('is refused under a legal hold, and nothing is shredded', async () => {
+      it('is refused under a legal hold, and nothing is shredded; holds and the refusal are events', async () => {
         await f.ledger.append(tenant, stream('held'), [plain(CANARY)], 'no_stream');
-        const hold = await f.holds.add({
-          tenantId: tenant,
-          streamId: stream('held'),
-          reason: 'litigation',
-        });
-        await expect(
-          f.lifecycle.shred({ tenantId: tenant, streamId: stream('held'), reason: 'r', actor }),
-        ).rejects.toBeInstanceOf(LegalHoldError);
+        const { hold } = await f.lifecycle.placeHold(
+          { tenantId: tenant, streamId: stream('held') },
+          `${CANARY} litigation`,
+          actor,
+        );
+        const refused = await f.lifecycle
+          .shred({ tenantId: tenant, streamId: stream('held'), reason: 'r', actor })
+          .catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(LegalHoldError);
+        expect(refused).toMatchObject({ holdIds: [hold.holdId] });
         expect((await f.newLedger().ledger.readStream(stream('held'))).map(textOf)).toEqual([
           CANARY,
         ]);
-        expect(await f.store.streamRevision(keyStreamId(tenant))).toBeUndefined();
-        await f.holds.release(hold.holdId);
+        await expect(f.lifecycle.releaseHold(tenant, hold.holdId, ' ', actor)).rejects.toThrow(
+          /reason/,
+        );
+        await f.lifecycle.releaseHold(tenant, hold.holdId, 'case closed', actor);
+        const keyEvents = await f.ledger.readStream(keyStreamId(tenant));
+        expect(keyEvents.map((e) => [e.type, JSON.parse(textOf(e)) as unknown])).toEqual([
+          [
+            'LegalHoldPlaced',
+            {
+              holdId: hold.holdId,
+              streamId: stream('held'),
+              streamPrefix: null,
+              reason: `${CANARY} litigation`,
+            },
+          ],
+          [
+            'ShredRefused',
+            { streamId: stream('held'), epoch: null, holdIds: [hold.holdId], reason: 'r' },
+          ],
+          ['LegalHoldReleased', { holdId: hold.holdId, reason: 'case closed' }],
+        ]);
+        expect(await f.holds.get(hold.holdId)).toMatchObject({
+          placedBy: actor.id,
+          placedEventId: keyEvents[0]!.eventId,
+          releasedBy: actor.id,
+          releasedEventId: keyEvents[2]!.eventId,
+        });
         await f.lifecycle.shred({ tenantId: tenant, streamId: stream('held'), reason: 'r', actor });
         expect((await f.newLedger().ledger.readStream(stream('held'))).map(textOf)).toEqual([
           '<shredded>',
@@ -487,7 +514,7 @@ for (const kind of availableDatabases()) {
     });
 
     if (kind === 'postgres') {
-      it('no canary, payload or shred reason appears anywhere in a pg_dump of the database', async () => {
+      it('no canary, payload, shred or legal-hold reason appears anywhere in a pg_dump of the database', async () => {
         await f.ledger.append(tenant, stream('dump'), [plain(CANARY)], 'no_stream');
         await f.ledger.append(tenant, stream('dump2'), [plain(CANARY)], 'no_stream');
         await f.lifecycle.shred({
@@ -496,6 +523,11 @@ for (const kind of availableDatabases()) {
           reason: `${CANARY}-reason`,
           actor,
         });
+        await f.lifecycle.placeHold(
+          { tenantId: tenant, streamId: stream('dump') },
+          `${CANARY}-hold-reason`,
+          actor,
+        );
         const [schema] = await f.db.client.query<{ s: string }>('select current_schema() as s');
         const url = new URL(f.db.url!);
         url.searchParams.delete('options');

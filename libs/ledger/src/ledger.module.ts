@@ -2,10 +2,16 @@ import { Global, Logger, Module } from '@nestjs/common';
 import {
   DATA_KEYS,
   DATA_KEY_STORE,
+  KEY_INVALIDATIONS,
   KEY_PROVIDER,
+  LEGAL_HOLDS,
+  TENANT_KEKS,
   type DataKeyStore,
   type DataKeys,
+  type KeyInvalidations,
   type KeyProvider,
+  type LegalHolds,
+  type TenantKeks,
 } from '@ledgerline/crypto';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '@ledgerline/kernel';
@@ -43,14 +49,26 @@ export const KEY_LIFECYCLE = Symbol('KeyLifecycle');
     },
     {
       provide: KEY_LIFECYCLE,
-      inject: [LEDGER, KEY_PROVIDER, DATA_KEY_STORE, DATA_KEYS, ID_GENERATOR],
+      inject: [
+        LEDGER,
+        KEY_PROVIDER,
+        DATA_KEY_STORE,
+        DATA_KEYS,
+        ID_GENERATOR,
+        { token: KEY_INVALIDATIONS, optional: true },
+        { token: LEGAL_HOLDS, optional: true },
+        { token: TENANT_KEKS, optional: true },
+      ],
       useFactory: (
         ledger: Ledger,
         provider: KeyProvider,
         store: DataKeyStore,
         dataKeys: DataKeys,
         ids: IdGenerator,
-      ) => new KeyLifecycle(ledger, provider, store, dataKeys, ids),
+        invalidations: KeyInvalidations | undefined,
+        holds: LegalHolds | undefined,
+        keks: TenantKeks | undefined,
+      ) => new KeyLifecycle(ledger, provider, store, dataKeys, ids, { invalidations, holds, keks }),
     },
   ],
   exports: [LEDGER, KEY_LIFECYCLE],

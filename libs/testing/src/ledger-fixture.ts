@@ -109,7 +109,9 @@ export async function openLedgerFixture(kind: TestDatabaseKind): Promise<LedgerF
     alarms,
     newLedger,
     ledger: main.ledger,
-    lifecycle: new KeyLifecycle(main.ledger, provider, keyStore, main.dataKeys, uuidV7Generator),
+    lifecycle: new KeyLifecycle(main.ledger, provider, keyStore, main.dataKeys, uuidV7Generator, {
+      holds,
+    }),
     async close() {
       await store.close();
       await provider.close();

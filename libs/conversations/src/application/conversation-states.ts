@@ -252,4 +252,9 @@ export class ConversationStates {
       if (!oldest.done) map.delete(oldest.value);
     }
   }
+
+  /** Forgets every cached state (key invalidations may have been missed). */
+  clear(): void {
+    this.cache.clear();
+  }
 }

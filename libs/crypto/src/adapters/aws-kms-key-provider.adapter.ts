@@ -101,9 +101,18 @@ export class AwsKmsKeyProvider implements KeyProvider {
     return key;
   }
 
-  async generateDataKey(context: KeyContext): Promise<GeneratedDataKey> {
+  /** With `target`: under that KMS key (the ARN the database records as the tenant's current KEK). */
+  async generateDataKey(context: KeyContext, target?: KekTarget): Promise<GeneratedDataKey> {
     assertKeyContext(context);
-    const keyId = this.keyFor(context.tenantId);
+    if (target) {
+      assertId(target.kekId, 'kekId');
+      if (target.kekVersion !== undefined && target.kekVersion !== target.kekId) {
+        throw new KekNotFoundError(
+          `KMS key ${target.kekId} has no version ${target.kekVersion} (a KMS KEK's only version is its ARN)`,
+        );
+      }
+    }
+    const keyId = target?.kekId ?? this.keyFor(context.tenantId);
     const out = await this.call(
       `GenerateDataKey for tenant ${context.tenantId} stream ${context.streamId} under ${keyId}`,
       () =>

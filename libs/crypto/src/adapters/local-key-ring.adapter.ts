@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
-import { ValidationError } from '@ledgerline/kernel';
+import { ConflictError, ValidationError } from '@ledgerline/kernel';
 import {
   KekNotFoundError,
   KeyProviderError,
@@ -74,8 +74,8 @@ export interface OpenedKeyRing {
  * KeyProvider over a local key ring: one file holding every tenant's KEK versions (32 random bytes
  * each), the whole file encrypted with AES-256-GCM under a key derived with scrypt from the master
  * secret (salt and cost in the file's header). A tenant's KEK is created on its first data key;
- * `rotateKek` adds a version and makes it current. Old versions are never removed, so every wrap
- * the ring ever made still unwraps.
+ * `rotateKek` adds a version and makes it current. Old versions stay, so every wrap the ring made
+ * still unwraps, until `retireKekVersion` destroys one that nothing is wrapped under any more.
  *
  * A wrap is `0x01 ‖ nonce(12) ‖ AES-256-GCM(DEK)(32) ‖ tag(16)` under the KEK version, with
  * associated data binding a label, the KEK id and version, the tenant and the stream.
@@ -173,16 +173,28 @@ export class LocalKeyRing implements KeyProvider {
     return this.file;
   }
 
-  async generateDataKey(context: KeyContext): Promise<GeneratedDataKey> {
+  async generateDataKey(context: KeyContext, target?: KekTarget): Promise<GeneratedDataKey> {
     assertKeyContext(context);
+    if (target) {
+      assertId(target.kekId, 'kekId');
+      if (target.kekVersion !== undefined) assertId(target.kekVersion, 'kekVersion');
+    }
     this.assertOpen();
     await this.refresh();
-    if (!this.state.tenants.has(context.tenantId)) {
+    if (target && !this.findTargetVersion(context.tenantId, target)) await this.refresh(true);
+    if (!target && !this.state.tenants.has(context.tenantId)) {
       await this.mutate((state) => withTenantKek(state, context.tenantId));
     }
     // No await from here on: the KEK looked up is the one used.
-    const kek = this.tenantKek(context.tenantId);
-    const version = currentVersion(kek);
+    const found = target
+      ? this.findTargetVersion(context.tenantId, target)
+      : this.currentOf(context.tenantId);
+    if (!found) {
+      throw new KekNotFoundError(
+        `KEK ${target?.kekId ?? '?'} version ${target?.kekVersion ?? 'current'} is not a KEK of tenant ${context.tenantId} in key ring ${this.file}`,
+      );
+    }
+    const { kek, version } = found;
     const plaintext = randomBytes(KEY_BYTES);
     const blob = wrapKey(plaintext, version.key, wrapAad(kek.kekId, version.version, context));
     return { plaintext, wrapped: { kekId: kek.kekId, kekVersion: version.version, blob } };
@@ -257,6 +269,40 @@ export class LocalKeyRing implements KeyProvider {
     this.assertOpen();
     await this.mutate((state) => withNewVersion(state, tenantId));
     return { created: true, kek: describeKek(tenantId, this.tenantKek(tenantId)) };
+  }
+
+  /**
+   * Destroys a KEK version of the tenant (its key material leaves the ring file; wraps under it
+   * never open again). Refuses the current version and an unknown one. The caller checks that no
+   * data key is wrapped under it any more (KeyLifecycle does, against the data-key store).
+   */
+  async retireKekVersion(tenantId: string, kekVersion: string): Promise<void> {
+    assertId(tenantId, 'tenantId');
+    assertId(kekVersion, 'kekVersion');
+    this.assertOpen();
+    let retired: KekVersionEntry | undefined;
+    await this.mutate((state) => {
+      const kek = state.tenants.get(tenantId);
+      retired = kek ? findVersion(kek, kekVersion) : undefined;
+      if (!kek || !retired) {
+        throw new KekNotFoundError(
+          `tenant ${tenantId} has no KEK version ${kekVersion} in key ring ${this.file}`,
+        );
+      }
+      if (kek.current === kekVersion) {
+        throw new ConflictError(
+          `KEK version ${kekVersion} is tenant ${tenantId}'s current version; rotate first`,
+        );
+      }
+      const tenants = new Map(state.tenants);
+      tenants.set(tenantId, {
+        ...kek,
+        versions: kek.versions.filter((v) => v.version !== kekVersion),
+      });
+      return { ...state, tenants };
+    });
+    // Unwraps use a version synchronously: nothing holds this one across an await.
+    retired?.key.fill(0);
   }
 
   /** Wipes every KEK and the file key from memory; the ring cannot be used afterwards. */

@@ -50,6 +50,11 @@ export const ACCESS_ACTIONS = [
   'audit.replayed',
   /** A TURN allocation ended (libs/turn): who relayed, from where, for how long. */
   'turn.allocation',
+  /** A legal hold was placed on a stream or prefix (its reason is sealed in the key stream). */
+  'keys.hold.placed',
+  'keys.hold.released',
+  /** A KEK version was destroyed in the local key ring once nothing was wrapped under it. */
+  'keys.kek.retired',
 ] as const;
 
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];
