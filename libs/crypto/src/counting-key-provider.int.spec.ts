@@ -72,8 +72,10 @@ describe('counting KeyProvider and data-key cache', () => {
         outcome: 'ok',
       }),
     ).toBe(0);
+    // Each seal takes the key from the cache (the new key was cached when it was made), and so
+    // does the open: three hits, no miss.
     expect(await value(metrics, 'ledgerline_data_key_cache_lookups_total', { result: 'hit' })).toBe(
-      2,
+      3,
     );
 
     // A fresh process: an empty cache, so opening the key unwraps it once, however often it is asked.
