@@ -135,7 +135,11 @@ export class ConversationRealtimeFeed implements RealtimeFeed {
     } catch (error) {
       throw toEdgeError(error, principal);
     }
-    // Membership from the read models, as each read's own check has always taken it.
+    // Membership from the read models, once they hold everything committed so far: a conversation
+    // created (or joined) just before the sync is the client's own write, never "not found".
+    await this.projections.waitFor(await this.store.headPosition(), {
+      timeoutMs: READ_YOUR_WRITES_TIMEOUT_MS,
+    });
     const readable =
       principal.kind === 'service'
         ? await this.memberships.existingAmong(principal.tenantId, conversationIds)
