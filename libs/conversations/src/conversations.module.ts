@@ -58,8 +58,10 @@ const CONVERSATIONS_OPTIONS = Symbol('ConversationsModuleOptions');
 /**
  * Conversations: the command handler (`ConversationCommands`), the queries
  * (`ConversationQueries`), the read-model projections (`ConversationProjections`) and
- * point-in-time replay (`ConversationReplay`). Needs, from the app: CONFIG, CLOCK, ID_GENERATOR,
- * SQL_CLIENT, EVENT_STORE, CHECKPOINT_STORE, LEDGER, DATA_KEYS, ACCESS_POLICY and ACCESS_RECORDER.
+ * point-in-time replay (`ConversationReplay`), on the event pipeline (COMMAND_RUNNER, and the
+ * PROJECTION_PROCESSOR its read models register with). Needs, from the app: CONFIG, CLOCK,
+ * ID_GENERATOR, SQL_CLIENT, EVENT_STORE, LEDGER, DATA_KEYS, ACCESS_POLICY, ACCESS_RECORDER and
+ * PipelineModule.
  */
 @Module({})
 export class ConversationsModule {

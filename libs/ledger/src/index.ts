@@ -28,7 +28,6 @@ export {
   type ShredRequest,
 } from './key-lifecycle';
 export { LedgerModule, LEDGER, KEY_LIFECYCLE } from './ledger.module';
-export { startDurableLedgerSubscription } from './durable-ledger-subscription';
 export { LiveLedgerFeed, type LiveLedgerFeedOptions, type LiveFeedLog } from './live-ledger-feed';
 export { encryptPayload, decryptPayload } from './event-cipher';
 export { sealMatches } from './hash-chain';
