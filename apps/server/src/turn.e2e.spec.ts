@@ -138,12 +138,19 @@ describeWithTurnBinaries('the server’s built-in TURN relay', () => {
       expect(ended[0]!['bytesFromClient']).toBe(ended[0]!['bytesToClient']);
       expect(ended[0]!['bytesFromClient']).toBeGreaterThanOrEqual(10 * 120);
 
-      const audit = await ledger.readStream(auditStreamId(TENANT));
-      const records = audit
-        .map((e) =>
-          e.body.status === 'available' ? parseAccessRecorded(e.body.payload) : undefined,
-        )
-        .filter((r) => r?.action === 'turn.allocation');
+      // The access record is appended after the event (access records share batched appends).
+      let records: ReturnType<typeof parseAccessRecorded>[] = [];
+      for (let i = 0; i < 200 && records.length === 0; i++) {
+        const audit = await ledger.readStream(auditStreamId(TENANT));
+        records = audit
+          .map((e) =>
+            e.body.status === 'available' ? parseAccessRecorded(e.body.payload) : undefined,
+          )
+          .filter(
+            (r): r is ReturnType<typeof parseAccessRecorded> => r?.action === 'turn.allocation',
+          );
+        if (records.length === 0) await new Promise((r) => setTimeout(r, 50));
+      }
       expect(records).toHaveLength(1);
       expect(records[0]).toMatchObject({
         actor: { id: userId, kind: 'user' },
