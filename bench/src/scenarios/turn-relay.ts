@@ -59,7 +59,16 @@ export const turnRelay: Scenario = {
         context.progress(
           `${NAME}: ${which === 'builtIn' ? 'built-in relay' : 'coturn'}, ${seconds} s`,
         );
-        const relay = which === 'builtIn' ? await startBuiltIn() : await startCoturnRelay();
+        let relay: RelayProcess;
+        try {
+          relay = which === 'builtIn' ? await startBuiltIn() : await startCoturnRelay();
+        } catch (error) {
+          // A relay that does not come up skips this scenario; the rest of the bench goes on.
+          context.progress(
+            `${NAME}: skipped, ${error instanceof Error ? error.message : 'a relay did not start'}`,
+          );
+          return { comparisons: [], tallies: [] };
+        }
         try {
           const label = which === 'builtIn' ? 'built-in relay' : 'coturn';
           const measured = await measureThroughput(
@@ -194,7 +203,13 @@ async function startCoturnRelay(): Promise<RelayProcess> {
     ].join('\n'),
   );
   const child = spawn('turnserver', ['-c', config], { stdio: 'ignore' });
-  await waitForBinding(port);
+  try {
+    await waitForBinding(port);
+  } catch (error) {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     port,
     pid: child.pid!,
