@@ -10,13 +10,18 @@ const libs = readdirSync(new URL('./libs', import.meta.url));
 const zones = libs.map((lib) => ({
   target: `./libs/${lib}`,
   from: './libs',
-  except: [`./${lib}`, ...libs.filter((l) => l !== lib).map((l) => `./${l}/src/index.ts`)],
+  except: [
+    `./${lib}`,
+    ...libs
+      .filter((l) => l !== lib)
+      .flatMap((l) => [`./${l}/src/index.ts`, `./${l}/src/manifest.ts`]),
+  ],
   message: 'import another lib through @ledgerline/<lib> only',
 }));
 zones.push({
   target: './apps',
   from: './libs',
-  except: libs.map((l) => `./${l}/src/index.ts`),
+  except: libs.flatMap((l) => [`./${l}/src/index.ts`, `./${l}/src/manifest.ts`]),
   message: 'apps import libs through @ledgerline/<lib> only',
 });
 
@@ -59,7 +64,12 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@ledgerline/*/*'], message: 'import a lib through its index only' },
+            {
+              // A lib's manifest is its second entry point: its tables, permissions and access
+              // actions without the rest of it (docs/adr/0027).
+              regex: '^@ledgerline/[^/]+/(?!manifest$)',
+              message: 'import a lib through its index (or its manifest) only',
+            },
           ],
         },
       ],

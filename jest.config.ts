@@ -8,7 +8,10 @@ import type { Config } from 'jest';
 // npm runs jest from the package root, so that is where this file is.
 const root = typeof __dirname === 'string' ? __dirname : process.cwd();
 
-const aliases: Record<string, string> = {};
+const aliases: Record<string, string> = {
+  // A lib's manifest alone (its tables, permissions, access actions), without the rest of it.
+  '^@ledgerline/([a-z-]+)/manifest$': '<rootDir>/libs/$1/src/manifest.ts',
+};
 for (const lib of readdirSync(join(root, 'libs'))) {
   aliases[`^@ledgerline/${lib}$`] = `<rootDir>/libs/${lib}/src/index.ts`;
 }

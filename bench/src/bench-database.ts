@@ -4,8 +4,11 @@ import {
   PostgresSqlClient,
   describeDatabase,
   type SqlClient,
+  migrateSchema,
 } from '@ledgerline/database';
+import { schemaOf } from '@ledgerline/kernel';
 import { Client } from 'pg';
+import { LEDGERLINE_LIBS } from '../../apps/server/src/lib-manifests';
 
 /** The database a run writes to: private to the run, removed by `close`. */
 export interface BenchDatabase {
@@ -79,6 +82,7 @@ export async function openPostgres(url: string, poolSize: number): Promise<Bench
       connectionString: schemaUrl,
       poolSize,
     });
+    await migrateSchema(client, schemaOf(LEDGERLINE_LIBS));
   } catch (error) {
     await dropSchema();
     throw error;
@@ -107,6 +111,7 @@ export async function openPostgres(url: string, poolSize: number): Promise<Bench
 /** Embedded in-memory PGlite: one connection, so every concurrency level runs serialised. */
 export async function openPglite(): Promise<BenchDatabase> {
   const client = await PgliteSqlClient.open();
+  await migrateSchema(client, schemaOf(LEDGERLINE_LIBS));
   return {
     kind: 'pglite',
     client,

@@ -61,13 +61,13 @@ export async function openSealingStack(db: BenchDatabase): Promise<SealingStack>
     });
     const provider = countKeyProviderCalls(ring);
     closers.push(() => provider.close());
-    const store = await SqlEventStore.create(db.client, {
+    const store = SqlEventStore.create(db.client, {
       limits: DEFAULT_EVENT_STORE_LIMITS,
       clock: systemClock,
       pollIntervalMs: 1_000,
     });
     closers.push(() => store.close());
-    const keyStore = await DataKeyStore.create(db.client);
+    const keyStore = DataKeyStore.create(db.client);
     const newDataKeys = (limits?: DataKeyCacheLimits): DataKeys =>
       new DataKeys(provider, keyStore, new DataKeyCache(limits ?? defaults.cache), {
         maxEventsPerDataKey: defaults.maxEventsPerDataKey,

@@ -1,7 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { Command } from 'commander';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
-import { ApiKeyStore, loadRolePolicy } from '@ledgerline/identity';
+import { AccessCatalogue, ApiKeyStore, identityConfig, loadRolePolicy } from '@ledgerline/identity';
 import {
   CLOCK,
   ID_GENERATOR,
@@ -9,6 +9,7 @@ import {
   type IdGenerator,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
+import { LEDGERLINE_LIBS } from '../../server/src/lib-manifests';
 import { recordOperatorAccess, withCliContext } from './cli-context';
 
 /** `ledgerline apikeys …`: keys for app backends, each scoped to one tenant, stored hashed. */
@@ -23,8 +24,11 @@ export function registerApiKeyCommands(
   const withStore = <T>(fn: (store: ApiKeyStore, app: INestApplicationContext) => Promise<T>) => {
     const cfg = config();
     return withCliContext(cfg, async (app) => {
-      const policy = loadRolePolicy(cfg.identity.rolesFile);
-      const store = await ApiKeyStore.open(app.get<SqlClient>(SQL_CLIENT), {
+      const policy = loadRolePolicy(
+        cfg.slice(identityConfig).rolesFile,
+        new AccessCatalogue(LEDGERLINE_LIBS),
+      );
+      const store = ApiKeyStore.open(app.get<SqlClient>(SQL_CLIENT), {
         clock: app.get<Clock>(CLOCK),
         ids: app.get<IdGenerator>(ID_GENERATOR),
         definesRole: (role) => policy.roles.has(role),

@@ -19,6 +19,7 @@ import {
   writeBundleDirectory,
   type Finding,
   type SignedTreeHead,
+  auditConfig,
 } from '@ledgerline/audit';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
@@ -59,7 +60,7 @@ export function registerAuditCommands(
     .description('fold the events appended since the last checkpoint into the tree; sign its head')
     .action(() =>
       withCliContext(config(), async (app) => {
-        const { store, log, clock } = await services(app);
+        const { store, log, clock } = services(app);
         const signer = await openDeploymentSigner(config(), true);
         const job = new CheckpointJob(store, log, signer, clock);
         for (;;) {
@@ -97,7 +98,7 @@ export function registerAuditCommands(
         const to = parseTime(opts.to, 'to');
         return withCliContext(config(), async (app) => {
           const knownHead = opts.knownHead ? await readHead(opts.knownHead) : undefined;
-          const { store, log, clock } = await services(app);
+          const { store, log, clock } = services(app);
           const signer = await openDeploymentSigner(config(), false);
           const exporter = new AuditExporter(store, log, signer, clock);
           const { bundle, warnings } = await exporter.export({
@@ -184,7 +185,7 @@ export function registerAuditCommands(
     .action((opts: { trust?: string; knownHead?: string }) =>
       withCliContext(config(), async (app) => {
         const knownHead = opts.knownHead ? await readHead(opts.knownHead) : undefined;
-        const { store, log } = await services(app);
+        const { store, log } = services(app);
         const certificate = opts.trust
           ? SigningCertificate.fromPem(await readFile(opts.trust, 'utf8'))
           : await deploymentCertificate(config());
@@ -201,11 +202,11 @@ export function registerAuditCommands(
     );
 }
 
-async function services(app: INestApplicationContext) {
+function services(app: INestApplicationContext) {
   const client = app.get<SqlClient>(SQL_CLIENT);
   return {
     store: app.get<EventStore>(EVENT_STORE),
-    log: await MerkleLogStore.create(client),
+    log: MerkleLogStore.create(client),
     clock: app.get<Clock>(CLOCK),
   };
 }
@@ -215,7 +216,8 @@ async function deploymentCertificate(
   config: LedgerlineConfig,
 ): Promise<SigningCertificate | undefined> {
   const file =
-    config.audit.signingCertFile ?? join(deploymentSigningDir(config), BUNDLE_FILES.certificate);
+    config.slice(auditConfig).signingCertFile ??
+    join(deploymentSigningDir(config), BUNDLE_FILES.certificate);
   let pem: string;
   try {
     pem = await readFile(file, 'utf8');

@@ -33,6 +33,8 @@ describe('ledgerline keys (the built CLI on the embedded defaults)', () => {
       LEDGERLINE_DATA_DIR: dataDir,
       LEDGERLINE_MASTER_KEY: randomBytes(32).toString('base64'),
     };
+    // A fresh deployment: the schema first, as an operator (or a server's start) does.
+    expect(cli(env, 'migrate').code).toBe(0);
     await withLedger(async (ledger) => {
       for (const stream of streams) {
         await ledger.append(
@@ -244,5 +246,29 @@ describe('ledgerline keys (the built CLI on the embedded defaults)', () => {
       expect(r.out).toMatch(new RegExp(`rebuilt ${name} \\(generation \\d+\\)`));
     }
     expect(cli(env, 'projections', 'rebuild', 'no-such-projection').code).toBe(1);
+  });
+});
+
+describe('ledgerline migrate (the schema is changed at start or by this command, never behind it)', () => {
+  let dataDir: string;
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('refuses other commands on a database without the schema, then applies it once', () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'ledgerline-migrate-'));
+    const env = {
+      LEDGERLINE_DATA_DIR: dataDir,
+      LEDGERLINE_MASTER_KEY: randomBytes(32).toString('base64'),
+    };
+    const before = cli(env, 'keys', 'status');
+    expect(before.code).not.toBe(0);
+    expect(before.err).toMatch(/schema_behind: .*run `ledgerline migrate`/);
+
+    const first = cli(env, 'migrate');
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/applied event-store\/1-/);
+    expect(first.out).toMatch(/applied audit-checkpoints\/1-/);
+    const again = cli(env, 'migrate');
+    expect(again.out.trim()).toBe('the schema is up to date');
+    expect(cli(env, 'keys', 'status').code).toBe(0);
   });
 });

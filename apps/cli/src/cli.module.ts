@@ -8,9 +8,11 @@ import {
   CONFIG,
   ID_GENERATOR,
   kernelProviders,
+  schemaOf,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
 import { LedgerModule } from '@ledgerline/ledger';
+import { LEDGERLINE_LIBS } from '../../server/src/lib-manifests';
 
 /**
  * What the operator commands need: the database, the event store, keys, the ledger and the access
@@ -22,7 +24,14 @@ export class CliModule {
     return {
       module: CliModule,
       global: true,
-      imports: [DatabaseModule, EventStoreModule, CryptoModule, LedgerModule, AccessRecorderModule],
+      imports: [
+        // Operator commands never change the schema behind a running server: `migrate` does.
+        DatabaseModule.forRoot({ schema: schemaOf(LEDGERLINE_LIBS), mode: 'verify' }),
+        EventStoreModule,
+        CryptoModule,
+        LedgerModule,
+        AccessRecorderModule,
+      ],
       providers: [...kernelProviders(config)],
       exports: [CONFIG, CLOCK, ID_GENERATOR],
     };

@@ -69,6 +69,8 @@ describe('keys: legal holds, shredding and KEK rotation (the built CLI, embedded
       LEDGERLINE_MASTER_KEY: randomBytes(32).toString('base64'),
       LOG_LEVEL: 'warn',
     };
+    // A fresh deployment: the schema first, as an operator (or a server's start) does.
+    expect((await cli(env, 'migrate')).code).toBe(0);
     await append(env, `note:${TENANT}:held`);
     await append(env, `note:${TENANT}:kept`);
   }, 120_000);
@@ -248,6 +250,7 @@ describe('keys on AWS KMS (the built CLI, the local KMS endpoint)', () => {
       saved[name] = process.env[name];
       process.env[name] = base[name];
     }
+    expect((await cli(withKey(oldArn), 'migrate')).code).toBe(0);
     await append(withKey(oldArn), `note:${TENANT}:first`);
   }, 120_000);
   afterAll(async () => {

@@ -7,6 +7,7 @@ import {
   loadConfig,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
+import { LEDGERLINE_LIBS } from '../../server/src/lib-manifests';
 
 type Register = (
   program: Command,
@@ -42,7 +43,7 @@ export async function buildProgram(
     .description('Ledgerline operator commands (same environment variables as the server)')
     .exitOverride()
     .showHelpAfterError();
-  const configOnce = () => (config ??= loadConfig(process.env));
+  const configOnce = () => (config ??= loadConfig(process.env, LEDGERLINE_LIBS));
   // The group named on the command line alone; every group for help and for anything else.
   const named = argv.find((arg) => !arg.startsWith('-'));
   const groups = named !== undefined && named in GROUPS ? [named] : Object.keys(GROUPS);

@@ -1,34 +1,12 @@
 import type { Command } from 'commander';
-import { checkpointMigrations, auditLogMigrations } from '@ledgerline/audit';
-import {
-  conversationReadModelMigrations,
-  conversationSnapshotMigrations,
-} from '@ledgerline/conversations';
-import { cryptoMigrations } from '@ledgerline/crypto';
-import { SQL_CLIENT, migrate, type Migration, type SqlClient } from '@ledgerline/database';
-import { eventStoreMigrations } from '@ledgerline/event-store';
-import { identityMigrations } from '@ledgerline/identity';
-import type { LedgerlineConfig } from '@ledgerline/kernel';
-import { pipelineMigrations } from '@ledgerline/pipeline';
-import { presenceMigrations } from '@ledgerline/presence';
-import { withCliContext } from './cli-context';
-
-/** Every lib's schema, by namespace, in the order a fresh database takes them. */
-const SCHEMA: readonly (readonly [string, readonly Migration[]])[] = [
-  ['event-store', eventStoreMigrations],
-  ['crypto', cryptoMigrations],
-  ['identity', identityMigrations],
-  ['pipeline', pipelineMigrations],
-  ['conversations', conversationReadModelMigrations],
-  ['conversation-snapshots', conversationSnapshotMigrations],
-  ['presence', presenceMigrations],
-  ['audit-log', auditLogMigrations],
-  ['audit-checkpoints', checkpointMigrations],
-];
+import { migrateSchema, openDatabase } from '@ledgerline/database';
+import { schemaOf, type LedgerlineConfig } from '@ledgerline/kernel';
+import { LEDGERLINE_LIBS } from '../../server/src/lib-manifests';
 
 /**
- * `ledgerline migrate`: applies every pending migration of every lib, once, under the migration
- * lock (what a server does at start), so a deployment can migrate before it rolls out new nodes.
+ * `ledgerline migrate`: applies every pending migration of every lib the server composes, once,
+ * under the migration lock (what a server does at start), so a deployment can migrate before it
+ * rolls out new nodes. Other operator commands only check the schema is current.
  */
 export function registerMigrateCommand(
   program: Command,
@@ -38,16 +16,25 @@ export function registerMigrateCommand(
   program
     .command('migrate')
     .description('apply every pending schema migration (a server also does at start)')
-    .action(() =>
-      withCliContext(config(), async (app) => {
-        const client = app.get<SqlClient>(SQL_CLIENT);
-        let applied = 0;
-        for (const [namespace, migrations] of SCHEMA) {
-          const outcome = await migrate(client, namespace, migrations);
-          for (const name of outcome.applied) out(`applied ${name}`);
-          applied += outcome.applied.length;
-        }
-        out(applied === 0 ? 'the schema is up to date' : `${applied} migration(s) applied`);
-      }),
-    );
+    .action(async () => {
+      const { storage } = config();
+      const client = await openDatabase({
+        databaseUrl: storage.databaseUrl,
+        dataDir: storage.dataDir,
+        poolSize: 1,
+        connectTimeoutMs: storage.connectTimeoutMs,
+        onBackgroundError: () => undefined,
+      });
+      try {
+        const { applied } = await migrateSchema(client, schemaOf(LEDGERLINE_LIBS));
+        for (const name of applied) out(`applied ${name}`);
+        out(
+          applied.length === 0
+            ? 'the schema is up to date'
+            : `${applied.length} migration(s) applied`,
+        );
+      } finally {
+        await client.close();
+      }
+    });
 }

@@ -25,7 +25,7 @@ export function registerProjectionCommands(
     )
     .action((names: string[]) =>
       withCliContext(config(), async (app) => {
-        const runner = await ConversationProjections.create(
+        const runner = ConversationProjections.create(
           app.get<SqlClient>(SQL_CLIENT),
           app.get<Ledger>(LEDGER),
         );

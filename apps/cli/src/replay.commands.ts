@@ -65,7 +65,7 @@ export function registerReplayCommands(
           app.get<AccessRecorder>(ACCESS_RECORDER),
           app.get<Ledger>(LEDGER),
           app.get<EventStore>(EVENT_STORE),
-          await SqlReplayHints.create(app.get<SqlClient>(SQL_CLIENT)),
+          SqlReplayHints.over(app.get<SqlClient>(SQL_CLIENT)),
         );
         const operator: ReplayRequester = {
           tenantId: opts.tenant,

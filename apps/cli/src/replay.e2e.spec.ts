@@ -94,6 +94,8 @@ describe('ledgerline replay (the built CLI on the embedded defaults)', () => {
       LEDGERLINE_DATA_DIR: join(root, 'data'),
       LEDGERLINE_MASTER_KEY: randomBytes(32).toString('base64'),
     };
+    // A fresh deployment: the schema first, as an operator (or a server's start) does.
+    expect(cli(env, 'migrate').code).toBe(0);
     const alice = { id: 'alice', kind: 'user' } as const;
     const bob = { id: 'bob', kind: 'user' } as const;
     await withLedger(async (ledger) => {

@@ -11,12 +11,13 @@ import { CryptoModule } from '@ledgerline/crypto';
 import { DatabaseModule } from '@ledgerline/database';
 import { EventStoreModule } from '@ledgerline/event-store';
 import { GraphqlEdgeModule } from '@ledgerline/graphql';
-import { IdentityModule } from '@ledgerline/identity';
+import { AccessCatalogue, IdentityModule, identityConfig } from '@ledgerline/identity';
 import {
   CLOCK,
   CONFIG,
   ID_GENERATOR,
   kernelProviders,
+  schemaOf,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
 import { LedgerModule } from '@ledgerline/ledger';
@@ -28,6 +29,7 @@ import { DevTokenController } from './dev-tokens/dev-token.controller';
 import { graphqlResolvers } from './graphql-resolvers';
 import { HealthController } from './health/health.controller';
 import { Readiness } from './health/readiness';
+import { LEDGERLINE_LIBS } from './lib-manifests';
 import { loggerOptions } from './logging';
 import { OperatorMetricsModule } from './metrics/operator-metrics.module';
 import { realtimeExports, realtimeProviders } from './realtime-providers';
@@ -41,13 +43,13 @@ export class AppModule {
       global: true,
       imports: [
         LoggerModule.forRoot(loggerOptions(config)),
-        DatabaseModule,
+        DatabaseModule.forRoot({ schema: schemaOf(LEDGERLINE_LIBS), mode: 'migrate' }),
         EventStoreModule,
         CryptoModule,
         LedgerModule,
         PipelineModule.forRoot(),
         AuditModule,
-        IdentityModule.forRoot(config.identity),
+        IdentityModule.forRoot(config.slice(identityConfig), new AccessCatalogue(LEDGERLINE_LIBS)),
         // The limits the GraphQL inputs are validated against, so the edge and the decider agree.
         ConversationsModule.forRoot({
           limits: CONVERSATION_API_LIMITS,
@@ -64,7 +66,10 @@ export class AppModule {
         OperatorMetricsModule,
         TurnModule.forRoot({ relay: true, coturnStats: false }),
       ],
-      controllers: [HealthController, ...(config.identity.devTokens ? [DevTokenController] : [])],
+      controllers: [
+        HealthController,
+        ...(config.slice(identityConfig).devTokens ? [DevTokenController] : []),
+      ],
       providers: [...kernelProviders(config), Readiness, ...realtimeProviders, ...graphqlResolvers],
       exports: [CONFIG, CLOCK, ID_GENERATOR, Readiness, ...realtimeExports],
     };

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { resolveJwtSettings } from '@ledgerline/identity';
+import { identityConfig, resolveJwtSettings } from '@ledgerline/identity';
 import {
   ConfigError,
   LedgerlineError,
@@ -7,6 +7,7 @@ import {
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
 import { startServer } from './bootstrap';
+import { LEDGERLINE_LIBS } from './lib-manifests';
 
 // Exit codes from sysexits.h, so supervisors can tell "fix your config" from "dependency down".
 const EX_UNAVAILABLE = 69;
@@ -21,11 +22,12 @@ function fatal(message: string, code: number): never {
 async function main(): Promise<void> {
   let config: LedgerlineConfig;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(process.env, LEDGERLINE_LIBS);
     // The identity provider's settings are checked here, with the rest of the configuration, so a
     // missing one (or an http JWKS URL in production) is one JSON line and exit 78, not a failure
     // deep inside the module graph.
-    if (!config.identity.devTokens) resolveJwtSettings(config.identity.jwt, config.env);
+    if (!config.slice(identityConfig).devTokens)
+      resolveJwtSettings(config.slice(identityConfig).jwt, config.env);
   } catch (error) {
     fatal(error instanceof ConfigError ? error.message : 'invalid configuration', EX_CONFIG);
   }
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ level: 30, time: Date.now(), msg: running.metricsUrl ? `metrics for operators on ${running.metricsUrl} (not on the public port)` : 'metrics listener off (LEDGERLINE_METRICS_ENABLED=false)', metricsUrl: running.metricsUrl ?? null })}\n`,
   );
-  if (config.identity.devTokens) {
+  if (config.slice(identityConfig).devTokens) {
     process.stdout.write(
       `${JSON.stringify({ level: 40, time: Date.now(), msg: `development tokens are on: POST ${running.url}/dev/token with {"tenantId","userId"} (never in production)` })}\n`,
     );

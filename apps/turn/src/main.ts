@@ -6,6 +6,8 @@ import {
   loadConfig,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
+import { turnConfig } from '@ledgerline/turn';
+import { LEDGERLINE_LIBS } from '../../server/src/lib-manifests';
 import { TurnAppModule } from './turn-app.module';
 
 // Exit codes from sysexits.h, like the server's.
@@ -20,11 +22,11 @@ function fatal(message: string, code: number): never {
 async function main(): Promise<void> {
   let config: LedgerlineConfig;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(process.env, LEDGERLINE_LIBS);
   } catch (error) {
     fatal(error instanceof ConfigError ? error.message : 'invalid configuration', EX_CONFIG);
   }
-  if (!config.turn.enabled && !config.turn.coturnStatsDbUrl) {
+  if (!config.slice(turnConfig).enabled && !config.slice(turnConfig).coturnStatsDbUrl) {
     fatal(
       'nothing to run: set LEDGERLINE_TURN_ENABLED=true (built-in relay) or LEDGERLINE_TURN_COTURN_STATSDB_URL (coturn audit)',
       EX_CONFIG,

@@ -9,10 +9,12 @@ import {
   CONFIG,
   ID_GENERATOR,
   kernelProviders,
+  schemaOf,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
 import { LedgerModule } from '@ledgerline/ledger';
 import { TurnModule } from '@ledgerline/turn';
+import { LEDGERLINE_LIBS } from '../../server/src/lib-manifests';
 
 /**
  * The TURN deployable: the built-in relay (when LEDGERLINE_TURN_ENABLED) and, beside coturn, the
@@ -33,7 +35,8 @@ export class TurnAppModule {
             redact: { paths: ['*.password', '*.secret', '*.credential'], censor: '[redacted]' },
           },
         }),
-        DatabaseModule,
+        // Beside a server, which migrates: the relay only checks the schema is current.
+        DatabaseModule.forRoot({ schema: schemaOf(LEDGERLINE_LIBS), mode: 'verify' }),
         EventStoreModule,
         CryptoModule,
         LedgerModule,

@@ -1,6 +1,11 @@
 import { CommandRunner } from '@ledgerline/pipeline';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { LedgerAccessRecorder, auditStreamId, parseAccessRecorded } from '@ledgerline/audit';
+import {
+  LedgerAccessRecorder,
+  auditConfig,
+  auditStreamId,
+  parseAccessRecorded,
+} from '@ledgerline/audit';
 import {
   CONVERSATION_API_MAX_PAGE_SIZE,
   ConversationCommands,
@@ -14,6 +19,7 @@ import {
   loadRolePolicy,
   type AccessRecorder,
   type Principal,
+  identityConfig,
 } from '@ledgerline/identity';
 import { loadConfig, systemClock, uuidV7Generator, type GlobalPosition } from '@ledgerline/kernel';
 import type { Ledger } from '@ledgerline/ledger';
@@ -151,10 +157,10 @@ async function openConversations(
     node: config.node.id,
     clock: systemClock,
     ids: uuidV7Generator,
-    batchMax: config.audit.batchMax,
+    batchMax: config.slice(auditConfig).batchMax,
   });
-  const policy = loadRolePolicy(config.identity.rolesFile);
-  const snapshots = await SqlConversationSnapshots.create(db.client, dataKeys, {
+  const policy = loadRolePolicy(config.slice(identityConfig).rolesFile);
+  const snapshots = SqlConversationSnapshots.create(db.client, dataKeys, {
     clock: systemClock,
   });
   const states = new ConversationStates(ledger, snapshots);
@@ -164,7 +170,7 @@ async function openConversations(
     snapshots,
     { clock: systemClock, ids: uuidV7Generator },
   );
-  const projections = await ConversationProjections.create(db.client, ledger, {
+  const projections = ConversationProjections.create(db.client, ledger, {
     log: {
       warn: () => undefined,
       error: (fields) => progress(`${NAME}: projections stopped (${String(fields['code'])})`),

@@ -79,7 +79,7 @@ async function measureCheckpoints(context: ScenarioContext): Promise<Comparison>
     const signer = TreeHeadSigner.fromPem(certificatePem, privateKeyPem);
     const job = new CheckpointJob(
       stack.store,
-      await MerkleLogStore.create(db.client),
+      MerkleLogStore.create(db.client),
       signer,
       systemClock,
       { maxLeavesPerRun: LEAVES_PER_RUN, pageSize: PAGE },

@@ -40,7 +40,7 @@ export const eventStoreAppend: Scenario = {
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const { db } = context;
     await db.client.exec(PLAIN_TABLE);
-    const store = await SqlEventStore.create(db.client, {
+    const store = SqlEventStore.create(db.client, {
       limits: DEFAULT_EVENT_STORE_LIMITS,
       clock: systemClock,
       pollIntervalMs: 1_000,

@@ -2,8 +2,10 @@ import { Logger, type Provider } from '@nestjs/common';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
 import {
+  ACCESS_CATALOGUE,
   ACCESS_POLICY,
   ACCESS_RECORDER,
+  type AccessCatalogue,
   type AccessPolicy,
   type AccessRecorder,
 } from '@ledgerline/identity';
@@ -24,10 +26,10 @@ import { AuditLogProjection } from './projection/audit-log.projection';
 export const auditLogProviders: Provider[] = [
   {
     provide: AuditLogProjection,
-    inject: [SQL_CLIENT, PROJECTION_PROCESSOR],
-    useFactory: (client: SqlClient, processor: ProjectionProcessor) => {
+    inject: [PROJECTION_PROCESSOR],
+    useFactory: (processor: ProjectionProcessor) => {
       const logger = new Logger('AuditLogProjection');
-      return AuditLogProjection.register(client, processor, {
+      return AuditLogProjection.register(processor, {
         onSkipped: (event) =>
           logger.warn({ ...event, msg: 'access event not in the audit log (unreadable)' }),
       });
@@ -35,15 +37,24 @@ export const auditLogProviders: Provider[] = [
   },
   {
     provide: AuditorQueries,
-    inject: [ACCESS_POLICY, ACCESS_RECORDER, SQL_CLIENT, AuditLogProjection, EVENT_STORE],
+    inject: [
+      ACCESS_POLICY,
+      ACCESS_RECORDER,
+      SQL_CLIENT,
+      AuditLogProjection,
+      EVENT_STORE,
+      ACCESS_CATALOGUE,
+    ],
     useFactory: (
       access: AccessPolicy,
       recorder: AccessRecorder,
       client: SqlClient,
       projection: AuditLogProjection,
       store: EventStore,
+      catalogue: AccessCatalogue,
     ) =>
       new AuditorQueries(access, recorder, client, {
+        knownActions: catalogue.accessActions,
         maxPageSize: AUDIT_LOG_MAX_PAGE_SIZE,
         defaultPageSize: AUDIT_LOG_DEFAULT_PAGE_SIZE,
         upToDate: async () =>

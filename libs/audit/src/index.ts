@@ -10,6 +10,8 @@ export {
   parseAccessRecorded,
 } from './access/access-recorded.event';
 export { AuditModule } from './audit.module';
+export { auditManifest } from './manifest';
+export { auditConfig, type AuditSettings } from './audit.config';
 export { AccessRecorderModule } from './access/access-recorder.module';
 export * from './checkpoints';
 export * from './projection';

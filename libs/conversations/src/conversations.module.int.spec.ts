@@ -54,7 +54,7 @@ describe('ConversationsModule', () => {
   });
 
   it('wires commands, queries and projections; projections run from bootstrap to shutdown', async () => {
-    const checkpoints = await SqlCheckpointStore.create(f.db.client);
+    const checkpoints = SqlCheckpointStore.create(f.db.client);
     const moduleRef = await Test.createTestingModule({
       imports: [
         TestGlobals.with(f, checkpoints),

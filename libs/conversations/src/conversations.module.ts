@@ -138,13 +138,13 @@ export class ConversationsModule {
         },
         {
           provide: ConversationProjections,
-          inject: [SQL_CLIENT, PROJECTION_PROCESSOR],
-          useFactory: (client: SqlClient, processor: ProjectionProcessor) =>
-            ConversationProjections.register(client, processor),
+          inject: [PROJECTION_PROCESSOR],
+          useFactory: (processor: ProjectionProcessor) =>
+            ConversationProjections.register(processor),
         },
         {
           provide: ConversationQueries,
-          // Read models are created (migrated) with the projections.
+          // Queries wait on the projections (their read models) to be registered first.
           inject: [ACCESS_POLICY, ACCESS_RECORDER, SQL_CLIENT, LEDGER, ConversationProjections],
           useFactory: (
             access: AccessPolicy,

@@ -107,7 +107,6 @@ export {
 } from './application/conversation-states';
 export {
   SqlConversationSnapshots,
-  conversationSnapshotMigrations,
   type ConversationSnapshotStore,
   type ConversationSnapshotRecord,
   type SnapshotProblem,
@@ -197,7 +196,7 @@ export {
   type ConversationProjectionsOptions,
 } from './projections/conversation-projections';
 export type { ConversationProjection, ProjectedEvent } from './projections/conversation-projection';
-export { conversationReadModelMigrations } from './projections/conversations.migrations';
+export { conversationsManifest } from './manifest';
 export { ConversationsModule, type ConversationsModuleOptions } from './conversations.module';
 export {
   CONVERSATION_API_LIMITS,

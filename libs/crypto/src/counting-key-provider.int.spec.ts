@@ -9,6 +9,7 @@ import { CountingDataKeyCache, countingKeyProvider } from './counting-key-provid
 import { KeyUnwrapError } from './crypto.errors';
 import { DataKeyStore } from './data-key-store';
 import { DataKeys } from './data-keys';
+import { cryptoManifest } from './manifest';
 
 async function value(metrics: Metrics, name: string, labels: Record<string, string>) {
   const { values } = await metrics.registry.getSingleMetric(name)!.get();
@@ -30,7 +31,7 @@ describe('counting KeyProvider and data-key cache', () => {
   const tenant = `tenant-${randomUUID()}`;
 
   beforeAll(async () => {
-    db = await openTestDatabase('pglite');
+    db = await openTestDatabase('pglite', [cryptoManifest]);
     dir = await mkdtemp(join(tmpdir(), 'll-counting-keys-'));
     ring = (
       await LocalKeyRing.open({
@@ -40,7 +41,7 @@ describe('counting KeyProvider and data-key cache', () => {
         scrypt: { N: 2 ** 10, r: 8, p: 1 },
       })
     ).ring;
-    store = await DataKeyStore.create(db.client);
+    store = DataKeyStore.create(db.client);
   }, 120_000);
   afterAll(async () => {
     await ring?.close();

@@ -13,6 +13,7 @@ import {
   uuidV7Generator,
   type LedgerlineConfig,
 } from '@ledgerline/kernel';
+import { cryptoManifest } from './manifest';
 import { openTestDatabase, type TestDatabase } from '@ledgerline/testing';
 import { KeyProviderError, KeyRingOpenError } from './crypto.errors';
 import { CryptoModule, DATA_KEYS, KEY_PROVIDER, LEGAL_HOLDS } from './crypto.module';
@@ -52,7 +53,7 @@ describe('CryptoModule', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'll-crypto-module-'));
-    db = await openTestDatabase();
+    db = await openTestDatabase(undefined, [cryptoManifest]);
     logs = [];
     for (const level of ['log', 'warn'] as const) {
       jest.spyOn(Logger.prototype, level).mockImplementation(function (

@@ -5,6 +5,7 @@ import { DataKeyNotFoundError, DataKeyShreddedError, LegalHoldError } from './cr
 import { DataKeyStore, type DataKeyScope } from './data-key-store';
 import type { WrappedDataKey } from './key-provider.port';
 import { LegalHolds } from './legal-holds';
+import { cryptoManifest } from './manifest';
 
 const wrap = (kekVersion = '1', kekId = 'kek-a'): WrappedDataKey => ({
   kekId,
@@ -27,9 +28,9 @@ describe.each(availableDatabases())('DataKeyStore on %s', (kind) => {
   });
 
   beforeAll(async () => {
-    db = await openTestDatabase(kind);
-    store = await DataKeyStore.create(db.client);
-    holds = await LegalHolds.create(db.client);
+    db = await openTestDatabase(kind, [cryptoManifest]);
+    store = DataKeyStore.create(db.client);
+    holds = LegalHolds.create(db.client);
   });
   afterAll(async () => {
     await db?.close();

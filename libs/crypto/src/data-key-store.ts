@@ -1,6 +1,5 @@
-import { SqlError, migrate, type SqlClient, type SqlExecutor } from '@ledgerline/database';
+import { SqlError, type SqlClient, type SqlExecutor } from '@ledgerline/database';
 import { ConflictError, ValidationError, isUuid } from '@ledgerline/kernel';
-import { cryptoMigrations } from './crypto.migrations';
 import { DataKeyNotFoundError, DataKeyShreddedError, LegalHoldError } from './crypto.errors';
 import { assertId, type WrappedDataKey } from './key-provider.port';
 import { ACTIVE_HOLD_COVERING, lockTenantHolds } from './legal-holds';
@@ -113,8 +112,7 @@ const ACTIVE = `k.tenant_id = $1 and k.stream_id = $2 and k.epoch = $3
 export class DataKeyStore {
   private constructor(private readonly client: SqlClient) {}
 
-  static async create(client: SqlClient): Promise<DataKeyStore> {
-    await migrate(client, 'crypto', cryptoMigrations);
+  static create(client: SqlClient): DataKeyStore {
     return new DataKeyStore(client);
   }
 

@@ -10,6 +10,7 @@ import { DataKeyStore } from './data-key-store';
 import { DataKeys } from './data-keys';
 import type { KekTarget, KeyContext, KeyProvider, WrappedDataKey } from './key-provider.port';
 import { LegalHolds } from './legal-holds';
+import { cryptoManifest } from './manifest';
 
 /** A real provider that counts its calls, to show which operations reach it. */
 class CountingProvider implements KeyProvider {
@@ -59,7 +60,7 @@ describe.each(availableDatabases())('DataKeys on %s', (kind) => {
     new DataKeys(provider, store, new DataKeyCache(LIMITS), { maxEventsPerDataKey });
 
   beforeAll(async () => {
-    db = await openTestDatabase(kind);
+    db = await openTestDatabase(kind, [cryptoManifest]);
     dir = await mkdtemp(join(tmpdir(), 'll-datakeys-'));
     ring = (
       await LocalKeyRing.open({
@@ -69,8 +70,8 @@ describe.each(availableDatabases())('DataKeys on %s', (kind) => {
         scrypt: { N: 2 ** 10, r: 8, p: 1 },
       })
     ).ring;
-    store = await DataKeyStore.create(db.client);
-    holds = await LegalHolds.create(db.client);
+    store = DataKeyStore.create(db.client);
+    holds = LegalHolds.create(db.client);
   });
   afterAll(async () => {
     await ring?.close();

@@ -48,7 +48,7 @@ export {
   type MasterSecret,
   type MasterSecretSettings,
 } from './master-secret';
-export { cryptoMigrations } from './crypto.migrations';
+export { cryptoManifest } from './manifest';
 export {
   CryptoModule,
   openKeyProvider,

@@ -17,6 +17,7 @@ import { DataKeyStore } from './data-key-store';
 import { DataKeys } from './data-keys';
 import { KeyInvalidations, parseKeyInvalidation, type KeyInvalidation } from './key-invalidation';
 import type { KeyContext, KeyProvider, WrappedDataKey } from './key-provider.port';
+import { cryptoManifest } from './manifest';
 
 // A shred must reach every process's key cache within a second, through PostgreSQL
 // notifications: here each "process" is its own SqlClient, DataKeyCache, DataKeys and
@@ -81,7 +82,7 @@ interface Node {
 
 async function node(client: SqlClient, provider: KeyProvider): Promise<Node> {
   const cache = new DataKeyCache(LIMITS);
-  const keys = new DataKeys(provider, await DataKeyStore.create(client), cache, {
+  const keys = new DataKeys(provider, DataKeyStore.create(client), cache, {
     maxEventsPerDataKey: 1_000,
   });
   const invalidations = new KeyInvalidations(client, keys);
@@ -125,7 +126,7 @@ describe.each(availableDatabases())('KeyInvalidations on %s', (kind) => {
   const extraClients: SqlClient[] = [];
 
   beforeAll(async () => {
-    db = await openTestDatabase(kind);
+    db = await openTestDatabase(kind, [cryptoManifest]);
     dir = await mkdtemp(join(tmpdir(), 'll-key-invalidation-'));
     ring = (
       await LocalKeyRing.open({
@@ -159,7 +160,7 @@ describe.each(availableDatabases())('KeyInvalidations on %s', (kind) => {
     const provider = new GatedProvider(ring);
     const reader = await node(await otherClient(), provider);
     nodes.push(reader);
-    const shredder = await DataKeyStore.create(db.client);
+    const shredder = DataKeyStore.create(db.client);
     const streamId = 'conversation:x:1';
     const context = { tenantId: tenant, streamId };
     const sealing = await reader.keys.sealingKey({ ...context, epoch: '2026-12' });
@@ -184,7 +185,7 @@ describe.each(availableDatabases())('KeyInvalidations on %s', (kind) => {
     const provider = new GatedProvider(ring);
     const reader = await node(await otherClient(), provider);
     nodes.push(reader);
-    const shredder = await DataKeyStore.create(db.client);
+    const shredder = DataKeyStore.create(db.client);
     const streamId = 'conversation:x:2';
     const context = { tenantId: tenant, streamId };
     const sealing = await reader.keys.sealingKey({ ...context, epoch: '2026-12' });
@@ -258,7 +259,7 @@ describeWhenEnv(
     let reader: Node;
 
     beforeAll(async () => {
-      db = await openTestDatabase('postgres');
+      db = await openTestDatabase('postgres', [cryptoManifest]);
       dir = await mkdtemp(join(tmpdir(), 'll-key-invalidation-'));
       ring = (
         await LocalKeyRing.open({

@@ -1,6 +1,5 @@
-import { migrate, type SqlClient, type SqlExecutor } from '@ledgerline/database';
+import { type SqlClient, type SqlExecutor } from '@ledgerline/database';
 import { ValidationError, isUuid, uuidV7Generator, type IdGenerator } from '@ledgerline/kernel';
-import { cryptoMigrations } from './crypto.migrations';
 import { assertId } from './key-provider.port';
 
 /**
@@ -70,8 +69,7 @@ export class LegalHolds {
     private readonly ids: IdGenerator,
   ) {}
 
-  static async create(client: SqlClient, ids: IdGenerator = uuidV7Generator): Promise<LegalHolds> {
-    await migrate(client, 'crypto', cryptoMigrations);
+  static create(client: SqlClient, ids: IdGenerator = uuidV7Generator): LegalHolds {
     return new LegalHolds(client, ids);
   }
 

@@ -14,6 +14,7 @@ import type { KeyProvider } from './key-provider.port';
 import { rotateTenantKeys } from './key-rotation';
 import { TenantKeks } from './tenant-keks';
 import { KmsLocalEndpoint } from './testing/kms-local-endpoint';
+import { cryptoManifest } from './manifest';
 
 // The current KEK of a tenant lives in the database, and every process wraps new data keys under
 // it: a node whose configuration (or whose view of the key ring file) still names the old KEK
@@ -28,9 +29,9 @@ describe.each(availableDatabases())('the current KEK, recorded in the database (
   let tenant: string;
 
   beforeAll(async () => {
-    db = await openTestDatabase(kind);
-    store = await DataKeyStore.create(db.client);
-    keks = await TenantKeks.create(db.client);
+    db = await openTestDatabase(kind, [cryptoManifest]);
+    store = DataKeyStore.create(db.client);
+    keks = TenantKeks.create(db.client);
   });
   afterAll(async () => {
     await db?.close();

@@ -1,5 +1,4 @@
-import { migrate, type SqlClient } from '@ledgerline/database';
-import { cryptoMigrations } from './crypto.migrations';
+import { type SqlClient } from '@ledgerline/database';
 import type { KekRef } from './data-key-store';
 import { assertId } from './key-provider.port';
 
@@ -28,8 +27,7 @@ interface Row {
 export class TenantKeks {
   private constructor(private readonly client: SqlClient) {}
 
-  static async create(client: SqlClient): Promise<TenantKeks> {
-    await migrate(client, 'crypto', cryptoMigrations);
+  static create(client: SqlClient): TenantKeks {
     return new TenantKeks(client);
   }
 

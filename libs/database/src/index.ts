@@ -6,7 +6,16 @@ export {
   type PostgresOptions,
 } from './adapters/postgres-sql-client.adapter';
 export { PgliteSqlClient } from './adapters/pglite-sql-client.adapter';
-export { type Migration, MigrationDriftError, migrate, migrationChecksum } from './migrations';
+export {
+  type Migration,
+  type SchemaPart,
+  MigrationDriftError,
+  SchemaBehindError,
+  migrate,
+  migrateSchema,
+  verifySchema,
+  migrationChecksum,
+} from './migrations';
 export { type AppendOnlyTables, APPEND_ONLY_SQLSTATE, appendOnlySql } from './append-only';
 export { openDatabase, type DatabaseSettings } from './open-database';
 export { DatabaseModule, SQL_CLIENT } from './database.module';

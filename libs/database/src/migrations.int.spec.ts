@@ -1,5 +1,12 @@
 import { availableDatabases, openTestDatabase } from '@ledgerline/testing';
-import { MigrationDriftError, migrate, type Migration } from './index';
+import {
+  MigrationDriftError,
+  SchemaBehindError,
+  migrate,
+  migrateSchema,
+  verifySchema,
+  type Migration,
+} from './index';
 
 const m1: Migration = {
   version: 1,
@@ -49,6 +56,38 @@ describe.each(availableDatabases())('migrate on %s', (kind) => {
         `select 1 from information_schema.tables where table_name in ('mig_one', 'mig_half')`,
       );
       expect(tables).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('verifies without changing anything: behind, drifted, then current', async () => {
+    const db = await openTestDatabase(kind);
+    try {
+      const parts = [
+        { namespace: 'test', migrations: [m1, m2] },
+        {
+          namespace: 'other',
+          migrations: [{ version: 1, name: 'o', sql: 'create table mig_o (id int);' }],
+        },
+      ];
+      // No schema at all: a typed error saying what to run, and no table created by the check.
+      await expect(verifySchema(db.client, parts)).rejects.toBeInstanceOf(SchemaBehindError);
+      expect(
+        await db.client.query(
+          `select 1 from information_schema.tables
+           where table_schema = current_schema() and table_name = 'll_schema_migrations'`,
+        ),
+      ).toEqual([]);
+      await migrate(db.client, 'test', [m1]);
+      await expect(verifySchema(db.client, parts)).rejects.toThrow(/test\/2-two, other\/1-o/);
+      expect((await migrateSchema(db.client, parts)).applied).toEqual(['test/2-two', 'other/1-o']);
+      await expect(verifySchema(db.client, parts)).resolves.toBeUndefined();
+      await expect(
+        verifySchema(db.client, [
+          { namespace: 'test', migrations: [m1, { ...m2, sql: 'select 1' }] },
+        ]),
+      ).rejects.toBeInstanceOf(MigrationDriftError);
     } finally {
       await db.close();
     }

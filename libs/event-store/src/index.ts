@@ -22,7 +22,7 @@ export {
 export { validateAppend, assertValidStreamId } from './append-validation';
 export { SqlEventStore, type SqlEventStoreOptions } from './adapters/sql/sql-event-store.adapter';
 export { SqlCheckpointStore } from './adapters/sql/sql-checkpoint-store.adapter';
-export { eventStoreMigrations } from './adapters/sql/event-store.migrations';
+export { eventStoreManifest } from './manifest';
 export {
   startDurableSubscription,
   startDurableSubscriptionWith,

@@ -1,4 +1,7 @@
-import { ConfigError } from '@ledgerline/kernel';
+import { z } from 'zod';
+import { ConfigError, configVar, defineConfigSlice } from '@ledgerline/kernel';
+
+const { int, bool, url } = configVar;
 
 /**
  * How end users' and agents' JWTs are verified. Filled from configuration at start-up (see the
@@ -99,3 +102,55 @@ export function resolveJwtSettings(
   if (problems.length > 0) throw new ConfigError(problems);
   return { ...jwt, issuer, audience, jwksUrl };
 }
+
+/** LEDGERLINE_JWT_*, LEDGERLINE_JWKS_*, LEDGERLINE_DEV_TOKENS*, LEDGERLINE_ROLES_FILE (ADR 0027). */
+export const identityConfig = defineConfigSlice(
+  'identity',
+  {
+    /** The host app's identity provider: the exact `iss`, the `aud` for this deployment, its JWKS. */
+    LEDGERLINE_JWT_ISSUER: z.string().min(1).optional(),
+    LEDGERLINE_JWT_AUDIENCE: z.string().min(1).optional(),
+    LEDGERLINE_JWT_JWKS_URL: url(['http', 'https']).optional(),
+    LEDGERLINE_JWT_TENANT_CLAIM: z.string().min(1).default('tenant_id'),
+    LEDGERLINE_JWT_ROLES_CLAIM: z.string().min(1).default('roles'),
+    LEDGERLINE_JWT_KIND_CLAIM: z.string().min(1).default('principal_kind'),
+    LEDGERLINE_JWT_CLOCK_TOLERANCE_SEC: int(0, 300).default(30),
+    /** How long fetched keys keep working while the JWKS endpoint is down. */
+    LEDGERLINE_JWKS_CACHE_MAX_AGE_MS: int(1_000, 86_400_000).default(600_000),
+    LEDGERLINE_JWKS_COOLDOWN_MS: int(0, 3_600_000).default(30_000),
+    LEDGERLINE_JWKS_TIMEOUT_MS: int(100, 60_000).default(5_000),
+    /**
+     * Development only: a local token issuer trusted instead of the identity provider. Default: on in
+     * development when no LEDGERLINE_JWT_ISSUER is set, off otherwise.
+     */
+    LEDGERLINE_DEV_TOKENS: bool.optional(),
+    LEDGERLINE_DEV_TOKENS_PORT: int(0, 65535).default(0),
+    LEDGERLINE_ROLES_FILE: z.string().min(1).default('policies/roles.yaml'),
+  },
+  (e, core, problems): IdentitySettings => {
+    if (core.env === 'production' && e.LEDGERLINE_DEV_TOKENS) {
+      problems.push({
+        variable: 'LEDGERLINE_DEV_TOKENS',
+        problem: 'development tokens are refused when NODE_ENV=production',
+      });
+    }
+    return {
+      jwt: {
+        issuer: e.LEDGERLINE_JWT_ISSUER,
+        audience: e.LEDGERLINE_JWT_AUDIENCE,
+        jwksUrl: e.LEDGERLINE_JWT_JWKS_URL,
+        tenantClaim: e.LEDGERLINE_JWT_TENANT_CLAIM,
+        rolesClaim: e.LEDGERLINE_JWT_ROLES_CLAIM,
+        kindClaim: e.LEDGERLINE_JWT_KIND_CLAIM,
+        clockToleranceSec: e.LEDGERLINE_JWT_CLOCK_TOLERANCE_SEC,
+        jwksCacheMaxAgeMs: e.LEDGERLINE_JWKS_CACHE_MAX_AGE_MS,
+        jwksCooldownMs: e.LEDGERLINE_JWKS_COOLDOWN_MS,
+        jwksTimeoutMs: e.LEDGERLINE_JWKS_TIMEOUT_MS,
+      },
+      devTokens:
+        e.LEDGERLINE_DEV_TOKENS ?? (core.env === 'development' && !e.LEDGERLINE_JWT_ISSUER),
+      devTokensPort: e.LEDGERLINE_DEV_TOKENS_PORT,
+      rolesFile: e.LEDGERLINE_ROLES_FILE,
+    };
+  },
+);

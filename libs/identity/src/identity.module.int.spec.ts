@@ -12,6 +12,9 @@ import {
   systemClock,
   uuidV7Generator,
 } from '@ledgerline/kernel';
+import { AccessCatalogue } from './access/access-catalogue';
+import { loadRolePolicy } from './access/role-policy';
+import { identityManifest } from './manifest';
 import { openTestDatabase, type TestDatabase } from '@ledgerline/testing';
 import {
   ACCESS_RECORDER,
@@ -34,6 +37,15 @@ import {
 import { JwksTestServer, makeSigningKey, signToken } from './testing/jwks-test-server';
 
 const ROLES_FILE = join(__dirname, '../../../policies/roles.yaml');
+// The other libs' permissions, as the server's composition would declare them: those the
+// checked-in roles file grants.
+const CATALOGUE = new AccessCatalogue([
+  identityManifest,
+  {
+    name: 'the other libs',
+    permissions: [...loadRolePolicy(ROLES_FILE).roles.values()].flatMap((p) => [...p]),
+  },
+]);
 
 // What the app module and (later) libs/audit provide. The recorder is the in-memory collector
 // because libs/audit does not exist yet.
@@ -81,7 +93,7 @@ describe('IdentityModule', () => {
   let db: TestDatabase;
 
   beforeAll(async () => {
-    db = await openTestDatabase();
+    db = await openTestDatabase(undefined, [identityManifest]);
   });
 
   afterAll(() => db.close());
@@ -89,7 +101,7 @@ describe('IdentityModule', () => {
   it('authenticates dev tokens and API keys through one authenticator, and checks access', async () => {
     const denials = new CollectedAccessRecords();
     const moduleRef = await Test.createTestingModule({
-      imports: [host(db, denials), IdentityModule.forRoot(devSettings)],
+      imports: [host(db, denials), IdentityModule.forRoot(devSettings, CATALOGUE)],
     }).compile();
     try {
       const authenticator = moduleRef.get<Authenticator>(AUTHENTICATOR);
@@ -124,7 +136,10 @@ describe('IdentityModule', () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         host(db, new CollectedAccessRecords()),
-        IdentityModule.forRoot({ ...idpSettings, jwt: { ...idpSettings.jwt, jwksUrl: jwks.url } }),
+        IdentityModule.forRoot(
+          { ...idpSettings, jwt: { ...idpSettings.jwt, jwksUrl: jwks.url } },
+          CATALOGUE,
+        ),
       ],
     }).compile();
     try {
@@ -155,7 +170,7 @@ describe('IdentityModule', () => {
             NODE_ENV: 'production',
             LEDGERLINE_MASTER_KEY: 'x'.repeat(44),
           }),
-          IdentityModule.forRoot(devSettings),
+          IdentityModule.forRoot(devSettings, CATALOGUE),
         ],
       }).compile(),
     ).rejects.toBeInstanceOf(DevTokensForbiddenError);
@@ -164,7 +179,7 @@ describe('IdentityModule', () => {
   it('refuses to start without an access-denied recorder', async () => {
     await expect(
       Test.createTestingModule({
-        imports: [host(db), IdentityModule.forRoot(idpSettings)],
+        imports: [host(db), IdentityModule.forRoot(idpSettings, CATALOGUE)],
       }).compile(),
     ).rejects.toThrow(/AccessRecorder/);
   });
@@ -174,7 +189,10 @@ describe('IdentityModule', () => {
       Test.createTestingModule({
         imports: [
           host(db, new CollectedAccessRecords()),
-          IdentityModule.forRoot({ ...idpSettings, rolesFile: join(__dirname, 'missing.yaml') }),
+          IdentityModule.forRoot(
+            { ...idpSettings, rolesFile: join(__dirname, 'missing.yaml') },
+            CATALOGUE,
+          ),
         ],
       }).compile(),
     ).rejects.toBeInstanceOf(PolicyFileError);
@@ -184,7 +202,7 @@ describe('IdentityModule', () => {
     const error: unknown = await Test.createTestingModule({
       imports: [
         host(db, new CollectedAccessRecords()),
-        IdentityModule.forRoot({ ...DEFAULT_IDENTITY_SETTINGS, rolesFile: ROLES_FILE }),
+        IdentityModule.forRoot({ ...DEFAULT_IDENTITY_SETTINGS, rolesFile: ROLES_FILE }, CATALOGUE),
       ],
     })
       .compile()

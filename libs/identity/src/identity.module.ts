@@ -16,6 +16,7 @@ import {
 } from '@ledgerline/kernel';
 import { AccessPolicy } from './access/access-policy';
 import type { AccessRecorder } from './access/access-recorder.port';
+import { ACCESS_CATALOGUE, AccessCatalogue } from './access/access-catalogue';
 import { loadRolePolicy, type RolePolicy } from './access/role-policy';
 import { ApiKeyRevocations } from './api-keys/api-key-revocations';
 import { ApiKeyStore } from './api-keys/api-key-store';
@@ -60,13 +61,15 @@ class IdentityLifecycle implements BeforeApplicationShutdown {
  */
 @Module({})
 export class IdentityModule {
-  static forRoot(settings: IdentitySettings): DynamicModule {
+  /** `catalogue`: the permissions and access actions of the libs the process composes. */
+  static forRoot(settings: IdentitySettings, catalogue: AccessCatalogue): DynamicModule {
     return {
       module: IdentityModule,
       global: true,
       providers: [
         { provide: IDENTITY_SETTINGS, useValue: settings },
-        { provide: ROLE_POLICY, useFactory: () => loadRolePolicy(settings.rolesFile) },
+        { provide: ACCESS_CATALOGUE, useValue: catalogue },
+        { provide: ROLE_POLICY, useFactory: () => loadRolePolicy(settings.rolesFile, catalogue) },
         {
           provide: ACCESS_POLICY,
           inject: [ROLE_POLICY, ACCESS_RECORDER],

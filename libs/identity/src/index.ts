@@ -14,6 +14,7 @@ export {
   DEFAULT_IDENTITY_SETTINGS,
   DEFAULT_JWT_SETTINGS,
   resolveJwtSettings,
+  identityConfig,
 } from './identity.config';
 export type { Authenticator, AuthenticationExpectation } from './authentication/authenticator.port';
 export { bearerCredential } from './authentication/bearer-credential';
@@ -25,19 +26,26 @@ export {
 } from './authentication/sign-in-auditing-authenticator';
 export { requestOriginOf, DEVICE_ID_HEADER } from './authentication/request-origin';
 export { ApiKeyStore, type ApiKeyInfo, type ApiKeyStoreOptions } from './api-keys/api-key-store';
-export { identityMigrations } from './api-keys/identity.migrations';
+export { identityManifest } from './manifest';
 export {
   ApiKeyRevocations,
   API_KEY_REVOKED_CHANNEL,
   announceApiKeyRevoked,
 } from './api-keys/api-key-revocations';
 export { RESERVED_TENANT_PREFIX, isReservedTenantId } from './reserved-tenants';
-export { PERMISSIONS, type Permission, isPermission } from './access/permissions';
+export {
+  IDENTITY_PERMISSIONS,
+  PERMISSION_NAME,
+  type Permission,
+  type Permissions,
+} from './access/permissions';
+export { AccessCatalogue, ACCESS_CATALOGUE } from './access/access-catalogue';
 export { type RolePolicy, loadRolePolicy, parseRolePolicy } from './access/role-policy';
 export { AccessPolicy } from './access/access-policy';
 export {
-  ACCESS_ACTIONS,
+  IDENTITY_ACCESS_ACTIONS,
   type AccessAction,
+  type AccessActions,
   type AccessActor,
   type AccessOutcome,
   type AccessRecord,

@@ -33,5 +33,13 @@ export {
   DEFAULT_EVENT_STORE_LIMITS,
   loadConfig,
 } from './config/config';
+export {
+  type ConfigProblem,
+  type ConfigSlice,
+  type CoreSettings,
+  configVar,
+  defineConfigSlice,
+} from './config/config-slice';
 export { CONFIG, CLOCK, ID_GENERATOR, kernelProviders } from './tokens';
 export { MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
+export { type LibManifest, type Migration, type SchemaPart, schemaOf } from './lib-manifest';

@@ -7,7 +7,7 @@ export {
   type ProjectionStatus,
 } from './projections/projection-processor';
 export type { RebuildOutcome } from './projections/blue-green-rebuild';
-export { pipelineMigrations } from './projections/pipeline.migrations';
+export { pipelineManifest } from './manifest';
 export {
   CommandRunner,
   type Appended,

@@ -51,7 +51,7 @@ export type {
   ConnectionObservation,
 } from './application/presence-connections.port';
 export { SqlPresenceConnections } from './application/sql-presence-connections.adapter';
-export { presenceMigrations } from './application/presence.migrations';
+export { presenceManifest } from './manifest';
 export {
   PresenceFanOut,
   type PresenceAudience,
@@ -74,3 +74,4 @@ export {
   type PresenceMembershipsPort,
 } from './presence.module';
 export { PresenceResolver } from './api/presence.resolver';
+export { presenceConfig, type PresenceSettings } from './presence.config';

@@ -22,6 +22,7 @@ import { PresenceService, type PresenceMemberships } from './application/presenc
 import type { PresenceLog } from './application/presence-views';
 import { SqlPresenceConnections } from './application/sql-presence-connections.adapter';
 import { TypingIndicators, type TypingMemberships } from './application/typing-indicators';
+import { presenceConfig } from './presence.config';
 
 /** Who shares a conversation with whom: the port presence and typing read memberships through. */
 export type PresenceMembershipsPort = PresenceMemberships & TypingMemberships;
@@ -112,8 +113,8 @@ const presenceProviders = [
     ) =>
       new PresenceService(access, ledger, store, connections, memberships, {
         nodeId: config.node.id,
-        graceMs: config.presence.graceMs,
-        connectionLeaseMs: config.presence.connectionLeaseMs,
+        graceMs: config.slice(presenceConfig).graceMs,
+        connectionLeaseMs: config.slice(presenceConfig).connectionLeaseMs,
         clock,
         ids,
         log: logOf('Presence'),
@@ -131,8 +132,8 @@ const presenceProviders = [
     ) =>
       new TypingIndicators(access, memberships, client, {
         clock,
-        ttlMs: config.presence.typingTtlMs,
-        rateLimit: config.presence.typingRateLimit,
+        ttlMs: config.slice(presenceConfig).typingTtlMs,
+        rateLimit: config.slice(presenceConfig).typingRateLimit,
         log: logOf('Typing'),
       }),
   },

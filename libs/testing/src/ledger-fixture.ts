@@ -10,7 +10,9 @@ import {
   LocalKeyRing,
   type KeyProvider,
 } from '@ledgerline/crypto';
+import { cryptoManifest } from '@ledgerline/crypto/manifest';
 import { SqlEventStore } from '@ledgerline/event-store';
+import { eventStoreManifest } from '@ledgerline/event-store/manifest';
 import { DEFAULT_EVENT_STORE_LIMITS, ManualClock, uuidV7Generator } from '@ledgerline/kernel';
 import { KeyLifecycle, Ledger, type IntegrityError } from '@ledgerline/ledger';
 import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from './test-database';
@@ -67,16 +69,16 @@ export interface LedgerFixture {
 
 /** The whole sealing path on a real database and a real key ring in a temporary directory. */
 export async function openLedgerFixture(kind: TestDatabaseKind): Promise<LedgerFixture> {
-  const db = await openTestDatabase(kind);
+  const db = await openTestDatabase(kind, [eventStoreManifest, cryptoManifest]);
   const dir = await mkdtemp(join(tmpdir(), 'll-ledger-'));
   const clock = new ManualClock();
-  const store = await SqlEventStore.create(db.client, {
+  const store = SqlEventStore.create(db.client, {
     limits: DEFAULT_EVENT_STORE_LIMITS,
     clock,
     pollIntervalMs: 100,
   });
-  const keyStore = await DataKeyStore.create(db.client);
-  const holds = await LegalHolds.create(db.client);
+  const keyStore = DataKeyStore.create(db.client);
+  const holds = LegalHolds.create(db.client);
   const { ring } = await LocalKeyRing.open({
     file: join(dir, 'keyring.json'),
     masterSecret: randomBytes(32).toString('base64'),

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { PgliteSqlClient, PostgresSqlClient, type SqlClient } from '@ledgerline/database';
+import {
+  PgliteSqlClient,
+  PostgresSqlClient,
+  migrateSchema,
+  type SqlClient,
+} from '@ledgerline/database';
+import { schemaOf, type LibManifest } from '@ledgerline/kernel';
 import { Client } from 'pg';
 
 /**
@@ -24,9 +30,27 @@ export function availableDatabases(): TestDatabaseKind[] {
   return TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 }
 
+/**
+ * A private database with the tables of `libs` (their manifests' schema, migrated as a server does
+ * at start); none when `libs` is empty.
+ */
 export async function openTestDatabase(
   kind: TestDatabaseKind = TEST_DATABASE_URL ? 'postgres' : 'pglite',
+  libs: readonly LibManifest[] = [],
 ): Promise<TestDatabase> {
+  const db = await openEmpty(kind);
+  if (libs.length > 0) {
+    try {
+      await migrateSchema(db.client, schemaOf(libs));
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
+  return db;
+}
+
+async function openEmpty(kind: TestDatabaseKind): Promise<TestDatabase> {
   if (kind === 'pglite') {
     const client = await PgliteSqlClient.open();
     return { name: 'pglite', client, close: () => client.close() };

@@ -25,6 +25,8 @@ export {
   IceServerDto,
   TurnCredentialRefusedError,
 } from './api/ice-servers.resolver';
+export { turnConfig, type TurnSettings } from './turn.config';
+export { turnManifest } from './manifest';
 export { TurnModule, TurnServices, type TurnModuleOptions } from './turn.module';
 export {
   Attr as StunAttr,

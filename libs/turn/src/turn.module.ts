@@ -21,6 +21,7 @@ import { AllocationAudit } from './application/allocation-audit';
 import { IceServerIssuer } from './application/ice-server-issuer';
 import { TurnRelay } from './application/turn-relay';
 import { PeerPolicy } from './domain/peer-policy';
+import { turnConfig } from './turn.config';
 
 /** What a process runs: the built-in relay, coturn's statistics reader, either or both. */
 export class TurnServices {
@@ -75,7 +76,11 @@ export class TurnModule {
           provide: IceServerIssuer,
           inject: [CONFIG, CLOCK, TurnServices],
           useFactory: (config: LedgerlineConfig, clock: Clock, services: TurnServices) =>
-            new IceServerIssuer(config.turn, clock, () => services.relay?.listeningPort),
+            new IceServerIssuer(
+              config.slice(turnConfig),
+              clock,
+              () => services.relay?.listeningPort,
+            ),
         },
         {
           provide: AllocationAudit,
@@ -91,7 +96,7 @@ export class TurnModule {
           useFactory: (config: LedgerlineConfig, audit: AllocationAudit) => {
             const logger = new Logger('Turn');
             const log = { warn: (fields: Record<string, unknown>) => logger.warn(fields) };
-            const turn = config.turn;
+            const turn = config.slice(turnConfig);
             const relay =
               options.relay && turn.enabled && turn.secrets.length > 0
                 ? new TurnRelay({

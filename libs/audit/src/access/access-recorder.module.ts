@@ -10,6 +10,7 @@ import {
 } from '@ledgerline/kernel';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
 import { LedgerAccessRecorder } from './ledger-access-recorder';
+import { auditConfig } from '../audit.config';
 
 class AccessRecorderLifecycle implements BeforeApplicationShutdown {
   constructor(@Inject(ACCESS_RECORDER) private readonly recorder: LedgerAccessRecorder) {}
@@ -35,8 +36,8 @@ class AccessRecorderLifecycle implements BeforeApplicationShutdown {
           node: config.node.id,
           clock,
           ids,
-          batchMax: config.audit.batchMax,
-          failOpenTenants: config.audit.failOpenTenants,
+          batchMax: config.slice(auditConfig).batchMax,
+          failOpenTenants: config.slice(auditConfig).failOpenTenants,
           log: { error: (fields) => logger.error(fields) },
         });
       },

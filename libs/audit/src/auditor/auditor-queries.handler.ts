@@ -1,6 +1,5 @@
 import type { SqlExecutor } from '@ledgerline/database';
 import {
-  ACCESS_ACTIONS,
   accessActorOf,
   type AccessAction,
   type AccessOutcome,
@@ -52,6 +51,8 @@ export interface AuditSearch extends AuditPageRequest {
 }
 
 export interface AuditorQueriesOptions {
+  /** The access actions of the composed libs (AccessCatalogue): a search naming another is refused. */
+  readonly knownActions: ReadonlySet<string>;
   /** Largest page a caller may ask for; above it, AuditPageSizeError. */
   readonly maxPageSize?: number;
   readonly defaultPageSize?: number;
@@ -66,13 +67,21 @@ export interface AuditorQueriesOptions {
 
 /**
  * The accesses the accounting of disclosures lists: reads of a user's PHI by members and services
- * (`phi.*`), and an auditor's views of it (a conversation's full history, a replay).
+ * (every action named `phi.*`, whichever lib records it), and an auditor's views of it (a
+ * conversation's full history, a replay).
  */
-export const DISCLOSURE_ACTIONS: readonly AccessAction[] = [
-  ...ACCESS_ACTIONS.filter((a) => a.startsWith('phi.')),
+export const DISCLOSURE_ACTION_PREFIX = 'phi.';
+export const AUDITOR_DISCLOSURE_ACTIONS: readonly AccessAction[] = [
   'audit.conversation_history.read',
   'audit.replayed',
 ];
+
+export function isDisclosure(action: string): boolean {
+  return (
+    action.startsWith(DISCLOSURE_ACTION_PREFIX) ||
+    (AUDITOR_DISCLOSURE_ACTIONS as readonly string[]).includes(action)
+  );
+}
 
 interface Row {
   event_id: string;
@@ -136,16 +145,18 @@ export class AuditorQueries {
   private readonly maxPageSize: number;
   private readonly defaultPageSize: number;
   private readonly upToDate: () => Promise<void>;
+  private readonly knownActions: ReadonlySet<string>;
 
   constructor(
     private readonly access: Pick<AccessPolicy, 'check'>,
     private readonly recorder: AccessRecorder,
     private readonly db: SqlExecutor,
-    options: AuditorQueriesOptions = {},
+    options: AuditorQueriesOptions,
   ) {
     this.maxPageSize = options.maxPageSize ?? 100;
     this.defaultPageSize = Math.min(options.defaultPageSize ?? 50, this.maxPageSize);
     this.upToDate = options.upToDate ?? (() => Promise.resolve());
+    this.knownActions = options.knownActions;
   }
 
   /** Access events by time range and any of actor, subject user, action and conversation. */
@@ -155,7 +166,7 @@ export class AuditorQueries {
     const actorId = optionalId(search.actorId, 'actorId');
     const subjectUserId = optionalId(search.subjectUserId, 'subjectUserId');
     const conversationId = optionalId(search.conversationId, 'conversationId');
-    if (search.action !== undefined && !ACCESS_ACTIONS.includes(search.action)) {
+    if (search.action !== undefined && !this.knownActions.has(search.action)) {
       throw new InvalidAuditFilterError('action');
     }
 
@@ -190,7 +201,7 @@ export class AuditorQueries {
 
   /**
    * The accounting of disclosures for one user: every access to their PHI by someone else (see
-   * DISCLOSURE_ACTIONS) that was allowed, with who, when, why (the action, and the permission
+   * isDisclosure) that was allowed, with who, when, why (the action, and the permission
    * checked) and from where. The user's own reads are not disclosures; refused and failed attempts
    * disclosed nothing and are in `search`.
    */
@@ -204,13 +215,20 @@ export class AuditorQueries {
     const subject = optionalId(subjectUserId, 'subjectUserId');
     if (subject === undefined) throw new InvalidAuditFilterError('subjectUserId');
 
-    const params: unknown[] = [principal.tenantId, page.from, page.to, subject, DISCLOSURE_ACTIONS];
+    const params: unknown[] = [
+      principal.tenantId,
+      page.from,
+      page.to,
+      subject,
+      AUDITOR_DISCLOSURE_ACTIONS,
+      `${DISCLOSURE_ACTION_PREFIX}%`,
+    ];
     const where = [
       's.tenant_id = $1',
       's.at >= $2',
       's.at < $3',
       's.subject_user_id = $4',
-      'l.action = any($5::text[])',
+      '(l.action = any($5::text[]) or l.action like $6)',
       `l.outcome = 'allowed'`,
       `not (l.actor_kind = 'user' and l.actor_id = $4)`,
     ];

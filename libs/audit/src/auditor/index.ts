@@ -1,6 +1,8 @@
 export {
   AuditorQueries,
-  DISCLOSURE_ACTIONS,
+  AUDITOR_DISCLOSURE_ACTIONS,
+  DISCLOSURE_ACTION_PREFIX,
+  isDisclosure,
   type AuditEntry,
   type AuditPage,
   type AuditPageRequest,

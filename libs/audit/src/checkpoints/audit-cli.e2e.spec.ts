@@ -29,6 +29,8 @@ describe('ledgerline audit (the built CLI on the embedded defaults)', () => {
       LEDGERLINE_DATA_DIR: dir('data'),
       LEDGERLINE_MASTER_KEY: randomBytes(32).toString('base64'),
     };
+    // A fresh deployment: the schema first, as an operator (or a server's start) does.
+    expect(cli(env, 'migrate').code).toBe(0);
     for (const tenant of ['clinic-a', 'clinic-b', 'clinic-a']) {
       expect(cli(env, 'keys', 'rotate', '--tenant', tenant).code).toBe(0);
     }

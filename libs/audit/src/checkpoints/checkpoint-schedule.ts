@@ -12,6 +12,7 @@ import { CheckpointRaceError } from './checkpoint.errors';
 import { CheckpointJob } from './checkpoint-job';
 import { openDeploymentSigner } from './deployment-signer';
 import { MerkleLogStore } from './merkle-log-store';
+import { auditConfig } from '../audit.config';
 
 /**
  * Runs the signed Merkle checkpoint every LEDGERLINE_AUDIT_CHECKPOINT_INTERVAL_MS (0: never), on
@@ -34,17 +35,17 @@ export class CheckpointSchedule implements OnApplicationBootstrap, BeforeApplica
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.config.audit.checkpointIntervalMs === 0) return;
+    if (this.config.slice(auditConfig).checkpointIntervalMs === 0) return;
     // Opened now so a bad provided key or certificate stops the start, not the first run.
     const signer = await openDeploymentSigner(this.config, true);
     const job = new CheckpointJob(
       this.store,
-      await MerkleLogStore.create(this.client),
+      MerkleLogStore.create(this.client),
       signer,
       this.clock,
     );
     this.logger.log(
-      `signing checkpoints every ${this.config.audit.checkpointIntervalMs} ms (certificate SHA-256 ${signer.certificate.fingerprint})`,
+      `signing checkpoints every ${this.config.slice(auditConfig).checkpointIntervalMs} ms (certificate SHA-256 ${signer.certificate.fingerprint})`,
     );
     this.schedule(job);
   }
@@ -62,7 +63,7 @@ export class CheckpointSchedule implements OnApplicationBootstrap, BeforeApplica
         this.running = undefined;
         this.schedule(job);
       });
-    }, this.config.audit.checkpointIntervalMs);
+    }, this.config.slice(auditConfig).checkpointIntervalMs);
     this.timer.unref();
   }
 

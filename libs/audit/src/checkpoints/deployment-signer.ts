@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { LedgerlineConfig } from '@ledgerline/kernel';
 import { TreeHeadSigner } from './signing-key';
+import { auditConfig } from '../audit.config';
 
 /** Where a generated signing key and certificate live, under the data directory. */
 export const AUDIT_SIGNING_DIR = 'audit-signing';
@@ -11,16 +12,16 @@ export const AUDIT_SIGNING_DIR = 'audit-signing';
  * directory (on first use when `createIfMissing`).
  */
 export function openDeploymentSigner(
-  config: Pick<LedgerlineConfig, 'storage' | 'audit'>,
+  config: Pick<LedgerlineConfig, 'storage' | 'slice'>,
   createIfMissing: boolean,
 ): Promise<TreeHeadSigner> {
   return TreeHeadSigner.open({
     dir: deploymentSigningDir(config),
     createIfMissing,
-    ...(config.audit.signingCertFile && config.audit.signingKeyFile
+    ...(config.slice(auditConfig).signingCertFile && config.slice(auditConfig).signingKeyFile
       ? {
-          certificateFile: config.audit.signingCertFile,
-          privateKeyFile: config.audit.signingKeyFile,
+          certificateFile: config.slice(auditConfig).signingCertFile,
+          privateKeyFile: config.slice(auditConfig).signingKeyFile,
         }
       : {}),
   });

@@ -16,7 +16,6 @@ export {
   type TreeHead,
 } from './tree-head';
 export { TreeHeadSigner, type TreeHeadSignerOptions } from './signing-key';
-export { checkpointMigrations } from './checkpoint.migrations';
 export { MerkleLogStore, type StoredLeaf, type StoredTreeHead } from './merkle-log-store';
 export { CheckpointJob, type CheckpointJobOptions, type CheckpointOutcome } from './checkpoint-job';
 export {

@@ -1,6 +1,5 @@
-import { migrate, type SqlClient } from '@ledgerline/database';
+import { type SqlClient } from '@ledgerline/database';
 import type { GlobalPosition } from '@ledgerline/kernel';
-import { checkpointMigrations } from './checkpoint.migrations';
 import { CheckpointRaceError } from './checkpoint.errors';
 import type { SignedTreeHead } from './tree-head';
 
@@ -66,8 +65,7 @@ const INSERT_CHUNK = 1_000;
 export class MerkleLogStore {
   private constructor(private readonly client: SqlClient) {}
 
-  static async create(client: SqlClient): Promise<MerkleLogStore> {
-    await migrate(client, 'audit-checkpoints', checkpointMigrations);
+  static create(client: SqlClient): MerkleLogStore {
     return new MerkleLogStore(client);
   }
 

@@ -1,10 +1,9 @@
-import { migrate, type SqlClient, type SqlExecutor } from '@ledgerline/database';
+import { type SqlClient, type SqlExecutor } from '@ledgerline/database';
 import type { GlobalPosition } from '@ledgerline/kernel';
 import type { Ledger } from '@ledgerline/ledger';
 import { ProjectionProcessor, type ProjectionProcessorOptions } from '@ledgerline/pipeline';
 import { AUDIT_STREAM_PREFIX } from '../audit-stream';
 import { auditLogEntryOf, type AuditLogRow, type SkipReason } from './audit-log-row';
-import { auditLogMigrations } from './audit-log.migrations';
 
 /** The projection's name: its checkpoint row in the projection processor (`ll_projections`). */
 export const AUDIT_LOG_PROJECTION = 'audit-log';
@@ -44,13 +43,11 @@ export class AuditLogProjection {
 
   private constructor(private readonly processor: ProjectionProcessor) {}
 
-  /** Migrates the audit log tables and registers the projection with the app's processor. */
-  static async register(
-    client: SqlClient,
+  /** Registers the projection with the app's processor (its tables are migrated at start). */
+  static register(
     processor: ProjectionProcessor,
     options: Pick<AuditLogProjectionOptions, 'onSkipped'> = {},
-  ): Promise<AuditLogProjection> {
-    await migrate(client, 'audit-log', auditLogMigrations);
+  ): AuditLogProjection {
     const projection = new AuditLogProjection(processor);
     processor.register({
       name: AUDIT_LOG_PROJECTION,
@@ -76,13 +73,15 @@ export class AuditLogProjection {
   }
 
   /** With a processor of its own (tools and tests that run nothing else); does not start it. */
-  static async create(
+  static create(
     client: SqlClient,
     ledger: Pick<Ledger, 'subscribe'>,
     options: AuditLogProjectionOptions = {},
-  ): Promise<AuditLogProjection> {
-    const processor = await ProjectionProcessor.create(client, ledger, options);
-    return AuditLogProjection.register(client, processor, options);
+  ): AuditLogProjection {
+    return AuditLogProjection.register(
+      ProjectionProcessor.create(client, ledger, options),
+      options,
+    );
   }
 
   get running(): boolean {

@@ -4,7 +4,6 @@ export {
   type AuditLogProjectionOptions,
   type ReplayOutcome,
 } from './audit-log.projection';
-export { auditLogMigrations } from './audit-log.migrations';
 export {
   LEGACY_ACCESS_DENIED,
   UnreadableAccessEventError,

@@ -1,5 +1,5 @@
 import { DataKeyNotFoundError, type DataKeys } from '@ledgerline/crypto';
-import { migrate, type Migration, type SqlClient } from '@ledgerline/database';
+import type { SqlClient } from '@ledgerline/database';
 import type { Clock } from '@ledgerline/kernel';
 import { monthEpoch } from '@ledgerline/ledger';
 import {
@@ -41,24 +41,6 @@ export interface ConversationSnapshotStore {
   ): Promise<void>;
 }
 
-export const conversationSnapshotMigrations: readonly Migration[] = [
-  {
-    version: 1,
-    name: 'conversation-snapshots',
-    sql: `
-      create table ll_conversation_snapshots (
-        stream_id text primary key,
-        tenant_id text not null,
-        revision bigint not null check (revision >= 0),
-        version integer not null,
-        key_id text not null,
-        epoch text not null,
-        state bytea not null,
-        taken_at timestamptz not null default now()
-      );`,
-  },
-];
-
 export interface SqlConversationSnapshotsOptions {
   readonly clock: Clock;
   /** Retention epoch of the data key sealing at `at`: the ledger's (default: the UTC month). */
@@ -87,12 +69,11 @@ export class SqlConversationSnapshots implements ConversationSnapshotStore {
     this.epochOf = options.epochOf ?? monthEpoch;
   }
 
-  static async create(
+  static create(
     client: SqlClient,
     keys: Pick<DataKeys, 'sealingKey' | 'openingKey'>,
     options: SqlConversationSnapshotsOptions,
-  ): Promise<SqlConversationSnapshots> {
-    await migrate(client, 'conversation-snapshots', conversationSnapshotMigrations);
+  ): SqlConversationSnapshots {
     return new SqlConversationSnapshots(client, keys, options);
   }
 

@@ -1,4 +1,4 @@
-import { migrate, type SqlClient } from '@ledgerline/database';
+import { type SqlClient } from '@ledgerline/database';
 import { ValidationError, type GlobalPosition } from '@ledgerline/kernel';
 import type { Ledger, OpenedEvent } from '@ledgerline/ledger';
 import {
@@ -11,7 +11,6 @@ import { openConversationEvent } from '../application/conversation-events.codec'
 import { CONVERSATION_STREAM_CATEGORY, parseConversationStreamId } from '../domain/stream-ids';
 import { conversationListProjection } from './conversation-list.projection';
 import type { ConversationProjection, ProjectedEvent } from './conversation-projection';
-import { conversationReadModelMigrations } from './conversations.migrations';
 import { messageEditsProjection } from './message-edits.projection';
 import { messageHistoryProjection } from './message-history.projection';
 import { reactionsProjection } from './reactions.projection';
@@ -82,13 +81,11 @@ export class ConversationProjections {
     readonly names: readonly string[],
   ) {}
 
-  /** Migrates the read models and registers them with the app's processor. */
-  static async register(
-    client: SqlClient,
+  /** Registers the read models with the app's processor (their tables are migrated at start). */
+  static register(
     processor: ProjectionProcessor,
     projections: readonly ConversationProjection[] = CONVERSATION_PROJECTIONS,
-  ): Promise<ConversationProjections> {
-    await migrate(client, 'conversations', conversationReadModelMigrations);
+  ): ConversationProjections {
     for (const p of projections) processor.register(onThePipeline(p));
     return new ConversationProjections(
       processor,
@@ -97,13 +94,12 @@ export class ConversationProjections {
   }
 
   /** With a processor of their own (tools and tests that run nothing else). */
-  static async create(
+  static create(
     client: SqlClient,
     ledger: Pick<Ledger, 'subscribe'>,
     options: ConversationProjectionsOptions = {},
-  ): Promise<ConversationProjections> {
-    const processor = await ProjectionProcessor.create(client, ledger, options);
-    return ConversationProjections.register(client, processor);
+  ): ConversationProjections {
+    return ConversationProjections.register(ProjectionProcessor.create(client, ledger, options));
   }
 
   /** Starts the processor these read models run on (no-op when it runs). */

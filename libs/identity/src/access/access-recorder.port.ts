@@ -24,40 +24,24 @@ export interface RequestOrigin {
 }
 
 /**
- * What an access record says was done. Reads of PHI (`phi.*`) name the ids they returned; the
- * others name the ids they touched.
+ * What an access record says was done. Each lib declares the actions its records name in its
+ * manifest (`accessActions`) and adds them here by module augmentation (as for `Permissions`,
+ * docs/adr/0027). Reads of PHI are named `phi.*` (the accounting of disclosures lists them by that
+ * prefix) and name the ids they returned; the others name the ids they touched.
  */
-export const ACCESS_ACTIONS = [
-  'phi.history.read',
-  'phi.message.read',
-  'phi.thread.read',
-  'phi.edit_history.read',
-  'phi.conversation_list.read',
-  'phi.realtime.sync',
-  /** A live feed of a conversation's (or all the caller's conversations') events began. */
-  'phi.live.subscribed',
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by augmentation
+export interface AccessActions extends Record<(typeof IDENTITY_ACCESS_ACTIONS)[number], true> {}
+
+export type AccessAction = Extract<keyof AccessActions, string>;
+
+/** Identity's own: sign-ins, refusals by the access policy, API keys. */
+export const IDENTITY_ACCESS_ACTIONS = [
   'signin.succeeded',
   'signin.failed',
   'access.denied',
   'apikey.created',
   'apikey.revoked',
-  'keys.rotated',
-  'keys.shredded',
-  'audit.exported',
-  'audit.searched',
-  'audit.disclosures.read',
-  'audit.conversation_history.read',
-  'audit.replayed',
-  /** A TURN allocation ended (libs/turn): who relayed, from where, for how long. */
-  'turn.allocation',
-  /** A legal hold was placed on a stream or prefix (its reason is sealed in the key stream). */
-  'keys.hold.placed',
-  'keys.hold.released',
-  /** A KEK version was destroyed in the local key ring once nothing was wrapped under it. */
-  'keys.kek.retired',
 ] as const;
-
-export type AccessAction = (typeof ACCESS_ACTIONS)[number];
 
 export type AccessOutcome = 'allowed' | 'denied' | 'failed';
 

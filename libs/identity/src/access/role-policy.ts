@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { PolicyFileError } from '../identity.errors';
-import { isPermission, type Permission } from './permissions';
+import { PERMISSION_NAME, type Permission } from './permissions';
 
 /** policies/roles.yaml, validated: each tenant-level role and the permissions it grants. */
 export interface RolePolicy {
@@ -12,42 +12,53 @@ export interface RolePolicy {
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 
-const permissionList = z
-  .array(z.string(), {
-    error: (issue) =>
-      issue.input === undefined
-        ? 'required: a list of permissions'
-        : 'must be a list of permissions',
-  })
-  .superRefine((permissions, ctx) => {
-    const seen = new Set<string>();
-    permissions.forEach((p, i) => {
-      if (!isPermission(p)) {
-        ctx.addIssue({ code: 'custom', path: [i], message: `unknown permission "${p}"` });
-      } else if (seen.has(p)) {
-        ctx.addIssue({ code: 'custom', path: [i], message: `permission "${p}" is listed twice` });
-      }
-      seen.add(p);
+/**
+ * What a roles file may grant: the permissions of the composed libs (AccessCatalogue). Without
+ * one (a lib's own tests, which run without the others), any well-formed name.
+ */
+export interface KnownPermissions {
+  readonly permissions: ReadonlySet<string>;
+}
+
+const permissionList = (known: KnownPermissions | undefined) =>
+  z
+    .array(z.string(), {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'required: a list of permissions'
+          : 'must be a list of permissions',
+    })
+    .superRefine((permissions, ctx) => {
+      const seen = new Set<string>();
+      permissions.forEach((p, i) => {
+        if (known ? !known.permissions.has(p) : !PERMISSION_NAME.test(p)) {
+          ctx.addIssue({ code: 'custom', path: [i], message: `unknown permission "${p}"` });
+        } else if (seen.has(p)) {
+          ctx.addIssue({ code: 'custom', path: [i], message: `permission "${p}" is listed twice` });
+        }
+        seen.add(p);
+      });
     });
+
+const fileSchema = (known: KnownPermissions | undefined) =>
+  z.strictObject({
+    version: z.literal(1, { error: 'must be 1 (the only version this build understands)' }),
+    roles: z
+      .record(
+        z.string().regex(ROLE_NAME),
+        z.strictObject({
+          description: z.string().optional(),
+          permissions: permissionList(known),
+        }),
+      )
+      .refine((roles) => Object.keys(roles).length > 0, { error: 'at least one role is required' }),
   });
-
-const roleSchema = z.strictObject({
-  description: z.string().optional(),
-  permissions: permissionList,
-});
-
-const fileSchema = z.strictObject({
-  version: z.literal(1, { error: 'must be 1 (the only version this build understands)' }),
-  roles: z
-    .record(z.string().regex(ROLE_NAME), roleSchema)
-    .refine((roles) => Object.keys(roles).length > 0, { error: 'at least one role is required' }),
-});
 
 const ROLE_NAME_RULE =
   'role names are lower-case letters, digits, "_" and "-", starting with a letter';
 
 /** Reads and validates a roles file; throws PolicyFileError naming the file and every bad path. */
-export function loadRolePolicy(file: string): RolePolicy {
+export function loadRolePolicy(file: string, known?: KnownPermissions): RolePolicy {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -56,11 +67,11 @@ export function loadRolePolicy(file: string): RolePolicy {
       { path: '(file)', problem: `cannot be read (${(error as NodeJS.ErrnoException).code})` },
     ]);
   }
-  return parseRolePolicy(text, file);
+  return parseRolePolicy(text, file, known);
 }
 
 /** Validates the text of a roles file; `file` only names it in errors. */
-export function parseRolePolicy(text: string, file: string): RolePolicy {
+export function parseRolePolicy(text: string, file: string, known?: KnownPermissions): RolePolicy {
   const lineCounter = new LineCounter();
   // uniqueKeys (the default, spelled out because it is what refuses a role defined twice).
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
@@ -77,7 +88,7 @@ export function parseRolePolicy(text: string, file: string): RolePolicy {
       }),
     );
   }
-  const parsed = fileSchema.safeParse(doc.toJS());
+  const parsed = fileSchema(known).safeParse(doc.toJS());
   if (!parsed.success) {
     throw new PolicyFileError(
       file,
@@ -90,7 +101,7 @@ export function parseRolePolicy(text: string, file: string): RolePolicy {
   }
   const roles = new Map<string, ReadonlySet<Permission>>();
   for (const [name, role] of Object.entries(parsed.data.roles)) {
-    roles.set(name, new Set(role.permissions.filter(isPermission)));
+    roles.set(name, new Set(role.permissions as Permission[]));
   }
   return { version: 1, roles };
 }

@@ -2,10 +2,14 @@ import { PolicyFileError } from '../identity.errors';
 import { parseRolePolicy } from './role-policy';
 
 const FILE = 'policies/roles.yaml';
+// What the composed libs would declare (a process passes its AccessCatalogue).
+const KNOWN = {
+  permissions: new Set(['conversation.read', 'message.send', 'audit.read', 'keys.rotate']),
+};
 
 function problemsOf(text: string): PolicyFileError {
   try {
-    parseRolePolicy(text, FILE);
+    parseRolePolicy(text, FILE, KNOWN);
   } catch (error) {
     expect(error).toBeInstanceOf(PolicyFileError);
     const e = error as PolicyFileError;
@@ -31,6 +35,7 @@ roles:
     permissions: []
 `,
       FILE,
+      KNOWN,
     );
     expect(policy.version).toBe(1);
     expect([...policy.roles.keys()]).toEqual(['user', 'auditor', 'nobody']);
@@ -111,5 +116,16 @@ roles:
     ]);
     expect(problemsOf('').problems[0]!.path).toBe('(top level)');
     expect(problemsOf('version: 1\nroles: [\n').message).toMatch(/not valid YAML/);
+  });
+
+  it('without a catalogue, accepts any well-formed permission name and refuses others', () => {
+    const policy = parseRolePolicy(
+      'version: 1\nroles:\n  r:\n    permissions: [file.upload]\n',
+      FILE,
+    );
+    expect([...policy.roles.get('r')!]).toEqual(['file.upload']);
+    expect(() =>
+      parseRolePolicy('version: 1\nroles:\n  r:\n    permissions: [Upload]\n', FILE),
+    ).toThrow(/unknown permission "Upload"/);
   });
 });

@@ -1,4 +1,5 @@
 import { ManualClock, uuidV7Generator } from '@ledgerline/kernel';
+import { identityManifest } from '../manifest';
 import { availableDatabases, openTestDatabase, type TestDatabase } from '@ledgerline/testing';
 import { ApiKeyRevocations } from './api-key-revocations';
 import { ApiKeyStore } from './api-key-store';
@@ -30,8 +31,8 @@ describe.each(availableDatabases())('ApiKeyRevocations on %s', (kind) => {
   const clock = new ManualClock('2026-03-01T09:00:00.000Z');
 
   beforeAll(async () => {
-    db = await openTestDatabase(kind);
-    store = await ApiKeyStore.open(db.client, {
+    db = await openTestDatabase(kind, [identityManifest]);
+    store = ApiKeyStore.open(db.client, {
       clock,
       ids: uuidV7Generator,
       definesRole: () => true,

@@ -1,4 +1,5 @@
 import { ManualClock, NotFoundError, ValidationError, uuidV7Generator } from '@ledgerline/kernel';
+import { identityManifest } from '../manifest';
 import { availableDatabases, openTestDatabase, type TestDatabase } from '@ledgerline/testing';
 import { AuthenticationError, type AuthenticationFailure } from '../identity.errors';
 import { ApiKeyStore } from './api-key-store';
@@ -26,8 +27,8 @@ describe.each(availableDatabases())('ApiKeyStore on %s', (kind) => {
   const clock = new ManualClock('2026-03-01T09:00:00.000Z');
 
   beforeAll(async () => {
-    db = await openTestDatabase(kind);
-    store = await ApiKeyStore.open(db.client, {
+    db = await openTestDatabase(kind, [identityManifest]);
+    store = ApiKeyStore.open(db.client, {
       clock,
       ids: uuidV7Generator,
       definesRole: (role) => ROLES.has(role),
@@ -164,22 +165,5 @@ describe.each(availableDatabases())('ApiKeyStore on %s', (kind) => {
   it('reports revoking a key that does not exist as not found', async () => {
     await expect(store.revoke(uuidV7Generator.next())).rejects.toBeInstanceOf(NotFoundError);
     await expect(store.revoke('not-a-uuid')).rejects.toBeInstanceOf(NotFoundError);
-  });
-
-  it('applies its migration once when two stores open the same database', async () => {
-    const fresh = await openTestDatabase(kind);
-    try {
-      const options = { clock, ids: uuidV7Generator, definesRole: () => true };
-      await Promise.all([
-        ApiKeyStore.open(fresh.client, options),
-        ApiKeyStore.open(fresh.client, options),
-      ]);
-      const rows = await fresh.client.query(
-        `select version from ll_schema_migrations where namespace = 'identity'`,
-      );
-      expect(rows).toHaveLength(1);
-    } finally {
-      await fresh.close();
-    }
   });
 });

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { migrate, type SqlClient } from '@ledgerline/database';
+import { type SqlClient } from '@ledgerline/database';
 import {
   NotFoundError,
   ValidationError,
@@ -16,7 +16,6 @@ import type {
 } from '../authentication/authenticator.port';
 import { generateApiKey, hashApiKey, parseApiKey } from './api-key-format';
 import { announceApiKeyRevoked } from './api-key-revocations';
-import { identityMigrations } from './identity.migrations';
 import { isReservedTenantId } from '../reserved-tenants';
 
 /** An API key as listed: never its secret, never its hash. */
@@ -65,8 +64,7 @@ export class ApiKeyStore implements Authenticator {
     private readonly options: ApiKeyStoreOptions,
   ) {}
 
-  static async open(client: SqlClient, options: ApiKeyStoreOptions): Promise<ApiKeyStore> {
-    await migrate(client, 'identity', identityMigrations);
+  static open(client: SqlClient, options: ApiKeyStoreOptions): ApiKeyStore {
     return new ApiKeyStore(client, options);
   }
 

@@ -6,6 +6,7 @@ import {
   type TestDatabase,
 } from '@ledgerline/testing';
 import { ApiKeyStore } from '../api-keys/api-key-store';
+import { identityManifest } from '../manifest';
 import { AuthenticationError } from '../identity.errors';
 import {
   DEPLOYMENT_AUDIT_TENANT,
@@ -20,9 +21,9 @@ for (const kind of availableDatabases()) {
     let keys: ApiKeyStore;
     let clock: ManualClock;
     beforeAll(async () => {
-      db = await openTestDatabase(kind);
+      db = await openTestDatabase(kind, [identityManifest]);
       clock = new ManualClock('2026-11-25T09:00:00.000Z');
-      keys = await ApiKeyStore.open(db.client, {
+      keys = ApiKeyStore.open(db.client, {
         clock,
         ids: uuidV7Generator,
         definesRole: () => true,

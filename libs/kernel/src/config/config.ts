@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { ConfigError } from '../errors';
+import { z } from 'zod';
+import type { ConfigProblem, ConfigSlice, CoreSettings } from './config-slice';
 import { envSchema, type Env } from './config.schema';
 
 /** The typed configuration every process reads once, at start-up. */
@@ -52,44 +52,8 @@ export interface LedgerlineConfig {
     };
     readonly maxEventsPerDataKey: number;
   };
-  /** Read by libs/identity (its `IdentitySettings`). */
-  readonly identity: {
-    readonly jwt: {
-      readonly issuer?: string;
-      readonly audience?: string;
-      readonly jwksUrl?: string;
-      readonly tenantClaim: string;
-      readonly rolesClaim: string;
-      readonly kindClaim: string;
-      readonly clockToleranceSec: number;
-      readonly jwksCacheMaxAgeMs: number;
-      readonly jwksCooldownMs: number;
-      readonly jwksTimeoutMs: number;
-    };
-    readonly devTokens: boolean;
-    readonly devTokensPort: number;
-    readonly rolesFile: string;
-  };
   /** This process, as access records and presence name it. */
   readonly node: { readonly id: string };
-  /** Read by libs/audit. */
-  readonly audit: {
-    readonly failOpenTenants: ReadonlySet<string>;
-    readonly batchMax: number;
-    /** 0: the scheduled checkpoint is off. */
-    readonly checkpointIntervalMs: number;
-    readonly signingCertFile?: string;
-    readonly signingKeyFile?: string;
-  };
-  /** Read by libs/presence. */
-  readonly presence: {
-    /** No connection on any node for this long: the user goes offline. */
-    readonly graceMs: number;
-    /** A node's connections expire unless renewed within this time. */
-    readonly connectionLeaseMs: number;
-    readonly typingTtlMs: number;
-    readonly typingRateLimit: { readonly points: number; readonly windowMs: number };
-  };
   /** The operator listener for GET /metrics (apps/server). */
   readonly metrics: {
     readonly enabled: boolean;
@@ -97,30 +61,12 @@ export interface LedgerlineConfig {
     /** 0: a free port chosen at start. */
     readonly port: number;
   };
-  /** Read by libs/turn (credentials, the built-in relay, coturn's statistics). */
-  readonly turn: {
-    readonly enabled: boolean;
-    readonly host: string;
-    readonly port: number;
-    readonly tcp: boolean;
-    readonly externalAddress?: string;
-    readonly publicHost: string;
-    readonly publicPort: number;
-    readonly tlsPort?: number;
-    readonly realm: string;
-    /**
-     * The first mints; all are accepted. Generated per process outside production when unset;
-     * empty in production when unset (TURN is then off).
-     */
-    readonly secrets: readonly string[];
-    readonly credentialTtlMinutes: number;
-    readonly peerAllowlist: readonly string[];
-    readonly maxAllocationsPerUser: number;
-    readonly maxAllocations: number;
-    readonly maxBandwidthBytesPerSecond: number;
-    readonly maxLifetimeSeconds: number;
-    readonly coturnStatsDbUrl?: string;
-  };
+  /**
+   * A lib's settings, read from the same environment by its ConfigSlice: loaded with the process's
+   * configuration when the app composed the lib (so its problems are reported at start, with
+   * everyone else's), on first use otherwise.
+   */
+  slice<T>(slice: ConfigSlice<T>): T;
 }
 
 export interface EventStoreLimits {
@@ -141,22 +87,23 @@ export const DEFAULT_EVENT_STORE_LIMITS: EventStoreLimits = {
  * Reads and validates configuration from an environment map (normally `process.env`). Throws one
  * ConfigError listing every bad variable by name; values are never echoed, since some are secrets.
  */
-export function loadConfig(source: Readonly<Record<string, string | undefined>>): LedgerlineConfig {
+export function loadConfig(
+  source: Readonly<Record<string, string | undefined>>,
+  libs: readonly { readonly config?: ConfigSlice<unknown> }[] = [],
+): LedgerlineConfig {
   // Empty strings mean "unset", the way shells and compose files write them.
   const cleaned = Object.fromEntries(
     Object.entries(source).filter(([, v]) => v !== undefined && v !== ''),
   );
-  const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => ({
-        variable: String(issue.path[0] ?? '(environment)'),
-        problem: issue.message,
-      })),
-    );
-  }
-  const e = parsed.data;
-  const problems: { variable: string; problem: string }[] = [];
+  const slices = libs.flatMap((lib) => (lib.config ? [lib.config] : []));
+  const schema = slices.reduce<z.ZodObject<z.ZodRawShape>>(
+    (all, slice) => all.extend(slice.variables),
+    envSchema,
+  );
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) throw configErrorOf(parsed.error);
+  const e = parsed.data as Env;
+  const problems: ConfigProblem[] = [];
   const tenantKeys = parseTenantKeys(e.LEDGERLINE_KMS_KEYS, problems);
   const allowedOrigins = parseOrigins(e.LEDGERLINE_ALLOWED_ORIGINS, problems);
   if (e.LEDGERLINE_MASTER_KEY && e.LEDGERLINE_MASTER_KEY_FILE) {
@@ -194,21 +141,6 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       problem: 'must be at least LEDGERLINE_EVENT_MAX_BYTES',
     });
   }
-  if (e.NODE_ENV === 'production' && e.LEDGERLINE_DEV_TOKENS) {
-    problems.push({
-      variable: 'LEDGERLINE_DEV_TOKENS',
-      problem: 'development tokens are refused when NODE_ENV=production',
-    });
-  }
-  if (!e.LEDGERLINE_AUDIT_SIGNING_CERT_FILE !== !e.LEDGERLINE_AUDIT_SIGNING_KEY_FILE) {
-    problems.push({
-      variable: e.LEDGERLINE_AUDIT_SIGNING_CERT_FILE
-        ? 'LEDGERLINE_AUDIT_SIGNING_KEY_FILE'
-        : 'LEDGERLINE_AUDIT_SIGNING_CERT_FILE',
-      problem:
-        'set both LEDGERLINE_AUDIT_SIGNING_CERT_FILE and LEDGERLINE_AUDIT_SIGNING_KEY_FILE, or neither',
-    });
-  }
   if (
     e.LEDGERLINE_METRICS_ENABLED &&
     e.LEDGERLINE_METRICS_PORT !== 0 &&
@@ -219,30 +151,21 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       problem: 'must differ from LEDGERLINE_PORT: metrics are never served on the public port',
     });
   }
-  const turnSecrets = splitList(e.LEDGERLINE_TURN_SECRETS);
-  if (turnSecrets.some((secret) => secret.length < 16)) {
-    problems.push({
-      variable: 'LEDGERLINE_TURN_SECRETS',
-      problem: 'each shared secret must be at least 16 characters',
-    });
-  }
-  const turnAllowlist = splitList(e.LEDGERLINE_TURN_PEER_ALLOWLIST);
-  if (turnAllowlist.some((cidr) => !isCidr(cidr))) {
-    problems.push({
-      variable: 'LEDGERLINE_TURN_PEER_ALLOWLIST',
-      problem: 'expected comma-separated CIDR ranges like 10.20.0.0/16 or fd00:1::/48',
-    });
-  }
-  if (isUnspecified(e.LEDGERLINE_TURN_HOST) && !e.LEDGERLINE_TURN_EXTERNAL_ADDRESS) {
-    problems.push({
-      variable: 'LEDGERLINE_TURN_EXTERNAL_ADDRESS',
-      problem: 'required when LEDGERLINE_TURN_HOST listens on every interface',
-    });
-  }
+  const core: CoreSettings = {
+    env: e.NODE_ENV,
+    httpPort: e.LEDGERLINE_PORT,
+    dataDir: e.LEDGERLINE_DATA_DIR,
+  };
+  const loaded = new Map<ConfigSlice<unknown>, unknown>();
+  for (const slice of slices) loaded.set(slice, slice.read(parsed.data, core, problems));
   if (problems.length > 0) throw new ConfigError(problems);
-  const turnPort = e.LEDGERLINE_TURN_PORT ?? (e.LEDGERLINE_PORT === 0 ? 0 : 3478);
+  const slice = <T>(wanted: ConfigSlice<T>): T => {
+    if (!loaded.has(wanted)) loaded.set(wanted, readSlice(wanted, cleaned, core));
+    return loaded.get(wanted) as T;
+  };
 
   return {
+    slice,
     env: e.NODE_ENV,
     log: { level: e.LOG_LEVEL },
     http: {
@@ -293,100 +216,36 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       },
       maxEventsPerDataKey: e.LEDGERLINE_DEK_MAX_EVENTS,
     },
-    identity: {
-      jwt: {
-        issuer: e.LEDGERLINE_JWT_ISSUER,
-        audience: e.LEDGERLINE_JWT_AUDIENCE,
-        jwksUrl: e.LEDGERLINE_JWT_JWKS_URL,
-        tenantClaim: e.LEDGERLINE_JWT_TENANT_CLAIM,
-        rolesClaim: e.LEDGERLINE_JWT_ROLES_CLAIM,
-        kindClaim: e.LEDGERLINE_JWT_KIND_CLAIM,
-        clockToleranceSec: e.LEDGERLINE_JWT_CLOCK_TOLERANCE_SEC,
-        jwksCacheMaxAgeMs: e.LEDGERLINE_JWKS_CACHE_MAX_AGE_MS,
-        jwksCooldownMs: e.LEDGERLINE_JWKS_COOLDOWN_MS,
-        jwksTimeoutMs: e.LEDGERLINE_JWKS_TIMEOUT_MS,
-      },
-      devTokens:
-        e.LEDGERLINE_DEV_TOKENS ?? (e.NODE_ENV === 'development' && !e.LEDGERLINE_JWT_ISSUER),
-      devTokensPort: e.LEDGERLINE_DEV_TOKENS_PORT,
-      rolesFile: e.LEDGERLINE_ROLES_FILE,
-    },
     node: { id: e.LEDGERLINE_NODE_ID ?? defaultNodeId() },
-    audit: {
-      failOpenTenants: new Set(
-        (e.LEDGERLINE_AUDIT_FAIL_OPEN_TENANTS ?? '')
-          .split(',')
-          .map((t) => t.trim())
-          .filter(Boolean),
-      ),
-      batchMax: e.LEDGERLINE_AUDIT_BATCH_MAX,
-      checkpointIntervalMs: e.LEDGERLINE_AUDIT_CHECKPOINT_INTERVAL_MS,
-      signingCertFile: e.LEDGERLINE_AUDIT_SIGNING_CERT_FILE,
-      signingKeyFile: e.LEDGERLINE_AUDIT_SIGNING_KEY_FILE,
-    },
-    presence: {
-      graceMs: e.LEDGERLINE_PRESENCE_GRACE_MS,
-      connectionLeaseMs: e.LEDGERLINE_PRESENCE_LEASE_MS,
-      typingTtlMs: e.LEDGERLINE_TYPING_TTL_MS,
-      typingRateLimit: {
-        points: e.LEDGERLINE_TYPING_RATE_LIMIT,
-        windowMs: e.LEDGERLINE_TYPING_RATE_WINDOW_MS,
-      },
-    },
     metrics: {
       enabled: e.LEDGERLINE_METRICS_ENABLED,
       host: e.LEDGERLINE_METRICS_HOST,
       port: e.LEDGERLINE_METRICS_PORT,
     },
-    turn: {
-      enabled: e.LEDGERLINE_TURN_ENABLED,
-      host: e.LEDGERLINE_TURN_HOST,
-      port: turnPort,
-      tcp: e.LEDGERLINE_TURN_TCP,
-      externalAddress: e.LEDGERLINE_TURN_EXTERNAL_ADDRESS,
-      publicHost:
-        e.LEDGERLINE_TURN_PUBLIC_HOST ??
-        e.LEDGERLINE_TURN_EXTERNAL_ADDRESS ??
-        e.LEDGERLINE_TURN_HOST,
-      publicPort: e.LEDGERLINE_TURN_PUBLIC_PORT ?? turnPort,
-      tlsPort: e.LEDGERLINE_TURN_TLS_PORT,
-      realm: e.LEDGERLINE_TURN_REALM,
-      // Development without secrets: one per process, so the built-in relay and the credentials it
-      // is handed agree (coturn needs the configured ones).
-      // In production without secrets TURN is off: no relay, and `iceServers` says it is unavailable.
-      secrets:
-        turnSecrets.length > 0 || e.NODE_ENV === 'production'
-          ? turnSecrets
-          : [randomBytes(24).toString('base64url')],
-      credentialTtlMinutes: e.LEDGERLINE_TURN_CREDENTIAL_TTL_MINUTES,
-      peerAllowlist: turnAllowlist,
-      maxAllocationsPerUser: e.LEDGERLINE_TURN_MAX_ALLOCATIONS_PER_USER,
-      maxAllocations: e.LEDGERLINE_TURN_MAX_ALLOCATIONS,
-      maxBandwidthBytesPerSecond: e.LEDGERLINE_TURN_MAX_BANDWIDTH_BYTES,
-      maxLifetimeSeconds: e.LEDGERLINE_TURN_MAX_LIFETIME_SEC,
-      coturnStatsDbUrl: e.LEDGERLINE_TURN_COTURN_STATSDB_URL,
-    },
   };
 }
 
-function splitList(raw: string | undefined): string[] {
-  return (raw ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** A slice the app did not load with the rest: read on first use, refused the same way. */
+function readSlice<T>(
+  slice: ConfigSlice<T>,
+  cleaned: Readonly<Record<string, unknown>>,
+  core: CoreSettings,
+): T {
+  const parsed = z.object(slice.variables).safeParse(cleaned);
+  if (!parsed.success) throw configErrorOf(parsed.error);
+  const problems: ConfigProblem[] = [];
+  const value = slice.read(parsed.data, core, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return value;
 }
 
-function isCidr(text: string): boolean {
-  const [address, bits, extra] = text.split('/');
-  const family = isIP(address ?? '');
-  if (!family || extra !== undefined) return false;
-  if (bits === undefined) return true;
-  const n = Number(bits);
-  return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
-}
-
-function isUnspecified(host: string): boolean {
-  return host === '0.0.0.0' || host === '::' || host === '0:0:0:0:0:0:0:0';
+function configErrorOf(error: z.ZodError): ConfigError {
+  return new ConfigError(
+    error.issues.map((issue) => ({
+      variable: String(issue.path[0] ?? '(environment)'),
+      problem: issue.message,
+    })),
+  );
 }
 
 /** `<host>-<pid>`, cut to the node id's 64 characters and its alphabet. */
@@ -401,7 +260,7 @@ function defaultNodeId(): string {
 /** `https://app.example.com,http://localhost:5173`: each an exact origin, as browsers send it. */
 function parseOrigins(
   raw: string | undefined,
-  problems: { variable: string; problem: string }[],
+  problems: ConfigProblem[],
 ): readonly string[] | undefined {
   if (raw === undefined) return undefined;
   const origins = raw
@@ -428,7 +287,7 @@ function parseOrigins(
 
 function parseTenantKeys(
   raw: string | undefined,
-  problems: { variable: string; problem: string }[],
+  problems: ConfigProblem[],
 ): ReadonlyMap<string, string> {
   const map = new Map<string, string>();
   if (!raw) return map;

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { configVar, defineConfigSlice } from './config-slice';
 import { ConfigError } from '../errors';
 import { loadConfig } from './config';
 
@@ -60,21 +62,6 @@ describe('loadConfig', () => {
     expect(loadConfig({}).keys.masterKeyFile).toBeUndefined();
   });
 
-  it('turns development tokens on only in development without an identity provider', () => {
-    expect(loadConfig({}).identity.devTokens).toBe(true);
-    expect(loadConfig({ LEDGERLINE_JWT_ISSUER: 'https://idp.example' }).identity.devTokens).toBe(
-      false,
-    );
-    expect(loadConfig({ NODE_ENV: 'test' }).identity.devTokens).toBe(false);
-    expect(() =>
-      loadConfig({
-        NODE_ENV: 'production',
-        LEDGERLINE_MASTER_KEY: 'x'.repeat(44),
-        LEDGERLINE_DEV_TOKENS: 'true',
-      }),
-    ).toThrow(/LEDGERLINE_DEV_TOKENS/);
-  });
-
   it('serves metrics on a loopback operator port by default, configurable, or not at all', () => {
     expect(loadConfig({}).metrics).toEqual({ enabled: true, host: '127.0.0.1', port: 9464 });
     expect(
@@ -101,28 +88,48 @@ describe('loadConfig', () => {
     expect(loadConfig({ LEDGERLINE_PORT: '0', LEDGERLINE_METRICS_PORT: '0' }).metrics.port).toBe(0);
   });
 
-  it('reads the turn section: secrets, port, allowlist, validated once', () => {
-    const turn = loadConfig({
-      LEDGERLINE_TURN_SECRETS: 'first-secret-0123456789, second-secret-0123456789',
-      LEDGERLINE_TURN_PEER_ALLOWLIST: '10.20.0.0/16,fd00:1::/48',
-    }).turn;
-    expect(turn.secrets).toEqual(['first-secret-0123456789', 'second-secret-0123456789']);
-    expect(turn.port).toBe(3478);
-    expect(turn.peerAllowlist).toEqual(['10.20.0.0/16', 'fd00:1::/48']);
-    expect(loadConfig({ LEDGERLINE_PORT: '0' }).turn.port).toBe(0);
-    expect(loadConfig({}).turn.secrets).toHaveLength(1);
-    expect(
-      loadConfig({ NODE_ENV: 'production', LEDGERLINE_MASTER_KEY_FILE: '/run/secrets/mk' }).turn
-        .secrets,
-    ).toEqual([]);
-    expect(() => loadConfig({ LEDGERLINE_TURN_SECRETS: 'short' })).toThrow(
-      /LEDGERLINE_TURN_SECRETS/,
+  it('loads the slices of the composed libs with the rest, reporting every bad variable at once', () => {
+    const slice = defineConfigSlice(
+      'sample',
+      { SAMPLE_LIMIT: configVar.int(1, 10).default(5), SAMPLE_NAME: z.string().optional() },
+      (e, core, problems) => {
+        if (e.SAMPLE_NAME === 'forbidden') {
+          problems.push({ variable: 'SAMPLE_NAME', problem: 'is forbidden' });
+        }
+        return { limit: e.SAMPLE_LIMIT, port: core.httpPort };
+      },
     );
-    expect(() => loadConfig({ LEDGERLINE_TURN_PEER_ALLOWLIST: '10.0.0.0/40' })).toThrow(
-      /LEDGERLINE_TURN_PEER_ALLOWLIST/,
+    const lib = { config: slice };
+    expect(loadConfig({ SAMPLE_LIMIT: '7', LEDGERLINE_PORT: '0' }, [lib]).slice(slice)).toEqual({
+      limit: 7,
+      port: 0,
+    });
+    // One error names the lib's variable and the kernel's, never their values.
+    const error = (() => {
+      try {
+        loadConfig({ SAMPLE_LIMIT: '99', LEDGERLINE_PORT: 'seventy' }, [lib]);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/SAMPLE_LIMIT/);
+    expect(error.message).toMatch(/LEDGERLINE_PORT/);
+    expect(error.message).not.toMatch(/seventy|99/);
+    expect(() => loadConfig({ SAMPLE_NAME: 'forbidden' }, [lib])).toThrow(
+      /SAMPLE_NAME: is forbidden/,
     );
-    expect(() => loadConfig({ LEDGERLINE_TURN_HOST: '0.0.0.0' })).toThrow(
-      /LEDGERLINE_TURN_EXTERNAL_ADDRESS/,
+  });
+
+  it('reads a slice the app did not compose on first use, refused the same way', () => {
+    const slice = defineConfigSlice(
+      'lazy',
+      { LAZY_N: configVar.int(1, 3).default(2) },
+      (e) => e.LAZY_N,
     );
+    expect(loadConfig({}).slice(slice)).toBe(2);
+    const config = loadConfig({ LAZY_N: '9' });
+    expect(() => config.slice(slice)).toThrow(ConfigError);
   });
 });

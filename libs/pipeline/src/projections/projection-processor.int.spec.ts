@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { SqlClient, SqlExecutor } from '@ledgerline/database';
+import { migrateSchema, type SqlClient, type SqlExecutor } from '@ledgerline/database';
 import { comparePositions, type GlobalPosition } from '@ledgerline/kernel';
 import type { OpenedEvent } from '@ledgerline/ledger';
+import { pipelineManifest } from '../manifest';
 import { availableDatabases, openLedgerFixture, type LedgerFixture } from '@ledgerline/testing';
 import type { Projection } from './projection';
 import { ProjectionProcessor, type ProjectionLog } from './projection-processor';
@@ -55,6 +56,7 @@ for (const kind of availableDatabases()) {
 
     beforeAll(async () => {
       f = await openLedgerFixture(kind);
+      await migrateSchema(f.db.client, pipelineManifest.schema!);
     });
     afterEach(async () => {
       for (const p of running.splice(0)) await p.stop();
@@ -92,7 +94,7 @@ for (const kind of availableDatabases()) {
       log = new CollectedLog(),
       batchMax = 256,
     ): Promise<ProjectionProcessor> {
-      const p = await ProjectionProcessor.create(client, f.ledger, {
+      const p = ProjectionProcessor.create(client, f.ledger, {
         log,
         batchMax,
         restartDelayMs: 20,

@@ -1,4 +1,4 @@
-import { migrate, type SqlClient } from '@ledgerline/database';
+import { type SqlClient } from '@ledgerline/database';
 import type { Subscription } from '@ledgerline/event-store';
 import {
   LedgerlineError,
@@ -11,7 +11,6 @@ import {
   type GlobalPosition,
 } from '@ledgerline/kernel';
 import type { Ledger, OpenedEvent } from '@ledgerline/ledger';
-import { pipelineMigrations } from './pipeline.migrations';
 import { projects, type Projection } from './projection';
 import { rebuildBlueGreen, type RebuildOutcome } from './blue-green-rebuild';
 import {
@@ -134,13 +133,12 @@ export class ProjectionProcessor {
     this.now = options.now ?? Date.now;
   }
 
-  /** Applies the processor's migrations; projections are registered before `start`. */
-  static async create(
+  /** Projections are registered before `start`; the tables are migrated at start (ADR 0027). */
+  static create(
     client: SqlClient,
     ledger: Pick<Ledger, 'subscribe'>,
     options: ProjectionProcessorOptions = {},
-  ): Promise<ProjectionProcessor> {
-    await migrate(client, 'pipeline', pipelineMigrations);
+  ): ProjectionProcessor {
     return new ProjectionProcessor(client, ledger, options);
   }
 

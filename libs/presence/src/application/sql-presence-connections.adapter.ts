@@ -1,4 +1,4 @@
-import { migrate, type SqlClient, type SqlExecutor } from '@ledgerline/database';
+import { type SqlClient, type SqlExecutor } from '@ledgerline/database';
 import type { PresenceSubjectKind } from '../domain/presence.events';
 import type {
   ConnectionObservation,
@@ -6,7 +6,6 @@ import type {
   ConnectionSubject,
   PresenceConnections,
 } from './presence-connections.port';
-import { presenceMigrations } from './presence.migrations';
 
 interface SubjectRow {
   tenant_id: string;
@@ -24,9 +23,8 @@ const subjectOf = (r: SubjectRow): ConnectionSubject => ({
 export class SqlPresenceConnections implements PresenceConnections {
   private constructor(private readonly db: SqlExecutor) {}
 
-  /** Migrates the table (namespace `presence`) and answers the adapter. */
-  static async create(client: SqlClient): Promise<SqlPresenceConnections> {
-    await migrate(client, 'presence', presenceMigrations);
+  /** The adapter over the migrated `presence` namespace. */
+  static create(client: SqlClient): SqlPresenceConnections {
     return new SqlPresenceConnections(client);
   }
 

@@ -1,6 +1,7 @@
-import { UnavailableError, type Clock, type LedgerlineConfig } from '@ledgerline/kernel';
+import { UnavailableError, type Clock } from '@ledgerline/kernel';
 import { buildIceServers, type IceServer } from '../domain/ice-servers';
 import { mintTurnCredential } from '../domain/turn-credentials';
+import type { TurnSettings } from '../turn.config';
 
 export interface IssuedIceServers {
   readonly iceServers: readonly IceServer[];
@@ -15,7 +16,7 @@ export interface IssuedIceServers {
 export class IceServerIssuer {
   /** `listeningPort`: the built-in relay's port, for a relay on a free port (`publicPort` 0). */
   constructor(
-    private readonly turn: LedgerlineConfig['turn'],
+    private readonly turn: TurnSettings,
     private readonly clock: Clock,
     private readonly listeningPort?: () => number | undefined,
   ) {}

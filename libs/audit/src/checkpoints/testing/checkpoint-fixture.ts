@@ -2,8 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { migrateSchema } from '@ledgerline/database';
 import { comparePositions, encodePosition, type RecordedEvent } from '@ledgerline/kernel';
 import { openLedgerFixture, type LedgerFixture, type TestDatabaseKind } from '@ledgerline/testing';
+import { auditManifest } from '../../manifest';
 import { AuditExporter } from '../audit-exporter';
 import { CheckpointJob } from '../checkpoint-job';
 import { LogVerifier } from '../log-verifier';
@@ -32,9 +34,10 @@ export interface CheckpointFixture {
 export async function openCheckpointFixture(kind: TestDatabaseKind): Promise<CheckpointFixture> {
   const f = await openLedgerFixture(kind);
   f.clock.set('2026-03-01T08:00:00.000Z');
+  await migrateSchema(f.db.client, auditManifest.schema!);
   const dir = await mkdtemp(join(tmpdir(), 'll-audit-'));
   const signingDir = join(dir, 'audit-signing');
-  const log = await MerkleLogStore.create(f.db.client);
+  const log = MerkleLogStore.create(f.db.client);
   const signer = await TreeHeadSigner.open({ dir: signingDir, clock: f.clock });
   // On PostgreSQL `$all` shows an event once no older transaction in the cluster is still open;
   // other test workers share the cluster, so the fixture waits for its appends to become visible

@@ -6,9 +6,13 @@ import {
   type AccessRecord,
   type AccessRecorder,
   type Principal,
+  IDENTITY_ACCESS_ACTIONS,
 } from '@ledgerline/identity';
-import { uuidV7Generator } from '@ledgerline/kernel';
+import { migrateSchema } from '@ledgerline/database';
+import { schemaOf, uuidV7Generator } from '@ledgerline/kernel';
+import { pipelineManifest } from '@ledgerline/pipeline/manifest';
 import { openLedgerFixture, type LedgerFixture, type TestDatabaseKind } from '@ledgerline/testing';
+import { AUDIT_ACCESS_ACTIONS, auditManifest } from '../../manifest';
 import { LedgerAccessRecorder } from '../../access/ledger-access-recorder';
 import { AuditorQueries, type AuditorQueriesOptions } from '../../auditor/auditor-queries.handler';
 import type { SkipReason } from '../audit-log-row';
@@ -29,7 +33,7 @@ export interface AuditLogFixture {
   readonly errors: unknown[];
   readonly skipped: { eventId: string; type: string; reason: SkipReason }[];
   /** Auditor queries that wait for the projection to reach the log's head before each read. */
-  queries(options?: AuditorQueriesOptions & { recorder?: AccessRecorder }): AuditorQueries;
+  queries(options?: Partial<AuditorQueriesOptions> & { recorder?: AccessRecorder }): AuditorQueries;
   /** Resolves once the projection has handled everything committed so far. */
   caughtUp(): Promise<void>;
   /** Every row of both audit log tables, as JSON text, in a stable order. */
@@ -39,13 +43,27 @@ export interface AuditLogFixture {
   close(): Promise<void>;
 }
 
+/**
+ * The access actions a server composing these libs knows: identity's, the audit log's own, and the
+ * PHI reads these tests record (conversations declares them; this lib does not depend on it).
+ */
+const KNOWN_ACTIONS: ReadonlySet<string> = new Set([
+  ...IDENTITY_ACCESS_ACTIONS,
+  ...AUDIT_ACCESS_ACTIONS,
+  'phi.history.read',
+  'phi.message.read',
+  'phi.thread.read',
+  'phi.edit_history.read',
+]);
+
 export async function openAuditLogFixture(kind: TestDatabaseKind): Promise<AuditLogFixture> {
   const f = await openLedgerFixture(kind);
   f.clock.set('2026-05-04T09:00:00.000Z');
-  const checkpoints = await SqlCheckpointStore.create(f.db.client);
+  await migrateSchema(f.db.client, schemaOf([pipelineManifest, auditManifest]));
+  const checkpoints = SqlCheckpointStore.create(f.db.client);
   const errors: unknown[] = [];
   const skipped: AuditLogFixture['skipped'] = [];
-  const projection = await AuditLogProjection.create(f.db.client, f.ledger, {
+  const projection = AuditLogProjection.create(f.db.client, f.ledger, {
     restartDelayMs: 20,
     maxRestartDelayMs: 200,
     batchMax: 3,
@@ -72,6 +90,7 @@ export async function openAuditLogFixture(kind: TestDatabaseKind): Promise<Audit
     skipped,
     queries: (options = {}) =>
       new AuditorQueries(access, options.recorder ?? recorder, f.db.client, {
+        knownActions: KNOWN_ACTIONS,
         upToDate: caughtUp,
         ...options,
       }),

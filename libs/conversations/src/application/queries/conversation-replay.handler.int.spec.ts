@@ -45,7 +45,7 @@ for (const kind of availableDatabases()) {
           f.accessLog,
           f.ledger,
           f.store,
-          await SqlReplayHints.create(f.db.client),
+          SqlReplayHints.over(f.db.client),
           { pageSize: 3 }, // several pages per stream and per `$all` scan
         ),
       );

@@ -1,5 +1,4 @@
-import { migrate, type SqlClient, type SqlExecutor } from '@ledgerline/database';
-import { conversationReadModelMigrations } from '../../projections/conversations.migrations';
+import type { SqlExecutor } from '@ledgerline/database';
 import type { ReplayHints } from './conversation-replay';
 
 /**
@@ -23,13 +22,7 @@ export interface ReplayHintSource {
 export class SqlReplayHints implements ReplayHintSource {
   private constructor(private readonly db: SqlExecutor) {}
 
-  /** Makes sure the read-model tables exist (the CLI may run before the server ever did). */
-  static async create(client: SqlClient): Promise<SqlReplayHints> {
-    await migrate(client, 'conversations', conversationReadModelMigrations);
-    return new SqlReplayHints(client);
-  }
-
-  /** For a caller that has already migrated the read models (the conversations module). */
+  /** Over the conversations read models (migrated at start or by `ledgerline migrate`). */
   static over(db: SqlExecutor): SqlReplayHints {
     return new SqlReplayHints(db);
   }

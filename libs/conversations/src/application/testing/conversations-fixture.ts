@@ -4,6 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataKeyCache, DataKeyStore, DataKeys, LocalKeyRing } from '@ledgerline/crypto';
+import { cryptoManifest } from '@ledgerline/crypto/manifest';
+import { eventStoreManifest } from '@ledgerline/event-store/manifest';
+import { pipelineManifest } from '@ledgerline/pipeline/manifest';
 import {
   SqlEventStore,
   type AppendOptions,
@@ -35,6 +38,7 @@ import {
   ConversationCommands,
   type ConversationCommandsOptions,
 } from '../conversation-commands.handler';
+import { conversationsManifest } from '../../manifest';
 import { SqlConversationSnapshots } from '../conversation-snapshots.adapter';
 import { ConversationStates } from '../conversation-states';
 import { ConversationQueries } from '../queries/conversation-queries.handler';
@@ -113,15 +117,20 @@ export interface ConversationsFixture {
 export async function openConversationsFixture(
   kind: TestDatabaseKind,
 ): Promise<ConversationsFixture> {
-  const db = await openTestDatabase(kind);
+  const db = await openTestDatabase(kind, [
+    eventStoreManifest,
+    cryptoManifest,
+    pipelineManifest,
+    conversationsManifest,
+  ]);
   const dir = await mkdtemp(join(tmpdir(), 'll-conversations-'));
   const clock = new ManualClock('2026-11-25T10:00:00.000Z');
-  const store = await SqlEventStore.create(db.client, {
+  const store = SqlEventStore.create(db.client, {
     limits: DEFAULT_EVENT_STORE_LIMITS,
     clock,
     pollIntervalMs: 50,
   });
-  const keyStore = await DataKeyStore.create(db.client);
+  const keyStore = DataKeyStore.create(db.client);
   const { ring } = await LocalKeyRing.open({
     file: join(dir, 'keyring.json'),
     masterSecret: randomBytes(32).toString('base64'),
@@ -162,7 +171,7 @@ export async function openConversationsFixture(
       const counting = new CountingEventStore(store);
       const keys = newDataKeys();
       const instanceLedger = newLedger(counting, keys);
-      const snapshots = await SqlConversationSnapshots.create(db.client, keys, {
+      const snapshots = SqlConversationSnapshots.create(db.client, keys, {
         clock,
         onProblem: (streamId, problem) => snapshotProblems.push(`${streamId}:${problem}`),
       });
@@ -182,7 +191,7 @@ export async function openConversationsFixture(
       return new ConversationQueries(access, accessLog, db.client, ledger, { maxPageSize: 50 });
     },
     async newProjections(options = {}) {
-      const p = await ConversationProjections.create(db.client, ledger, {
+      const p = ConversationProjections.create(db.client, ledger, {
         restartDelayMs: 20,
         maxRestartDelayMs: 200,
         ...options,

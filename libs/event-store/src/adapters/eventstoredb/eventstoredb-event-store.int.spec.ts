@@ -3,6 +3,7 @@ import { describeWhenEnv, openTestDatabase } from '@ledgerline/testing';
 import { CONTRACT_LIMITS, eventStoreContract } from '../../contract/event-store.contract';
 import { SqlCheckpointStore } from '../sql/sql-checkpoint-store.adapter';
 import { EventStoreDbEventStore } from './eventstoredb-event-store.adapter';
+import { eventStoreManifest } from '../../manifest';
 
 // EventStoreDB cannot be installed on this project's machines; CI reports this suite as skipped,
 // by name, unless EVENTSTORE_URL points at a server (e.g. `esdb://localhost:2113?tls=false`).
@@ -16,8 +17,8 @@ describeWhenEnv('EVENTSTORE_URL', 'EventStoreDB adapter', () => {
         clock,
       });
       // Checkpoints live in SQL whichever adapter holds the events.
-      const db = await openTestDatabase();
-      const checkpoints = await SqlCheckpointStore.create(db.client);
+      const db = await openTestDatabase(undefined, [eventStoreManifest]);
+      const checkpoints = SqlCheckpointStore.create(db.client);
       return {
         store,
         checkpoints,

@@ -4,6 +4,7 @@ import { describeWhenEnv, openTestDatabase, type TestDatabase } from '@ledgerlin
 import { Client } from 'pg';
 import { CONTRACT_LIMITS } from '../../contract/event-store.contract';
 import { SqlEventStore } from './sql-event-store.adapter';
+import { eventStoreManifest } from '../../manifest';
 
 // Real concurrency needs several connections, so these run on PostgreSQL only (PGlite has one).
 
@@ -40,8 +41,8 @@ describeWhenEnv(
     }
 
     beforeAll(async () => {
-      db = await openTestDatabase('postgres');
-      store = await SqlEventStore.create(db.client, {
+      db = await openTestDatabase('postgres', [eventStoreManifest]);
+      store = SqlEventStore.create(db.client, {
         limits: CONTRACT_LIMITS,
         clock: new ManualClock(),
         pollIntervalMs: 50,

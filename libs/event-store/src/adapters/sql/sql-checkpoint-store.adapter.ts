@@ -1,14 +1,12 @@
-import { migrate, type SqlClient } from '@ledgerline/database';
+import { type SqlClient } from '@ledgerline/database';
 import type { GlobalPosition } from '@ledgerline/kernel';
 import type { CheckpointStore } from '../../event-store.port';
-import { eventStoreMigrations } from './event-store.migrations';
 
 /** Named subscription checkpoints in PostgreSQL/PGlite (table `ll_checkpoints`). */
 export class SqlCheckpointStore implements CheckpointStore {
   private constructor(private readonly client: SqlClient) {}
 
-  static async create(client: SqlClient): Promise<SqlCheckpointStore> {
-    await migrate(client, 'event-store', eventStoreMigrations);
+  static create(client: SqlClient): SqlCheckpointStore {
     return new SqlCheckpointStore(client);
   }
 

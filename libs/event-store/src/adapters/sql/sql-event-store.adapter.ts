@@ -1,4 +1,4 @@
-import { SqlError, migrate, type SqlClient } from '@ledgerline/database';
+import { SqlError, type SqlClient } from '@ledgerline/database';
 import {
   LedgerlineError,
   START_POSITION,
@@ -27,7 +27,6 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../../event-store.port';
-import { eventStoreMigrations } from './event-store.migrations';
 import { AppendGroups, type PendingAppend } from './append-groups';
 import { PollingSubscription } from './polling-subscription';
 
@@ -120,9 +119,8 @@ export class SqlEventStore implements EventStore {
     });
   }
 
-  /** Applies the event-store migrations, then returns the store. */
-  static async create(client: SqlClient, options: SqlEventStoreOptions): Promise<SqlEventStore> {
-    await migrate(client, 'event-store', eventStoreMigrations);
+  /** The store over a database whose schema is migrated (docs/adr/0027). */
+  static create(client: SqlClient, options: SqlEventStoreOptions): SqlEventStore {
     return new SqlEventStore(client, options);
   }
 

@@ -3,6 +3,7 @@ import { ManualClock, comparePositions } from '@ledgerline/kernel';
 import { availableDatabases, openTestDatabase } from '@ledgerline/testing';
 import { CONTRACT_LIMITS } from '../../contract/event-store.contract';
 import { SqlEventStore } from './sql-event-store.adapter';
+import { eventStoreManifest } from '../../manifest';
 
 const event = () => ({
   eventId: randomUUID(),
@@ -18,8 +19,8 @@ for (const kind of availableDatabases()) {
     // Positions compare as numbers. A text sort puts transaction 1000 before 999, moving a
     // reader's cursor backwards: it then re-reads events and misses others.
     it('stays numeric when transaction ids cross a power of ten', async () => {
-      const db = await openTestDatabase(kind);
-      const store = await SqlEventStore.create(db.client, {
+      const db = await openTestDatabase(kind, [eventStoreManifest]);
+      const store = SqlEventStore.create(db.client, {
         limits: CONTRACT_LIMITS,
         clock: new ManualClock(),
         pollIntervalMs: 50,

@@ -9,11 +9,13 @@ import {
   SqlConversationSnapshots,
 } from '@ledgerline/conversations';
 import { DataKeyCache, DataKeys } from '@ledgerline/crypto';
-import { PostgresSqlClient, type SqlClient } from '@ledgerline/database';
+import { conversationsManifest } from '@ledgerline/conversations/manifest';
+import { PostgresSqlClient, migrateSchema, type SqlClient } from '@ledgerline/database';
 import { SqlEventStore } from '@ledgerline/event-store';
 import { AccessPolicy, loadRolePolicy, type Principal } from '@ledgerline/identity';
-import { DEFAULT_EVENT_STORE_LIMITS, uuidV7Generator } from '@ledgerline/kernel';
+import { DEFAULT_EVENT_STORE_LIMITS, schemaOf, uuidV7Generator } from '@ledgerline/kernel';
 import { Ledger } from '@ledgerline/ledger';
+import { pipelineManifest } from '@ledgerline/pipeline/manifest';
 import {
   CollectedAccessRecords,
   openLedgerFixture,
@@ -22,6 +24,7 @@ import {
 } from '@ledgerline/testing';
 import type { PresenceChange, TypingSignal } from '../presence-views';
 import { PresenceService, type PresenceServiceOptions } from '../presence-service';
+import { presenceManifest } from '../../manifest';
 import { SqlPresenceConnections } from '../sql-presence-connections.adapter';
 import { TypingIndicators, type TypingIndicatorsOptions } from '../typing-indicators';
 
@@ -58,9 +61,13 @@ export interface PresenceFixture {
 
 export async function openPresenceFixture(kind: TestDatabaseKind): Promise<PresenceFixture> {
   const f = await openLedgerFixture(kind);
+  await migrateSchema(
+    f.db.client,
+    schemaOf([pipelineManifest, conversationsManifest, presenceManifest]),
+  );
   const accessLog = new CollectedAccessRecords();
   const access = new AccessPolicy(loadRolePolicy(ROLES_FILE), accessLog);
-  const snapshots = await SqlConversationSnapshots.create(f.db.client, f.newLedger().dataKeys, {
+  const snapshots = SqlConversationSnapshots.create(f.db.client, f.newLedger().dataKeys, {
     clock: f.clock,
   });
   const commands = new ConversationCommands(
@@ -69,7 +76,7 @@ export async function openPresenceFixture(kind: TestDatabaseKind): Promise<Prese
     snapshots,
     { clock: f.clock, ids: uuidV7Generator },
   );
-  const projections = await ConversationProjections.create(f.db.client, f.ledger, {
+  const projections = ConversationProjections.create(f.db.client, f.ledger, {
     restartDelayMs: 20,
     maxRestartDelayMs: 200,
   });
@@ -89,7 +96,7 @@ export async function openPresenceFixture(kind: TestDatabaseKind): Promise<Prese
         client = await PostgresSqlClient.connect({ connectionString: f.db.url!, poolSize: 5 });
         clients.push(client);
       }
-      const store = await SqlEventStore.create(client, {
+      const store = SqlEventStore.create(client, {
         limits: DEFAULT_EVENT_STORE_LIMITS,
         clock: f.clock,
         pollIntervalMs: 50,
@@ -107,7 +114,7 @@ export async function openPresenceFixture(kind: TestDatabaseKind): Promise<Prese
         access,
         ledger,
         store,
-        await SqlPresenceConnections.create(client),
+        SqlPresenceConnections.create(client),
         memberships,
         {
           graceMs: GRACE_MS,
