@@ -131,6 +131,7 @@ export class IdentityModule {
       ],
       exports: [
         IDENTITY_SETTINGS,
+        ACCESS_CATALOGUE,
         ROLE_POLICY,
         ACCESS_POLICY,
         AUTHENTICATOR,

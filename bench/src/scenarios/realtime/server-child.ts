@@ -33,9 +33,13 @@ export async function startServerChild(
   main: string,
   env: Readonly<Record<string, string>>,
 ): Promise<ServerChild> {
+  // BENCH_CPU_PROFILE_DIR: each server child writes a V8 CPU profile there when it stops (open it
+  // in Chrome's DevTools, or `node bench/profile-summary.mjs <file>`): where the time goes.
+  const profileDir = process.env['BENCH_CPU_PROFILE_DIR'];
+  const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const child = spawn(
     process.execPath,
-    ['--expose-gc', '--require', join(__dirname, 'memory-probe.js'), main],
+    ['--expose-gc', ...profiling, '--require', join(__dirname, 'memory-probe.js'), main],
     {
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
