@@ -109,6 +109,24 @@ for (const kind of availableDatabases()) {
       expect(await f.ledger.readStream(auditStreamId('tenant-seq'))).toHaveLength(5);
     });
 
+    it('keeps recording after another process (the CLI) appended to the same audit stream', async () => {
+      const recorder = new LedgerAccessRecorder(f.ledger, {
+        node: 'server',
+        clock: f.clock,
+        ids: uuidV7Generator,
+      });
+      await recorder.record(read('tenant-shared', 1));
+      // The CLI: a ledger of its own over the same store, appending behind the server's back.
+      const cli = new LedgerAccessRecorder(f.newLedger().ledger, {
+        node: 'cli',
+        clock: f.clock,
+        ids: uuidV7Generator,
+      });
+      for (let n = 2; n < 5; n++) await cli.record(read('tenant-shared', n));
+      await expect(recorder.record(read('tenant-shared', 5))).resolves.toBeUndefined();
+      expect(await f.ledger.readStream(auditStreamId('tenant-shared'))).toHaveLength(5);
+    });
+
     it('fails closed: a record that cannot be appended rejects, retryable', async () => {
       const errors: Record<string, unknown>[] = [];
       const recorder = new LedgerAccessRecorder(

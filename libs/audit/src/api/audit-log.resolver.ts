@@ -101,6 +101,7 @@ function toEntry(e: AuditEntry): AuditLogEntry {
     outcome: e.outcome,
     reason: e.reason ?? null,
     permission: e.permission ?? null,
+    operation: e.operation ?? null,
     conversationId: e.conversationId ?? null,
     resourceType: e.resourceType ?? null,
     targetIds: [...e.targetIds],
