@@ -279,6 +279,27 @@ export class Ledger {
   }
 
   /**
+   * Reads a stream and opens each event on its own seal (its hash, then its tag), for a read that
+   * shows what can still be trusted around an event that fails: that event comes back as its
+   * IntegrityError (and is alarmed like any), the others opened. The chain between events is not
+   * checked here: use `readStream` first, and this only to mark where it failed.
+   */
+  async readStreamEach(
+    streamId: StreamId,
+    options: ReadStreamOptions = {},
+  ): Promise<(OpenedEvent | IntegrityError)[]> {
+    const events = await this.store.readStream(streamId, options);
+    return Promise.all(
+      events.map((e) =>
+        this.open(e).catch((error: unknown) => {
+          if (error instanceof IntegrityError) return error;
+          throw error;
+        }),
+      ),
+    );
+  }
+
+  /**
    * Opens one event read from `$all` or a subscription: verifies its hash and, when given, that it
    * follows `prevHash`; then decrypts.
    */

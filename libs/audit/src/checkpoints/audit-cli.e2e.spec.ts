@@ -131,9 +131,10 @@ describe('ledgerline audit (the built CLI on the embedded defaults)', () => {
     const rebuilt = cli(env, 'audit', 'rebuild');
     expect(rebuilt.code).toBe(0);
     expect(rebuilt.out).toContain('replaying the audit log from the first access event');
-    const added = /audit log replayed \(generation \d+\): (\d+) access event\(s\) read, (\d+) missing row\(s\) added/.exec(
-      rebuilt.out,
-    );
+    const added =
+      /audit log replayed \(generation \d+\): (\d+) access event\(s\) read, (\d+) missing row\(s\) added/.exec(
+        rebuilt.out,
+      );
     expect(added).not.toBeNull();
     expect(Number(added![2])).toBeGreaterThan(0);
     expect(added![2]).toBe(added![1]);
@@ -143,7 +144,9 @@ describe('ledgerline audit (the built CLI on the embedded defaults)', () => {
 
     const log = cli(env, 'audit', 'verify-log');
     expect(log.code).toBe(0);
-    expect(log.out).toMatch(/note: (\d+) audit log row\(s\) checked against their sealed access events/);
+    expect(log.out).toMatch(
+      /note: (\d+) audit log row\(s\) checked against their sealed access events/,
+    );
     expect(Number(/note: (\d+) audit log row/.exec(log.out)![1])).toBeGreaterThanOrEqual(
       Number(added![2]),
     );

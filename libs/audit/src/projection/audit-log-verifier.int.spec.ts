@@ -27,7 +27,8 @@ for (const kind of availableDatabases()) {
       await a?.close();
     });
 
-    const failures = async () => (await verifier.verify()).failures.map((f) => `${f.where}: ${f.message}`);
+    const failures = async () =>
+      (await verifier.verify()).failures.map((f) => `${f.where}: ${f.message}`);
     const rowOf = async (actor: string) => {
       const [row] = await a.f.db.client.query<{ event_id: string }>(
         'select event_id from ll_audit_log where tenant_id = $1 and actor_id = $2',
@@ -51,16 +52,26 @@ for (const kind of availableDatabases()) {
       );
       const found = await failures();
       expect(found).toEqual([
-        expect.stringMatching(new RegExp(`row of event ${id} .*: actor_id, outcome differ from the sealed access event: altered`)),
+        expect.stringMatching(
+          new RegExp(
+            `row of event ${id} .*: actor_id, outcome differ from the sealed access event: altered`,
+          ),
+        ),
       ]);
       expect(found.join('\n')).not.toContain('mallory');
-      await a.tamper(`update ll_audit_log set actor_id = 'bob', outcome = 'allowed' where event_id = $1`, [id]);
+      await a.tamper(
+        `update ll_audit_log set actor_id = 'bob', outcome = 'allowed' where event_id = $1`,
+        [id],
+      );
       expect(await failures()).toEqual([]);
     });
 
     it('reports an altered accounting of disclosures (a subject removed)', async () => {
       const id = await rowOf('carol');
-      await a.tamper(`delete from ll_audit_log_subjects where event_id = $1 and subject_user_id = 'erin'`, [id]);
+      await a.tamper(
+        `delete from ll_audit_log_subjects where event_id = $1 and subject_user_id = 'erin'`,
+        [id],
+      );
       expect(await failures()).toEqual([
         expect.stringMatching(new RegExp(`row of event ${id} .*: ll_audit_log_subjects differ`)),
       ]);
@@ -79,9 +90,19 @@ for (const kind of availableDatabases()) {
       const found = await failures();
       expect(found).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/row of event forged-1 .*: the row has no access event at its position in the log: inserted/),
-          expect.stringMatching(new RegExp(`access event ${id} .*: the sealed access event has no row in the audit log: deleted`)),
-          expect.stringMatching(new RegExp(`subjects of event ${id} .*: accounting-of-disclosures rows with no audit log row`)),
+          expect.stringMatching(
+            /row of event forged-1 .*: the row has no access event at its position in the log: inserted/,
+          ),
+          expect.stringMatching(
+            new RegExp(
+              `access event ${id} .*: the sealed access event has no row in the audit log: deleted`,
+            ),
+          ),
+          expect.stringMatching(
+            new RegExp(
+              `subjects of event ${id} .*: accounting-of-disclosures rows with no audit log row`,
+            ),
+          ),
         ]),
       );
     });

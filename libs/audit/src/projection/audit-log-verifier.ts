@@ -84,19 +84,24 @@ export class AuditLogVerifier {
     let shredded = 0;
     let unreadable = 0;
     let after: GlobalPosition | undefined;
-    for (let more = true; more; ) {
+    for (let more = true; more;) {
       const page = await this.store.readAll({ after, maxCount: PAGE });
       const audit = page.events.filter((e) => e.streamId.startsWith(AUDIT_STREAM_PREFIX));
       const subjects = await this.subjectsOf(audit.map((e) => e.eventId));
       for (const event of audit) {
         // Rows at positions no access event has: written into the table, not projected.
-        for (let row = await rows.peek(); row && comparePositions(positionOf(row), event.position) < 0; row = await rows.peek()) {
+        for (
+          let row = await rows.peek();
+          row && comparePositions(positionOf(row), event.position) < 0;
+          row = await rows.peek()
+        ) {
           reportExtra(row, findings);
           await rows.next();
         }
         const expected = await this.expectedRow(event);
         const row = await rows.peek();
-        const here = row && comparePositions(positionOf(row), event.position) === 0 ? row : undefined;
+        const here =
+          row && comparePositions(positionOf(row), event.position) === 0 ? row : undefined;
         if (here) await rows.next();
         if (expected === 'unreadable') {
           unreadable += 1;
@@ -152,9 +157,14 @@ export class AuditLogVerifier {
     }
 
     const notes = [`${checked} audit log row(s) checked against their sealed access events`];
-    if (notYet > 0) notes.push(`${notYet} access event(s) not projected yet (after the projection's checkpoint)`);
-    if (shredded > 0) notes.push(`${shredded} row(s) of shredded access events could not be compared`);
-    if (unreadable > 0) notes.push(`${unreadable} access event(s) fail their seal (see the content findings): their rows were not compared`);
+    if (notYet > 0)
+      notes.push(`${notYet} access event(s) not projected yet (after the projection's checkpoint)`);
+    if (shredded > 0)
+      notes.push(`${shredded} row(s) of shredded access events could not be compared`);
+    if (unreadable > 0)
+      notes.push(
+        `${unreadable} access event(s) fail their seal (see the content findings): their rows were not compared`,
+      );
     return { ok: findings.count === 0, failures: findings.all(), notes, rowsChecked: checked };
   }
 
@@ -297,7 +307,11 @@ function normalise(value: string | null): string | null {
   }
 }
 
-function sameSubjects(stored: readonly SubjectRow[], want: readonly string[], row: AuditLogRow): boolean {
+function sameSubjects(
+  stored: readonly SubjectRow[],
+  want: readonly string[],
+  row: AuditLogRow,
+): boolean {
   if (stored.length !== want.length) return false;
   return stored.every(
     (s, i) =>
