@@ -87,7 +87,7 @@ export function registerAuditCommands(
   audit
     .command('export')
     .description(
-      "write a tenant's audit bundle: records (metadata only), proofs, signed heads, certificate",
+      "write a tenant's audit bundle: records (metadata, and each access record's content), proofs, signed heads, certificate",
     )
     .requiredOption('--tenant <id>', 'the tenant whose events to export')
     .option('--from <iso-time>', 'events recorded at or after this time')
@@ -102,7 +102,7 @@ export function registerAuditCommands(
           const knownHead = opts.knownHead ? await readHead(opts.knownHead) : undefined;
           const { store, log, clock } = await services(app);
           const signer = await openDeploymentSigner(config(), false);
-          const exporter = new AuditExporter(store, log, signer, clock);
+          const exporter = new AuditExporter(store, log, signer, clock, app.get<Ledger>(LEDGER));
           const { bundle, warnings } = await exporter.export({
             tenantId: opts.tenant,
             from,

@@ -30,4 +30,4 @@ export {
 export { LedgerModule, LEDGER, KEY_LIFECYCLE } from './ledger.module';
 export { LiveLedgerFeed, type LiveLedgerFeedOptions, type LiveFeedLog } from './live-ledger-feed';
 export { encryptPayload, decryptPayload } from './event-cipher';
-export { sealMatches } from './hash-chain';
+export { sealMatches, canonicalHeader, chainHash } from './hash-chain';

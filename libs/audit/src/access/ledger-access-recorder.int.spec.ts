@@ -55,6 +55,8 @@ for (const kind of availableDatabases()) {
       expect(events).toHaveLength(40);
       expect(events.every((e) => e.type === 'AccessRecorded')).toBe(true);
       expect(events[0]!.metadata['actor']).toEqual({ id: 'u-9', kind: 'user' });
+      // The seal, and so the signed tree, commits to the content (access-content.ts).
+      expect(events[0]!.metadata['contentDigest']).toMatch(/^[0-9a-f]{64}$/);
       const first = events[0]!.body;
       if (first.status !== 'available') throw new Error('expected an opened body');
       expect(parseAccessRecorded(first.payload)).toEqual({
@@ -72,6 +74,7 @@ for (const kind of availableDatabases()) {
           deviceId: 'd-1',
         },
         at: f.clock.now().toISOString(),
+        salt: expect.stringMatching(/^[A-Za-z0-9+/]{22}==$/) as unknown as string,
       });
     });
 
