@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { AccessRecorderModule } from '@ledgerline/audit';
+import { AccessRecorderModule, SignedTailsModule } from '@ledgerline/audit';
 import { CryptoModule } from '@ledgerline/crypto';
 import { DatabaseModule } from '@ledgerline/database';
 import { EventStoreModule } from '@ledgerline/event-store';
@@ -22,7 +22,15 @@ export class CliModule {
     return {
       module: CliModule,
       global: true,
-      imports: [DatabaseModule, EventStoreModule, CryptoModule, LedgerModule, AccessRecorderModule],
+      imports: [
+        DatabaseModule,
+        EventStoreModule,
+        CryptoModule,
+        LedgerModule,
+        AccessRecorderModule,
+        // libs/audit: reads are held against the latest signed checkpoint (a cut tail shows).
+        SignedTailsModule,
+      ],
       providers: [...kernelProviders(config)],
       exports: [CONFIG, CLOCK, ID_GENERATOR],
     };

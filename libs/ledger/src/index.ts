@@ -8,6 +8,7 @@ export {
   type PlainEvent,
 } from './ledger';
 export { IntegrityError, type IntegrityFailure } from './ledger.errors';
+export { SIGNED_TAILS, type SignedTails } from './signed-tails.port';
 export { SEAL_KEY, sealOf, type SealInfo } from './sealed-envelope';
 export {
   KeyLifecycle,
