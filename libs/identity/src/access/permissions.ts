@@ -20,6 +20,8 @@ export const PERMISSIONS = [
   'audit.read',
   'audit.export',
   'audit.replay',
+  // libs/audit: message content in the auditor's history, with a stated reason (minimum necessary).
+  'audit.content',
   'keys.rotate',
   'keys.shred',
   'apikeys.manage',

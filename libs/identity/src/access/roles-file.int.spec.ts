@@ -14,10 +14,18 @@ describe('policies/roles.yaml', () => {
       'admin',
       'agent',
       'auditor',
+      'investigator',
       'service',
       'user',
     ]);
+    // Minimum necessary: the auditor sees metadata; content takes audit.content (investigator).
     expect(granted('auditor')).toEqual(['audit.export', 'audit.read', 'audit.replay']);
+    expect(granted('investigator')).toEqual([
+      'audit.content',
+      'audit.export',
+      'audit.read',
+      'audit.replay',
+    ]);
     expect(granted('admin')).toEqual(['apikeys.manage', 'keys.rotate', 'keys.shred']);
     // Only auditors read the audit log; only admins touch keys.
     for (const role of ['user', 'agent', 'service']) {
