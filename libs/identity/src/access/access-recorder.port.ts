@@ -55,6 +55,11 @@ export const ACCESS_ACTIONS = [
   'keys.hold.released',
   /** A KEK version was destroyed in the local key ring once nothing was wrapped under it. */
   'keys.kek.retired',
+  // libs/audit: break-glass access (the reason is sealed in the grant's event).
+  'emergency.access.granted',
+  'emergency.access.revoked',
+  /** A read under a break-glass grant (beside the read's own `phi.*` record). */
+  'emergency.access.used',
 ] as const;
 
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];

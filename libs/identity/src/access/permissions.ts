@@ -22,6 +22,8 @@ export const PERMISSIONS = [
   'audit.replay',
   // libs/audit: message content in the auditor's history, with a stated reason (minimum necessary).
   'audit.content',
+  // libs/audit: break-glass grants (emergency access to a conversation one is not a member of).
+  'emergency.grant',
   'keys.rotate',
   'keys.shred',
   'apikeys.manage',

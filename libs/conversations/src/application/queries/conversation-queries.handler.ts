@@ -17,6 +17,8 @@ import {
   NotAConversationMemberError,
   PageSizeError,
 } from '../conversations.errors';
+import type { EmergencyAccess } from '../emergency/emergency-access.handler';
+import { readsUnderEmergencyGrant } from '../emergency/emergency-reads';
 import { ConversationMemberships } from './conversation-memberships';
 import { brokenIds, failedReadRecord, readOutcomeRecords } from './read-outcomes';
 import {
@@ -211,6 +213,8 @@ export interface ConversationQueriesOptions {
   readonly previewChars?: number;
   /** Streams opened at once for a conversation list. */
   readonly openConcurrency?: number;
+  /** Break-glass grants: a named non-member may read under one (recorded and alerted). */
+  readonly emergency?: Pick<EmergencyAccess, 'activeGrant' | 'used'>;
 }
 
 interface MessageRow {
@@ -278,6 +282,7 @@ export class ConversationQueries {
   private readonly openConcurrency: number;
   private readonly contents: SealedContents;
   private readonly memberships: ConversationMemberships;
+  private readonly emergency: ConversationQueriesOptions['emergency'];
 
   constructor(
     private readonly access: Pick<AccessPolicy, 'check'>,
@@ -292,6 +297,7 @@ export class ConversationQueries {
     this.openConcurrency = options.openConcurrency ?? 8;
     this.contents = new SealedContents(ledger);
     this.memberships = new ConversationMemberships(db);
+    this.emergency = options.emergency;
   }
 
   /** The principal's own conversations, most recently active first. */
@@ -748,7 +754,17 @@ export class ConversationQueries {
     const memberIds = [
       ...(await this.memberships.membersOf(principal.tenantId, conversationId)),
     ].sort();
-    if (principal.kind !== 'service' && !memberIds.includes(principal.id)) {
+    if (
+      principal.kind !== 'service' &&
+      !memberIds.includes(principal.id) &&
+      !(await readsUnderEmergencyGrant(
+        this.emergency,
+        principal,
+        conversationId,
+        operation,
+        memberIds,
+      ))
+    ) {
       // Recorded like a denied permission; the record does not say whether the conversation exists.
       await this.accessLog.record({
         tenantId: principal.tenantId,
