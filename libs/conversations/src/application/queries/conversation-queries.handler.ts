@@ -361,7 +361,7 @@ export class ConversationQueries {
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
     // Titles and previews are PHI of the conversations' members: the list is a read of it,
-    // recorded like a history page, next to opening the contents.
+    // recorded like a history page once the contents are open.
     const opening = mapConcurrently(page, this.openConcurrency, async (row) => {
       const revisions = [row.title_revision, row.last_message_text_revision]
         .filter((r): r is string => r !== null)
