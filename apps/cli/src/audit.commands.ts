@@ -6,6 +6,8 @@ import {
   deploymentSigningDir,
   openDeploymentSigner,
   AuditExporter,
+  AuditLogProjection,
+  AuditLogVerifier,
   BUNDLE_FILES,
   CheckpointJob,
   LogVerifier,
@@ -23,6 +25,7 @@ import {
 } from '@ledgerline/audit';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
+import { LEDGER, type Ledger } from '@ledgerline/ledger';
 import {
   CLOCK,
   LedgerlineError,
@@ -85,7 +88,7 @@ export function registerAuditCommands(
   audit
     .command('export')
     .description(
-      "write a tenant's audit bundle: records (metadata only), proofs, signed heads, certificate",
+      "write a tenant's audit bundle: records (metadata, and each access record's content), proofs, signed heads, certificate",
     )
     .requiredOption('--tenant <id>', 'the tenant whose events to export')
     .option('--from <iso-time>', 'events recorded at or after this time')
@@ -100,7 +103,7 @@ export function registerAuditCommands(
           const knownHead = opts.knownHead ? await readHead(opts.knownHead) : undefined;
           const { store, log, clock } = services(app);
           const signer = await openDeploymentSigner(config(), false);
-          const exporter = new AuditExporter(store, log, signer, clock);
+          const exporter = new AuditExporter(store, log, signer, clock, app.get<Ledger>(LEDGER));
           const { bundle, warnings } = await exporter.export({
             tenantId: opts.tenant,
             from,
@@ -190,17 +193,61 @@ export function registerAuditCommands(
           ? SigningCertificate.fromPem(await readFile(opts.trust, 'utf8'))
           : await deploymentCertificate(config());
         const result = await new LogVerifier(store, log, certificate).verify({ knownHead });
-        report(result.failures, result.notes, out);
-        if (!result.ok) {
-          out(`verification FAILED: ${result.failures.length} problem(s)`);
+        // The audit log read model, row by row against the sealed access events it came from.
+        const rows = await new AuditLogVerifier(
+          store,
+          app.get<Ledger>(LEDGER),
+          app.get<SqlClient>(SQL_CLIENT),
+        ).verify();
+        const failures = [...result.failures, ...rows.failures];
+        report(failures, [...result.notes, ...rows.notes], out);
+        if (failures.length > 0) {
+          out(`verification FAILED: ${failures.length} problem(s)`);
           throw new VerificationFailedError(
-            `${result.failures.length} check(s) failed for the event log`,
+            `${failures.length} check(s) failed for the event log and the audit log`,
           );
         }
         out('verification OK');
       }),
     );
+
+  audit
+    .command('rebuild')
+    .description(
+      'replay every access event into the audit log, adding the rows it is missing (it is append-only: altered rows are reported by verify-log, not rewritten)',
+    )
+    .action(() =>
+      withCliContext(config(), async (app) => {
+        let applied = 0;
+        let reported = 0;
+        const projection = await AuditLogProjection.create(
+          app.get<SqlClient>(SQL_CLIENT),
+          app.get<Ledger>(LEDGER),
+          {
+            metrics: {
+              applied: (_name, count) => {
+                applied += count;
+                if (applied - reported >= PROGRESS_EVERY) {
+                  reported = applied;
+                  out(`replaying: ${applied} access event(s) read`);
+                }
+              },
+              committed: () => undefined,
+              lag: () => undefined,
+            },
+          },
+        );
+        out('replaying the audit log from the first access event…');
+        const outcome = await projection.replay();
+        out(
+          `audit log replayed (generation ${outcome.generation}): ${outcome.eventsRead} access event(s) read, ${outcome.rowsAdded} missing row(s) added`,
+        );
+      }),
+    );
 }
+
+/** `audit rebuild` prints a progress line each time this many more access events were read. */
+const PROGRESS_EVERY = 1_000;
 
 function services(app: INestApplicationContext) {
   const client = app.get<SqlClient>(SQL_CLIENT);

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { AccessRecorderModule } from '@ledgerline/audit';
+import { AccessRecorderModule, SignedTailsModule } from '@ledgerline/audit';
 import { CryptoModule } from '@ledgerline/crypto';
 import { DatabaseModule } from '@ledgerline/database';
 import { EventStoreModule } from '@ledgerline/event-store';
@@ -31,6 +31,8 @@ export class CliModule {
         CryptoModule,
         LedgerModule,
         AccessRecorderModule,
+        // libs/audit: reads are held against the latest signed checkpoint (a cut tail shows).
+        SignedTailsModule,
       ],
       providers: [...kernelProviders(config)],
       exports: [CONFIG, CLOCK, ID_GENERATOR],

@@ -187,6 +187,8 @@ function content(c: ReplayedContent): string {
       return '[redacted]';
     case 'unavailable':
       return '[unavailable: key shredded]';
+    case 'withheld':
+      return '[withheld]';
   }
 }
 

@@ -70,8 +70,12 @@ const REDACT = /* GraphQL */ `
   }
 `;
 const HISTORY = /* GraphQL */ `
-  query ($conversationId: ID!, $asOf: String) {
-    auditConversationHistory(conversationId: $conversationId, asOf: $asOf) {
+  query ($conversationId: ID!, $asOf: String, $contentReason: String) {
+    auditConversationHistory(
+      conversationId: $conversationId
+      asOf: $asOf
+      contentReason: $contentReason
+    ) {
       conversationId
       asOf
       existed
@@ -135,6 +139,7 @@ for (const kind of availableDatabases()) {
     let db: TestDatabase | undefined;
     let alice: GraphQLClient;
     let auditor: GraphQLClient;
+    let investigator: GraphQLClient;
 
     beforeAll(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'ledgerline-audit-history-e2e-'));
@@ -150,6 +155,7 @@ for (const kind of availableDatabases()) {
       server = await startServerProcess(env);
       alice = await client(server.url, 'alice', ['user']);
       auditor = await client(server.url, 'audrey', ['auditor']);
+      investigator = await client(server.url, 'ivan', ['investigator']);
     }, STARTUP_TIMEOUT_MS);
 
     afterAll(async () => {
@@ -158,7 +164,7 @@ for (const kind of availableDatabases()) {
       rmSync(dataDir, { recursive: true, force: true });
     }, 30_000);
 
-    it('shows an auditor edited and redacted content as it was, as of now or an earlier position', async () => {
+    it('shows an investigator who states a reason edited and redacted content as it was, as of now or an earlier position; an auditor the metadata only', async () => {
       const { createGroupConversation: group } = await alice.request<{
         createGroupConversation: { conversationId: string };
       }>(CREATE_GROUP, {
@@ -175,7 +181,35 @@ for (const kind of availableDatabases()) {
         input: { conversationId, messageId: sent.messageId, reason: 'wrong patient' },
       });
 
-      const now = await auditor.request<History>(HISTORY, { conversationId });
+      // Minimum necessary: the auditor's role alone shows who and when, never what.
+      const metadata = await auditor.request<History>(HISTORY, { conversationId });
+      expect(metadata.auditConversationHistory).toMatchObject({
+        titleStatus: 'WITHHELD',
+        title: null,
+        messages: [
+          {
+            id: sent.messageId,
+            authorId: 'alice',
+            contentStatus: 'WITHHELD',
+            text: null,
+            versions: [
+              { editNumber: 0, editorId: 'alice', text: null },
+              { editNumber: 1, editorId: 'alice', text: null },
+            ],
+            redaction: { redactedBy: 'alice', reason: null },
+          },
+        ],
+      });
+      expect(JSON.stringify(metadata)).not.toContain(CANARY);
+      expect(
+        await errorCodes(auditor, HISTORY, { conversationId, contentReason: 'case 114' }),
+      ).toEqual(['FORBIDDEN']);
+
+      const reason = 'case 2026-114';
+      const now = await investigator.request<History>(HISTORY, {
+        conversationId,
+        contentReason: reason,
+      });
       expect(now.auditConversationHistory).toMatchObject({
         conversationId,
         asOf: 'now',
@@ -204,9 +238,10 @@ for (const kind of availableDatabases()) {
         gaps: [],
       });
 
-      const before = await auditor.request<History>(HISTORY, {
+      const before = await investigator.request<History>(HISTORY, {
         conversationId,
         asOf: sent.position,
+        contentReason: reason,
       });
       expect(before.auditConversationHistory.asOf).toBe(`position ${sent.position}`);
       expect(before.auditConversationHistory.messages).toMatchObject([

@@ -3,6 +3,7 @@ import {
   AuditConversationHistoryResolver,
   ConversationEventsResolver,
   ConversationResolver,
+  EmergencyAccessResolver,
   MemberResolver,
   MessageResolver,
   ReactionResolver,
@@ -26,4 +27,6 @@ export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [
   AuditLogResolver,
   AuditConversationHistoryResolver,
   IceServersResolver,
+  // libs/audit item 8: break-glass grants.
+  EmergencyAccessResolver,
 ];

@@ -104,10 +104,11 @@ describeWhenEnv(
       if (!t) {
         t = {
           member: await devToken(server.url, { tenantId: TENANT, userId: 'alice' }),
+          // Content takes audit.content and a stated reason (minimum necessary).
           auditor: await devToken(server.url, {
             tenantId: TENANT,
             userId: 'audrey',
-            roles: ['auditor'],
+            roles: ['investigator'],
           }),
         };
         tokens.set(server, t);
@@ -125,7 +126,7 @@ describeWhenEnv(
           graphqlRequest<AuditHistory>(
             server.url,
             t.auditor,
-            `query($c: ID!) { auditConversationHistory(conversationId: $c) { messages { id contentStatus text } } }`,
+            `query($c: ID!) { auditConversationHistory(conversationId: $c, contentReason: "shred check") { messages { id contentStatus text } } }`,
             { c: conversationId },
           ),
         ),

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { AccessRecorderModule } from './access/access-recorder.module';
 import { auditLogExports, auditLogProviders } from './audit-log.providers';
+import { SignedTailsModule } from './checkpoints/signed-tails.module';
 import { CheckpointSchedule } from './checkpoints/checkpoint-schedule';
 
 /**
@@ -10,8 +11,8 @@ import { CheckpointSchedule } from './checkpoints/checkpoint-schedule';
  */
 @Global()
 @Module({
-  imports: [AccessRecorderModule],
+  imports: [AccessRecorderModule, SignedTailsModule],
   providers: [CheckpointSchedule, ...auditLogProviders],
-  exports: [AccessRecorderModule, ...auditLogExports],
+  exports: [AccessRecorderModule, SignedTailsModule, ...auditLogExports],
 })
 export class AuditModule {}

@@ -4,7 +4,13 @@ import type {} from '@ledgerline/identity';
 import { checkpointMigrations } from './checkpoints/checkpoint.migrations';
 import { auditLogMigrations } from './projection/audit-log.migrations';
 
-export const AUDIT_PERMISSIONS = ['audit.read', 'audit.export', 'audit.replay'] as const;
+export const AUDIT_PERMISSIONS = [
+  'audit.read',
+  'audit.export',
+  'audit.replay',
+  /** Message content in the auditor's history, with a stated reason (minimum necessary). */
+  'audit.content',
+] as const;
 
 export const AUDIT_ACCESS_ACTIONS = [
   'audit.exported',

@@ -32,6 +32,7 @@ import {
 import { ConversationCommands } from './application/conversation-commands.handler';
 import { SqlConversationSnapshots } from './application/conversation-snapshots.adapter';
 import { ConversationStates } from './application/conversation-states';
+import { EmergencyAccess } from './application/emergency/emergency-access.handler';
 import { ConversationQueries } from './application/queries/conversation-queries.handler';
 import {
   ConversationReplay,
@@ -143,17 +144,54 @@ export class ConversationsModule {
             ConversationProjections.register(processor),
         },
         {
+          provide: EmergencyAccess,
+          inject: [SQL_CLIENT, LEDGER, ACCESS_POLICY, ACCESS_RECORDER, CLOCK, ID_GENERATOR],
+          useFactory: (
+            client: SqlClient,
+            ledger: Ledger,
+            access: AccessPolicy,
+            accessLog: AccessRecorder,
+            clock: Clock,
+            ids: IdGenerator,
+          ) => {
+            const logger = new Logger('EmergencyAccess');
+            return EmergencyAccess.create(client, ledger, access, accessLog, {
+              clock,
+              ids,
+              // Ids and codes only; alerting rules route `audience: tenant_auditors` to them.
+              alerts: {
+                raise: (alert) =>
+                  logger.warn({
+                    alert: true,
+                    audience: 'tenant_auditors',
+                    msg: `break-glass access ${alert.kind}`,
+                    ...alert,
+                  }),
+              },
+            });
+          },
+        },
+        {
           provide: ConversationQueries,
           // Queries wait on the projections (their read models) to be registered first.
-          inject: [ACCESS_POLICY, ACCESS_RECORDER, SQL_CLIENT, LEDGER, ConversationProjections],
+          inject: [
+            ACCESS_POLICY,
+            ACCESS_RECORDER,
+            SQL_CLIENT,
+            LEDGER,
+            EmergencyAccess,
+            ConversationProjections,
+          ],
           useFactory: (
             access: AccessPolicy,
             accessLog: AccessRecorder,
             client: SqlClient,
             ledger: Ledger,
+            emergency: EmergencyAccess,
           ) =>
             new ConversationQueries(access, accessLog, client, ledger, {
               maxPageSize: options.maxPageSize,
+              emergency,
             }),
         },
         {
@@ -175,6 +213,7 @@ export class ConversationsModule {
         },
       ],
       exports: [
+        EmergencyAccess,
         ConversationCommands,
         ConversationQueries,
         ConversationProjections,

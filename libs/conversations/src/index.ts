@@ -235,3 +235,18 @@ export {
   type MembershipSource,
 } from './api/conversation-fan-out';
 export { ConversationNotFoundError, ConversationGoneError } from './api/conversation-api.errors';
+export { EmergencyAccessResolver } from './api/emergency-access.resolver';
+export {
+  EmergencyAccess,
+  EMERGENCY_GRANTED,
+  EMERGENCY_REVOKED,
+  emergencyStreamId,
+  type EmergencyAlert,
+  type EmergencyAlerts,
+  type EmergencyGrant,
+  type GrantEmergencyAccess,
+} from './application/emergency/emergency-access.handler';
+export {
+  EmergencyGrantNotFoundError,
+  EmergencyGrantRefusedError,
+} from './application/emergency/emergency-access.errors';

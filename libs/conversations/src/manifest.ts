@@ -1,6 +1,7 @@
 import type { LibManifest } from '@ledgerline/kernel';
 import type {} from '@ledgerline/identity';
 import { conversationSnapshotMigrations } from './application/conversation-snapshots.migrations';
+import { emergencyAccessMigrations } from './application/emergency/emergency-access.migrations';
 import { conversationReadModelMigrations } from './projections/conversations.migrations';
 
 export const CONVERSATION_PERMISSIONS = [
@@ -13,9 +14,11 @@ export const CONVERSATION_PERMISSIONS = [
   'message.redact',
   'message.react',
   'receipt.write',
+  /** Break-glass grants: emergency access to a conversation one is not a member of. */
+  'emergency.grant',
 ] as const;
 
-/** Reads of PHI (`phi.*`: listed in the accounting of disclosures). */
+/** Reads of PHI (`phi.*`: listed in the accounting of disclosures), and break-glass grants. */
 export const CONVERSATION_ACCESS_ACTIONS = [
   'phi.history.read',
   'phi.message.read',
@@ -25,6 +28,11 @@ export const CONVERSATION_ACCESS_ACTIONS = [
   'phi.realtime.sync',
   /** A live feed of a conversation's (or all the caller's conversations') events began. */
   'phi.live.subscribed',
+  /** Break-glass access (the reason is sealed in the grant's event). */
+  'emergency.access.granted',
+  'emergency.access.revoked',
+  /** A read under a break-glass grant (beside the read's own `phi.*` record). */
+  'emergency.access.used',
 ] as const;
 
 // Names what this lib checks and records in identity's types (see Permissions, AccessActions).
@@ -41,6 +49,7 @@ export const conversationsManifest: LibManifest = {
   schema: [
     { namespace: 'conversations', migrations: conversationReadModelMigrations },
     { namespace: 'conversation-snapshots', migrations: conversationSnapshotMigrations },
+    { namespace: 'emergency-access', migrations: emergencyAccessMigrations },
   ],
   permissions: CONVERSATION_PERMISSIONS,
   accessActions: CONVERSATION_ACCESS_ACTIONS,

@@ -17,7 +17,13 @@ import {
 } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
-import { AUTHENTICATOR, requestOriginOf, type Authenticator } from '@ledgerline/identity';
+import {
+  AUTHENTICATOR,
+  USER_REQUEST_BUDGET,
+  UserRequestBudget,
+  requestOriginOf,
+  type Authenticator,
+} from '@ledgerline/identity';
 import { CONFIG, type LedgerlineConfig } from '@ledgerline/kernel';
 import { WebSocketUpgradesModule } from '@ledgerline/websocket';
 import type { EdgeContext } from './edge-context';
@@ -77,8 +83,15 @@ class GraphqlEdgeSettingsModule {
         },
         {
           provide: GRAPHQL_USER_RATE,
-          inject: [GRAPHQL_EDGE_SETTINGS],
-          useFactory: (settings: GraphqlEdgeSettings) => new UserRequestRate(settings.ratePerUser),
+          inject: [GRAPHQL_EDGE_SETTINGS, { token: USER_REQUEST_BUDGET, optional: true }],
+          useFactory: (settings: GraphqlEdgeSettings, shared: UserRequestBudget | undefined) =>
+            // The process's one per-user budget, shared with realtime; one of its own when the
+            // edge was given its own rate.
+            new UserRequestRate(
+              shared && options.ratePerUser === undefined
+                ? shared
+                : new UserRequestBudget({ ratePerUser: settings.ratePerUser }),
+            ),
         },
       ],
       exports: [GRAPHQL_EDGE_SETTINGS, EDGE_ERROR_REPORTER, GRAPHQL_USER_RATE],

@@ -25,6 +25,7 @@ import { JwtAuthenticator } from './authentication/jwt-authenticator';
 import { SignInAuditingAuthenticator } from './authentication/sign-in-auditing-authenticator';
 import { DevTokenIssuer } from './dev-tokens/dev-token-issuer';
 import { resolveJwtSettings, type IdentitySettings } from './identity.config';
+import { USER_REQUEST_BUDGET, UserRequestBudget } from './limits/user-request-budget';
 
 export const IDENTITY_SETTINGS = Symbol('IdentitySettings');
 /** The validated policies/roles.yaml (RolePolicy). */
@@ -127,9 +128,17 @@ export class IdentityModule {
               clock,
             }),
         },
+        {
+          // One per-user budget for every edge (realtime, GraphQL over HTTP and graphql-ws).
+          provide: USER_REQUEST_BUDGET,
+          inject: [CONFIG],
+          useFactory: (config: LedgerlineConfig) =>
+            new UserRequestBudget({ ratePerUser: config.realtime.ratePerUser }),
+        },
         IdentityLifecycle,
       ],
       exports: [
+        USER_REQUEST_BUDGET,
         IDENTITY_SETTINGS,
         ACCESS_CATALOGUE,
         ROLE_POLICY,

@@ -70,3 +70,10 @@ export {
   API_KEY_REVOCATIONS,
   DEV_TOKEN_ISSUER,
 } from './identity.module';
+export {
+  REQUEST_RATE_BURST,
+  USER_REQUEST_BUDGET,
+  UserRequestBudget,
+  userRequestKey,
+  type UserRequestBudgetSettings,
+} from './limits/user-request-budget';

@@ -8,6 +8,7 @@ export {
   type PlainEvent,
 } from './ledger';
 export { IntegrityError, type IntegrityFailure } from './ledger.errors';
+export { SIGNED_TAILS, type SignedTails } from './signed-tails.port';
 export { SEAL_KEY, sealOf, type SealInfo } from './sealed-envelope';
 export {
   KeyLifecycle,
@@ -30,4 +31,4 @@ export {
 export { LedgerModule, LEDGER, KEY_LIFECYCLE } from './ledger.module';
 export { LiveLedgerFeed, type LiveLedgerFeedOptions, type LiveFeedLog } from './live-ledger-feed';
 export { encryptPayload, decryptPayload } from './event-cipher';
-export { sealMatches } from './hash-chain';
+export { sealMatches, canonicalHeader, chainHash } from './hash-chain';

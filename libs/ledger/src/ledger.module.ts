@@ -17,6 +17,7 @@ import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '@ledgerline/kernel';
 import { KeyLifecycle } from './key-lifecycle';
 import { Ledger } from './ledger';
+import { SIGNED_TAILS, type SignedTails } from './signed-tails.port';
 
 export const LEDGER = Symbol('Ledger');
 export const KEY_LIFECYCLE = Symbol('KeyLifecycle');
@@ -30,11 +31,17 @@ export const KEY_LIFECYCLE = Symbol('KeyLifecycle');
   providers: [
     {
       provide: LEDGER,
-      inject: [EVENT_STORE, DATA_KEYS, CLOCK],
-      useFactory: (store: EventStore, dataKeys: DataKeys, clock: Clock) => {
+      inject: [EVENT_STORE, DATA_KEYS, CLOCK, { token: SIGNED_TAILS, optional: true }],
+      useFactory: (
+        store: EventStore,
+        dataKeys: DataKeys,
+        clock: Clock,
+        signedTails: SignedTails | undefined,
+      ) => {
         const logger = new Logger('Ledger');
         return new Ledger(store, dataKeys, {
           clock,
+          signedTails,
           onIntegrityFailure: (e) =>
             logger.fatal({
               alert: true,

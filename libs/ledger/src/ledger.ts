@@ -19,6 +19,7 @@ import { DataKeyShreddedError, type DataKeys } from '@ledgerline/crypto';
 import { associatedData, decryptPayload, encryptPayload } from './event-cipher';
 import { canonicalHeader, chainHash, headerOf } from './hash-chain';
 import { IntegrityError, type IntegrityFailure } from './ledger.errors';
+import type { SignedTails } from './signed-tails.port';
 import { SEAL_KEY, sealOf, withoutSeal, type SealInfo } from './sealed-envelope';
 
 /** An event as a domain hands it to the ledger: its payload in clear, metadata PHI-free. */
@@ -50,6 +51,12 @@ export interface LedgerOptions {
   readonly epochOf?: (at: Date) => string;
   /** Called with every integrity failure before it is thrown: raise an alert (never log payloads). */
   readonly onIntegrityFailure?: (error: IntegrityError) => void;
+  /**
+   * The latest signed checkpoint's view of each stream's length: a read that reaches the end of a
+   * stream shorter than that fails as `stream_truncated` (a cut tail), however the store's own
+   * revision counter was lowered to match.
+   */
+  readonly signedTails?: SignedTails;
   /** Streams whose last revision and hash are kept in memory to seal without a read. */
   readonly tipCacheSize?: number;
   /** Appends with a loose expected revision retried after losing a race. */
@@ -269,6 +276,11 @@ export class Ledger {
    * have been appended since the page was read).
    */
   private async verifyTail(streamId: StreamId, lastRead: bigint): Promise<void> {
+    const signed = await this.options.signedTails?.signedRevision(streamId);
+    if (signed !== undefined && signed > lastRead) {
+      // A signed checkpoint covered events past this end: they were deleted.
+      this.fail(streamId, lastRead + 1n, 'stream_truncated');
+    }
     const revision = await this.store.streamRevision(streamId);
     if (revision === undefined || revision <= lastRead) return;
     const [next] = await this.store.readStream(streamId, {
@@ -276,6 +288,27 @@ export class Ledger {
       maxCount: 1,
     });
     if (next?.revision !== lastRead + 1n) this.fail(streamId, lastRead + 1n, 'stream_truncated');
+  }
+
+  /**
+   * Reads a stream and opens each event on its own seal (its hash, then its tag), for a read that
+   * shows what can still be trusted around an event that fails: that event comes back as its
+   * IntegrityError (and is alarmed like any), the others opened. The chain between events is not
+   * checked here: use `readStream` first, and this only to mark where it failed.
+   */
+  async readStreamEach(
+    streamId: StreamId,
+    options: ReadStreamOptions = {},
+  ): Promise<(OpenedEvent | IntegrityError)[]> {
+    const events = await this.store.readStream(streamId, options);
+    return Promise.all(
+      events.map((e) =>
+        this.open(e).catch((error: unknown) => {
+          if (error instanceof IntegrityError) return error;
+          throw error;
+        }),
+      ),
+    );
   }
 
   /**

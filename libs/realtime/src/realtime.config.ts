@@ -1,3 +1,4 @@
+import { REQUEST_RATE_BURST } from '@ledgerline/identity';
 import type { LedgerlineConfig } from '@ledgerline/kernel';
 
 /** Where the protocol is served. Fixed: it is part of the protocol's version (`v1`). */
@@ -63,8 +64,7 @@ export const DEFAULT_REALTIME_LIMITS = {
   catchUpPageSize: 100,
   maxSyncConversations: 500,
   drainGraceMs: 1_000,
-  burstSeconds: 2,
-  burstWindowMs: 10_000,
+  ...REQUEST_RATE_BURST,
   slowConsumerGraceMs: 10_000,
 } as const;
 

@@ -1,4 +1,5 @@
 import type { AccessRecord, RequestOrigin } from '@ledgerline/identity';
+import { accessContentSalt } from './access-content';
 
 export const ACCESS_RECORDED = 'AccessRecorded';
 
@@ -12,6 +13,8 @@ export interface AccessRecordedV1 extends Omit<AccessRecord, 'tenantId' | 'origi
   readonly at: string;
   /** Where from, and the node that served it. */
   readonly origin: RequestOrigin & { readonly node: string };
+  /** Random, so the content digest in clear metadata cannot be confirmed by guessing (access-content.ts). */
+  readonly salt?: string;
 }
 
 export function accessRecordedPayload(
@@ -20,7 +23,7 @@ export function accessRecordedPayload(
   at: Date,
 ): AccessRecordedV1 {
   const { tenantId: _tenant, origin, ...rest } = record;
-  return { ...rest, origin: { ...origin, node }, at: at.toISOString() };
+  return { ...rest, origin: { ...origin, node }, at: at.toISOString(), salt: accessContentSalt() };
 }
 
 /** Parses a stored payload; undefined when it is not an AccessRecorded v1 body. */

@@ -55,6 +55,8 @@ for (const kind of availableDatabases()) {
       expect(events).toHaveLength(40);
       expect(events.every((e) => e.type === 'AccessRecorded')).toBe(true);
       expect(events[0]!.metadata['actor']).toEqual({ id: 'u-9', kind: 'user' });
+      // The seal, and so the signed tree, commits to the content (access-content.ts).
+      expect(events[0]!.metadata['contentDigest']).toMatch(/^[0-9a-f]{64}$/);
       const first = events[0]!.body;
       if (first.status !== 'available') throw new Error('expected an opened body');
       expect(parseAccessRecorded(first.payload)).toEqual({
@@ -72,6 +74,7 @@ for (const kind of availableDatabases()) {
           deviceId: 'd-1',
         },
         at: f.clock.now().toISOString(),
+        salt: expect.stringMatching(/^[A-Za-z0-9+/]{22}==$/) as unknown as string,
       });
     });
 
@@ -107,6 +110,24 @@ for (const kind of availableDatabases()) {
       for (let n = 0; n < 5; n++) await recorder.record(read('tenant-seq', n));
       expect(appends).toEqual([1, 1, 1, 1, 1]);
       expect(await f.ledger.readStream(auditStreamId('tenant-seq'))).toHaveLength(5);
+    });
+
+    it('keeps recording after another process (the CLI) appended to the same audit stream', async () => {
+      const recorder = new LedgerAccessRecorder(f.ledger, {
+        node: 'server',
+        clock: f.clock,
+        ids: uuidV7Generator,
+      });
+      await recorder.record(read('tenant-shared', 1));
+      // The CLI: a ledger of its own over the same store, appending behind the server's back.
+      const cli = new LedgerAccessRecorder(f.newLedger().ledger, {
+        node: 'cli',
+        clock: f.clock,
+        ids: uuidV7Generator,
+      });
+      for (let n = 2; n < 5; n++) await cli.record(read('tenant-shared', n));
+      await expect(recorder.record(read('tenant-shared', 5))).resolves.toBeUndefined();
+      expect(await f.ledger.readStream(auditStreamId('tenant-shared'))).toHaveLength(5);
     });
 
     it('fails closed: a record that cannot be appended rejects, retryable', async () => {

@@ -2,6 +2,7 @@ import type { AccessActor, AccessRecord, AccessRecorder } from '@ledgerline/iden
 import { UnavailableError, type Actor, type Clock, type IdGenerator } from '@ledgerline/kernel';
 import type { Ledger } from '@ledgerline/ledger';
 import { auditStreamId } from '../audit-stream';
+import { accessContentDigest, CONTENT_DIGEST_KEY } from './access-content';
 import { ACCESS_RECORDED, accessRecordedPayload } from './access-recorded.event';
 
 /** An access event could not be recorded: the request it describes must not be answered. */
@@ -99,25 +100,29 @@ export class LedgerAccessRecorder implements AccessRecorder {
       await this.ledger.append(
         tenantId,
         auditStreamId(tenantId),
-        batch.map(({ record, at }) => ({
-          eventId: this.options.ids.next(),
-          type: ACCESS_RECORDED,
-          schemaVersion: 1,
-          metadata: { actor: eventActorOf(record.actor) },
-          payload: Buffer.from(
+        batch.map(({ record, at }) => {
+          const payload = Buffer.from(
             JSON.stringify(
               accessRecordedPayload(
-                {
-                  ...record,
-                  origin: record.origin ?? { transport: 'internal' },
-                },
+                { ...record, origin: record.origin ?? { transport: 'internal' } },
                 this.options.node,
                 at,
               ),
             ),
             'utf8',
-          ),
-        })),
+          );
+          return {
+            eventId: this.options.ids.next(),
+            type: ACCESS_RECORDED,
+            schemaVersion: 1,
+            // The digest commits the seal, and so the signed tree, to what the record says.
+            metadata: {
+              actor: eventActorOf(record.actor),
+              [CONTENT_DIGEST_KEY]: accessContentDigest(payload),
+            },
+            payload,
+          };
+        }),
         'any',
       );
       for (const p of batch) p.done.resolve();

@@ -117,6 +117,13 @@ export class AuditLogEntry {
   @Field(() => String, { nullable: true, description: 'The permission checked.' })
   permission!: string | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The request refused or done, when the record names one (`messages`, `editHistory`…): several share one permission.',
+  })
+  operation!: string | null;
+
   @Field(() => ID, { nullable: true })
   conversationId!: string | null;
 

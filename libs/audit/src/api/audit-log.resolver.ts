@@ -43,7 +43,7 @@ export class AuditLogResolver {
       to: filter.to,
       ...(filter.actorId == null ? {} : { actorId: filter.actorId }),
       ...(filter.subjectUserId == null ? {} : { subjectUserId: filter.subjectUserId }),
-      // Validated against ACCESS_ACTIONS at the edge (and again by the handler).
+      // Well-formed at the edge; one the composed libs declare, in the handler.
       ...(filter.action == null ? {} : { action: filter.action as AccessAction }),
       ...(filter.conversationId == null ? {} : { conversationId: filter.conversationId }),
       ...pageOf(args),
@@ -101,6 +101,7 @@ function toEntry(e: AuditEntry): AuditLogEntry {
     outcome: e.outcome,
     reason: e.reason ?? null,
     permission: e.permission ?? null,
+    operation: e.operation ?? null,
     conversationId: e.conversationId ?? null,
     resourceType: e.resourceType ?? null,
     targetIds: [...e.targetIds],

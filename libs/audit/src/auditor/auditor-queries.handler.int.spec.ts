@@ -74,6 +74,7 @@ for (const kind of availableDatabases()) {
         outcome: 'denied',
         reason: 'missing_permission',
         permission: 'conversation.read',
+        operation: 'editHistory',
       });
       await recordAt(6, {
         ...phiRead(t, 'dave', ['alice'], 'c-2', ['m-7']),
@@ -157,6 +158,7 @@ for (const kind of availableDatabases()) {
         outcome: 'allowed',
         reason: undefined,
         permission: undefined,
+        operation: undefined,
         conversationId: 'c-1',
         resourceType: undefined,
         targetIds: ['m-3'],
@@ -168,6 +170,13 @@ for (const kind of availableDatabases()) {
           userAgent: 'app/2.1',
         },
       } satisfies AuditEntry);
+    });
+
+    it('names the refused operation of a denial (several share one permission)', async () => {
+      const page = await queries.search(auditor, { ...ALL_DAY, action: 'access.denied' });
+      expect(page.items.map((e) => [e.permission, e.operation])).toEqual([
+        ['conversation.read', 'editHistory'],
+      ]);
     });
 
     it('pages by position with an opaque cursor: every entry once, in log order', async () => {

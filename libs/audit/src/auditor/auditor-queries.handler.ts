@@ -98,6 +98,7 @@ interface Row {
   outcome: AccessOutcome;
   reason: string | null;
   permission: string | null;
+  operation: string | null;
   conversation_id: string | null;
   resource_type: string | null;
   target_ids: string[];
@@ -113,7 +114,7 @@ const COLUMNS = `l.event_id, l.commit_position::text as commit_position,
   l.prepare_position::text as prepare_position, l.stream_revision::text as stream_revision, l.at,
   l.recorded_at, l.actor_id, l.actor_kind, l.actor_roles, l.actor_credential_id, l.action, l.outcome,
   l.reason, l.permission, l.conversation_id, l.resource_type, l.target_ids, l.subject_user_ids,
-  l.origin_node, l.origin_transport, l.origin_client_address, l.origin_user_agent, l.origin_device_id`;
+  l.origin_node, l.origin_transport, l.origin_client_address, l.origin_user_agent, l.origin_device_id, l.operation`;
 
 /** Printable, no spaces, at most 256 characters: what any id Ledgerline records looks like. */
 const ID = /^[!-~]{1,256}$/;
@@ -353,6 +354,7 @@ function entryOf(r: Row, asOf: GlobalPosition): AuditEntry {
     outcome: r.outcome,
     reason: r.reason ?? undefined,
     permission: r.permission ?? undefined,
+    operation: r.operation ?? undefined,
     conversationId: r.conversation_id ?? undefined,
     resourceType: r.resource_type ?? undefined,
     targetIds: r.target_ids,

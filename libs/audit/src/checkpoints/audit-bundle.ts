@@ -3,12 +3,13 @@ import { LEAF_FORMAT } from './leaf';
 import { TREE_HEAD_FORMAT } from './tree-head';
 
 /**
- * The audit bundle, version 1: everything an auditor needs to check a tenant's part of the log
+ * The audit bundle, version 2: everything an auditor needs to check a tenant's part of the log
  * offline, without trusting the operator's database. JSON; hashes in lowercase hex, signatures in
  * base64, sizes and indexes as JSON numbers, revisions and positions as decimal strings.
  */
 export const BUNDLE_FORMAT = 'ledgerline-audit-bundle';
-export const BUNDLE_VERSION = 1;
+/** Version 2 added each access record's content (`access`); version 1 bundles still verify. */
+export const BUNDLE_VERSION = 2;
 /** Label of the signed export manifest text. */
 export const MANIFEST_FORMAT = 'ledgerline-export-v1';
 
@@ -39,6 +40,21 @@ export const bundleRecordSchema = z.strictObject({
   sealPrev: hex32.nullable(),
   /** RFC 9162 inclusion path of the leaf in the tree of `treeHead.treeSize`. */
   inclusionProof: z.array(hex32).max(64),
+  /**
+   * For an access event (`AccessRecorded` of the tenant's audit stream): what it says, with what
+   * proves it. `metadata`, `keyId`, `epoch` and `sealedBody` rebuild the event's seal hash (which
+   * the leaf covers); the metadata's `contentDigest` is the digest of `content` (access-content.ts).
+   * Ids, codes and times only, as every access record.
+   */
+  access: z
+    .strictObject({
+      content: z.string().max(1_000_000),
+      metadata: z.record(z.string(), z.unknown()),
+      keyId: z.string().min(1),
+      epoch: z.string().min(1),
+      sealedBody: base64,
+    })
+    .optional(),
 });
 
 export const earlierHeadSchema = signedTreeHeadSchema.extend({
@@ -48,7 +64,7 @@ export const earlierHeadSchema = signedTreeHeadSchema.extend({
 
 export const auditBundleSchema = z.strictObject({
   format: z.literal(BUNDLE_FORMAT),
-  version: z.literal(BUNDLE_VERSION),
+  version: z.union([z.literal(1), z.literal(BUNDLE_VERSION)]),
   leafFormat: z.literal(LEAF_FORMAT),
   treeHeadFormat: z.literal(TREE_HEAD_FORMAT),
   tenantId: z.string().min(1),
@@ -60,7 +76,7 @@ export const auditBundleSchema = z.strictObject({
   treeHead: signedTreeHeadSchema,
   /** Heads signed earlier (in the range, or the auditor's known head), proven consistent. */
   earlierHeads: z.array(earlierHeadSchema),
-  /** The tenant's events in the range: metadata only, in leaf order. */
+  /** The tenant's events in the range, in leaf order: metadata, and the content of access events. */
   records: z.array(bundleRecordSchema),
   /** What the export claims to hold, signed: the tenant's leaves in the range. */
   manifest: z.strictObject({ text: z.string().startsWith(MANIFEST_FORMAT), signature: base64 }),

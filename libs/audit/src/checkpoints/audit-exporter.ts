@@ -13,6 +13,10 @@ import {
   type BundleRecord,
   type EarlierHead,
 } from './audit-bundle';
+import { SEAL_KEY, sealOf, type Ledger } from '@ledgerline/ledger';
+import { CONTENT_DIGEST_KEY } from '../access/access-content';
+import { ACCESS_RECORDED } from '../access/access-recorded.event';
+import { auditStreamId } from '../audit-stream';
 import { MerkleLogCorruptError, NoCheckpointError, UnsealedEventError } from './checkpoint.errors';
 import { LEAF_FORMAT, leafInputOf } from './leaf';
 import { MerkleTree } from './merkle';
@@ -51,6 +55,8 @@ export class AuditExporter {
     private readonly log: MerkleLogStore,
     private readonly signer: TreeHeadSigner,
     private readonly clock: Clock,
+    /** Opens the tenant's access events, whose content the bundle carries (without it: none). */
+    private readonly ledger?: Pick<Ledger, 'open'>,
   ) {}
 
   async export(request: ExportRequest): Promise<ExportResult> {
@@ -100,10 +106,17 @@ export class AuditExporter {
         warnings.push(`${where} has lost its seal: run verify-log`);
         continue;
       }
+      const access = await this.accessContentOf(event, tenantId);
+      if (access === 'unprovable') {
+        warnings.push(
+          `${where} is an access event whose content cannot be proven (recorded before content digests, or shredded): exported without it`,
+        );
+      }
       records.push({
         leafIndex: leaf.idx,
         ...input,
         inclusionProof: tree.inclusionProof(leaf.idx).map(hex),
+        ...(typeof access === 'object' ? { access } : {}),
       });
     }
 
@@ -161,6 +174,35 @@ export class AuditExporter {
     return { bundle, warnings };
   }
 
+  /**
+   * An access event's content and what rebuilds its seal, for the bundle; undefined for any other
+   * event, `unprovable` for one that has no content digest or can no longer be opened.
+   */
+  private async accessContentOf(
+    event: RecordedEvent,
+    tenantId: string,
+  ): Promise<BundleRecord['access'] | 'unprovable' | undefined> {
+    if (
+      !this.ledger ||
+      event.type !== ACCESS_RECORDED ||
+      event.streamId !== auditStreamId(tenantId)
+    ) {
+      return undefined;
+    }
+    const seal = sealOf(event.metadata);
+    const metadata = withoutSealOf(event.metadata);
+    if (!seal || typeof metadata[CONTENT_DIGEST_KEY] !== 'string') return 'unprovable';
+    const opened = await this.ledger.open(event);
+    if (opened.body.status !== 'available') return 'unprovable';
+    return {
+      content: opened.body.payload.toString('utf8'),
+      metadata,
+      keyId: seal.key,
+      epoch: seal.epoch,
+      sealedBody: Buffer.from(event.data).toString('base64'),
+    };
+  }
+
   /** The leaves' events, read stream by stream over each stream's revision span. */
   private async eventsOf(leaves: readonly StoredLeaf[]): Promise<Map<string, RecordedEvent>> {
     const spans = new Map<string, { min: bigint; max: bigint }>();
@@ -188,6 +230,12 @@ export class AuditExporter {
     }
     return out;
   }
+}
+
+/** The clear metadata as the seal hash covers it: without the seal itself. */
+function withoutSealOf(metadata: RecordedEvent['metadata']): Record<string, unknown> {
+  const { [SEAL_KEY]: _seal, ...rest } = metadata;
+  return rest;
 }
 
 const key = (streamId: string, revision: bigint) => `${revision.toString()} ${streamId}`;

@@ -6,6 +6,10 @@ import {
   type AuditBundle,
   type BundleRecord,
 } from './audit-bundle';
+import type { EventMetadata } from '@ledgerline/kernel';
+import { canonicalHeader, chainHash } from '@ledgerline/ledger';
+import { accessContentDigest, CONTENT_DIGEST_KEY } from '../access/access-content';
+import { parseAccessRecorded } from '../access/access-recorded.event';
 import { leafHashOf } from './leaf';
 import { verifyConsistency, verifyInclusion } from './merkle';
 import { SigningCertificate, type SignedTreeHead } from './tree-head';
@@ -128,6 +132,10 @@ export function verifyBundle(input: string, options: VerifyBundleOptions = {}): 
   checkManifest(bundle, certificate, signer, findings);
 
   const failed = findings.count;
+  const proven = bundle.records.filter((r) => r.access).length;
+  if (proven > 0) {
+    notes.push(`${proven} access record(s) carry their content, checked against their seals`);
+  }
   notes.push(
     `${bundle.records.length} record(s) of tenant ${bundle.tenantId} checked against the signed tree head ${headName(head)}, root ${head.rootHash}`,
   );
@@ -295,6 +303,56 @@ function checkRecords(bundle: AuditBundle, findings: Findings): void {
       );
     }
     checkChain(r, i, lastOfStream, findings);
+    if (r.access) checkAccessContent(r, r.access, where, findings);
+  }
+}
+
+/**
+ * An access record's content, proven: the sealed event carried with it hashes to the record's
+ * seal hash (which its leaf, and so the signed tree, covers), and the content digest in that
+ * sealed metadata is the digest of the content shown.
+ */
+function checkAccessContent(
+  r: BundleRecord,
+  access: NonNullable<BundleRecord['access']>,
+  where: string,
+  findings: Findings,
+): void {
+  const header = canonicalHeader({
+    tenantId: r.tenantId,
+    streamId: r.streamId,
+    revision: BigInt(r.revision),
+    eventId: r.eventId,
+    type: r.type,
+    schemaVersion: r.schemaVersion,
+    recordedAt: new Date(r.recordedAt),
+    keyId: access.keyId,
+    epoch: access.epoch,
+    metadata: access.metadata as EventMetadata,
+  });
+  if (chainHash(header, Buffer.from(access.sealedBody, 'base64'), r.sealPrev) !== r.sealHash) {
+    findings.fail(
+      'content',
+      where,
+      "the sealed event carried with the access record does not hash to the record's seal: altered",
+    );
+    return;
+  }
+  const digest = access.metadata[CONTENT_DIGEST_KEY];
+  if (typeof digest !== 'string') {
+    findings.fail(
+      'content',
+      where,
+      'the sealed event has no content digest: its content cannot be proven',
+    );
+  } else if (accessContentDigest(Buffer.from(access.content, 'utf8')) !== digest) {
+    findings.fail(
+      'content',
+      where,
+      'the access record differs from the content digest sealed with it: altered',
+    );
+  } else if (!parseAccessRecorded(Buffer.from(access.content, 'utf8'))) {
+    findings.fail('content', where, 'the content is not an access record');
   }
 }
 

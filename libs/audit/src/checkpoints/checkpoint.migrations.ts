@@ -49,4 +49,10 @@ ${appendOnlySql({
   tables: ['ll_merkle_leaves', 'll_tree_heads'],
 })}`,
   },
+  {
+    version: 2,
+    name: 'merkle-leaves-by-stream',
+    // Reads look up the highest signed revision of a stream (MerkleSignedTails): a cut tail shows.
+    sql: `create index ll_merkle_leaves_stream on ll_merkle_leaves (stream_id, revision);`,
+  },
 ];

@@ -17,6 +17,8 @@ export {
 } from './tree-head';
 export { TreeHeadSigner, type TreeHeadSignerOptions } from './signing-key';
 export { MerkleLogStore, type StoredLeaf, type StoredTreeHead } from './merkle-log-store';
+export { MerkleSignedTails, type MerkleSignedTailsOptions } from './merkle-signed-tails';
+export { SignedTailsModule } from './signed-tails.module';
 export { CheckpointJob, type CheckpointJobOptions, type CheckpointOutcome } from './checkpoint-job';
 export {
   BUNDLE_FORMAT,

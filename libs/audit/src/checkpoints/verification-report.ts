@@ -13,7 +13,9 @@ export type CheckName =
   | 'range'
   | 'content'
   | 'leaf'
-  | 'truncation';
+  | 'truncation'
+  /** A row of the audit log read model against its sealed access event. */
+  | 'audit-row';
 
 /** One failed check: what failed, and where (record, event, leaf, position or head). */
 export interface Finding {

@@ -18,11 +18,13 @@ export interface AuditLogRow {
   /** When its event was appended. */
   readonly recordedAt: Date;
   readonly actor: AccessActor;
-  /** One of ACCESS_ACTIONS when written by this build; kept as stored otherwise. */
+  /** An action the composed libs declare when written by this build; kept as stored otherwise. */
   readonly action: string;
   readonly outcome: AccessOutcome;
   readonly reason: string | undefined;
   readonly permission: string | undefined;
+  /** The request that was refused or done (`messages`, `editHistory`…), when the record names one. */
+  readonly operation: string | undefined;
   readonly conversationId: string | undefined;
   readonly resourceType: string | undefined;
   readonly targetIds: readonly string[];
@@ -99,7 +101,7 @@ function fromAccessRecorded(opened: OpenedEvent, payload: Buffer): AuditLogRow |
     !isStringArray(v.targetIds) ||
     !isStringArray(v.subjectUserIds) ||
     !isOrigin(v.origin) ||
-    !optionalStrings(v.reason, v.permission, v.conversationId, v.resourceType)
+    !optionalStrings(v.reason, v.permission, v.operation, v.conversationId, v.resourceType)
   ) {
     return undefined;
   }
@@ -111,6 +113,7 @@ function fromAccessRecorded(opened: OpenedEvent, payload: Buffer): AuditLogRow |
     outcome: v.outcome,
     reason: v.reason,
     permission: v.permission,
+    operation: v.operation,
     conversationId: v.conversationId,
     resourceType: v.resourceType,
     targetIds: v.targetIds,
@@ -150,6 +153,7 @@ function fromLegacyAccessDenied(opened: OpenedEvent, payload: Buffer): AuditLogR
     outcome: 'denied',
     reason: v.denial,
     permission: v.permission,
+    operation: undefined,
     conversationId: isConversation ? id : undefined,
     resourceType: isConversation ? undefined : type,
     targetIds: id === undefined ? [] : [id],

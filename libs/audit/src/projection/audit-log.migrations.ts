@@ -81,4 +81,12 @@ create table ll_audit_log_projection (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'audit-log-operation',
+    // The request a record names (item 23 of issue 10): \`messages\` and \`editHistory\` are both
+    // \`conversation.read\`, and an auditor must see which one was refused. Rows projected before
+    // this column keep null (the log is append-only; their events still say it).
+    sql: `alter table ll_audit_log add column operation text;`,
+  },
 ];

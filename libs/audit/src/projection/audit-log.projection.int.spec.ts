@@ -15,6 +15,7 @@ const FULL: Omit<AccessRecord, 'tenantId'> = {
   outcome: 'failed',
   reason: 'decrypt_failed',
   permission: 'conversation.read',
+  operation: 'editHistory',
   conversationId: 'c-full',
   resourceType: 'message',
   targetIds: ['m-1', 'm-2'],
@@ -49,7 +50,8 @@ for (const kind of availableDatabases()) {
            prepare_position::text as prepare_position, stream_revision::text as stream_revision,
            at, recorded_at, actor_id, actor_kind, actor_roles, actor_credential_id, action, outcome,
            reason, permission, conversation_id, resource_type, target_ids, subject_user_ids,
-           origin_node, origin_transport, origin_client_address, origin_user_agent, origin_device_id
+           origin_node, origin_transport, origin_client_address, origin_user_agent, origin_device_id,
+           operation
          from ll_audit_log where tenant_id = $1`,
         [t],
       );
@@ -79,6 +81,7 @@ for (const kind of availableDatabases()) {
           origin_client_address: '2001:db8::7',
           origin_user_agent: 'sdk/3.2 (ios)',
           origin_device_id: 'device-42',
+          operation: 'editHistory',
         },
       ]);
       const subjects = await a.f.db.client.query<{ subject_user_id: string }>(

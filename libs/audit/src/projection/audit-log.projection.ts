@@ -127,9 +127,9 @@ async function insertRow(tx: SqlExecutor, row: AuditLogRow): Promise<boolean> {
        stream_revision, at, recorded_at, actor_id, actor_kind, actor_roles, actor_credential_id,
        action, outcome, reason, permission, conversation_id, resource_type, target_ids,
        subject_user_ids, origin_node, origin_transport, origin_client_address, origin_user_agent,
-       origin_device_id)
+       origin_device_id, operation)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12, $13, $14, $15, $16, $17,
-       $18::text[], $19::text[], $20, $21, $22, $23, $24)
+       $18::text[], $19::text[], $20, $21, $22, $23, $24, $25)
      -- No conflict target: a node racing another to project the same event can meet either unique
      -- index (event id or position) first, and both mean "already projected".
      on conflict do nothing
@@ -159,6 +159,7 @@ async function insertRow(tx: SqlExecutor, row: AuditLogRow): Promise<boolean> {
       row.origin?.clientAddress ?? null,
       row.origin?.userAgent ?? null,
       row.origin?.deviceId ?? null,
+      row.operation ?? null,
     ],
     { name: 'll_audit_log_insert' },
   );

@@ -4,6 +4,7 @@ export {
   type AuditLogProjectionOptions,
   type ReplayOutcome,
 } from './audit-log.projection';
+export { AuditLogVerifier, type AuditLogVerification } from './audit-log-verifier';
 export {
   LEGACY_ACCESS_DENIED,
   UnreadableAccessEventError,

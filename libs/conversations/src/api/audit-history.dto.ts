@@ -1,5 +1,13 @@
 import { ArgsType, Field, ID, Int, ObjectType } from '@nestjs/graphql';
-import { IsOptional, IsUUID, ValidateBy, type ValidationOptions } from 'class-validator';
+import {
+  IsOptional,
+  IsString,
+  IsUUID,
+  MaxLength,
+  ValidateBy,
+  type ValidationOptions,
+} from 'class-validator';
+import { MAX_CONTENT_REASON_CHARS } from '../application/queries/minimum-necessary';
 import { parseAsOf } from '../application/queries/conversation-replay';
 import type { ConversationActor, MemberRole, ParticipantKind } from '../domain/conversation.events';
 import { unboundedListCost } from './conversation-api.config';
@@ -43,6 +51,15 @@ export class AuditConversationHistoryArgs {
   @IsOptional()
   @IsAsOf()
   asOf?: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: `Why the content is needed (a case or request number, not patient details; at most ${MAX_CONTENT_REASON_CHARS} characters). Given, the answer includes message content: it needs the \`audit.content\` permission, and the reason is kept in the access record. Absent, content is WITHHELD.`,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_CONTENT_REASON_CHARS)
+  contentReason?: string;
 }
 
 @ObjectType({ description: 'One time a member was in the conversation.' })

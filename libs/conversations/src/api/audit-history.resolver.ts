@@ -33,7 +33,7 @@ export class AuditConversationHistoryResolver {
 
   @Query(() => AuditConversationHistory, {
     description:
-      'For auditors (`audit.read`): a conversation’s full history as of a moment (default now), redacted and edited content included as it was. Recorded as an access event.',
+      'For auditors (`audit.read`): a conversation’s full history as of a moment (default now): who was in it, who wrote, edited, redacted and reacted, and when. Text, titles, redaction reasons and reactions are WITHHELD unless `contentReason` is given by an auditor who also holds `audit.content`; then they are shown as they were, redacted and edited content included. Recorded as an access event naming the permission and the reason.',
   })
   async auditConversationHistory(
     @CurrentPrincipal() principal: Principal,
@@ -41,7 +41,12 @@ export class AuditConversationHistoryResolver {
   ): Promise<AuditConversationHistory> {
     const asOf = args.asOf == null ? LATEST : parseAsOf(args.asOf);
     if (!asOf) throw new InvalidAsOfError('asOf');
-    const history = await this.replay.conversationHistory(principal, args.conversationId, asOf);
+    const history = await this.replay.conversationHistory(
+      principal,
+      args.conversationId,
+      asOf,
+      args.contentReason,
+    );
     return toAuditHistory(history);
   }
 }
@@ -128,5 +133,7 @@ function content(c: ReplayedContent): { status: ContentStatus; text: string | nu
       return { status: 'redacted', text: null };
     case 'unavailable':
       return { status: 'shredded', text: null };
+    case 'withheld':
+      return { status: 'withheld', text: null };
   }
 }

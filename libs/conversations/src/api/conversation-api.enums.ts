@@ -45,6 +45,8 @@ export const ContentStatusEnum = {
   AVAILABLE: 'available',
   REDACTED: 'redacted',
   SHREDDED: 'shredded',
+  INTEGRITY_FAILED: 'integrity_failed',
+  WITHHELD: 'withheld',
 } as const;
 
 export type ContentStatus = (typeof ContentStatusEnum)[keyof typeof ContentStatusEnum];
@@ -52,5 +54,5 @@ export type ContentStatus = (typeof ContentStatusEnum)[keyof typeof ContentStatu
 registerEnumType(ContentStatusEnum, {
   name: 'ContentStatus',
   description:
-    'AVAILABLE: the text is shown. REDACTED: removed by its author or a moderator. SHREDDED: its key was destroyed (retention); the text no longer exists anywhere.',
+    'AVAILABLE: the text is shown. REDACTED: removed by its author or a moderator. SHREDDED: its key was destroyed (retention); the text no longer exists anywhere. INTEGRITY_FAILED: its stored event was altered (it fails its own seal): not shown, the read is recorded as failed, and the rest of the page is shown as its own seals verify. WITHHELD: there, but not shown to an auditor who did not ask for content (minimum necessary).',
 });

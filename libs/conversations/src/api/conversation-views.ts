@@ -54,6 +54,8 @@ function contentOf(content: MessageContent): { contentStatus: ContentStatus; tex
       return { contentStatus: 'redacted', text: null };
     case 'unavailable':
       return { contentStatus: 'shredded', text: null };
+    case 'integrity_failed':
+      return { contentStatus: 'integrity_failed', text: null };
   }
 }
 
@@ -62,9 +64,14 @@ function titleOf(title: TitleContent | undefined): {
   titleStatus: ContentStatus | null;
 } {
   if (title === undefined) return { title: null, titleStatus: null };
-  return title.status === 'available'
-    ? { title: title.title, titleStatus: 'available' }
-    : { title: null, titleStatus: 'shredded' };
+  switch (title.status) {
+    case 'available':
+      return { title: title.title, titleStatus: 'available' };
+    case 'unavailable':
+      return { title: null, titleStatus: 'shredded' };
+    case 'integrity_failed':
+      return { title: null, titleStatus: 'integrity_failed' };
+  }
 }
 
 export function toMessage(conversationId: string, view: MessageView): Message {

@@ -193,6 +193,16 @@ function describeLedgerlineError(error: LedgerlineError): Described | undefined 
       details: { reason: error.code, retryable: true, retryAfterMs: error.retryAfterMs },
     };
   }
+  if (error.code === 'integrity_violation') {
+    // The ledger's IntegrityError. A message of our own: the edge does not depend on the ledger
+    // to know what the error's message may quote.
+    const failure = stringProperty(error, 'failure');
+    return {
+      code: 'INTEGRITY_FAILED',
+      message: 'Stored events failed their integrity check; nothing of them is shown.',
+      details: { reason: failure && INTEGRITY_FAILURES.has(failure) ? failure : error.code },
+    };
+  }
   if (error instanceof UnavailableError) {
     return {
       code: 'UNAVAILABLE',
@@ -202,6 +212,15 @@ function describeLedgerlineError(error: LedgerlineError): Described | undefined 
   }
   return undefined;
 }
+
+/** The ledger's IntegrityFailure values, passed on as `reason`. */
+const INTEGRITY_FAILURES: ReadonlySet<string> = new Set([
+  'seal_missing',
+  'hash_mismatch',
+  'chain_broken',
+  'stream_truncated',
+  'decryption_failed',
+]);
 
 const HTTP_STATUSES: Readonly<Record<number, Described>> = {
   400: { code: 'BAD_USER_INPUT', message: 'The request is invalid.' },

@@ -22,6 +22,7 @@ class Refused extends ConflictError {
 }
 class IntegrityBroken extends LedgerlineError {
   readonly code = 'integrity_violation';
+  readonly failure = 'chain_broken';
 }
 
 /** As graphql-js hands a resolver's error to the formatter: located, at a path. */
@@ -118,11 +119,7 @@ describe('formatEdgeError', () => {
 
   it('turns anything unknown into INTERNAL, reporting classes and frames but not the message', () => {
     const cause = new Error(`lookup failed for ${PHI}`);
-    for (const error of [
-      new TypeError(`cannot read ${PHI}`),
-      new IntegrityBroken(`hash mismatch near ${PHI}`),
-      new Error('wrapped', { cause }),
-    ]) {
+    for (const error of [new TypeError(`cannot read ${PHI}`), new Error('wrapped', { cause })]) {
       const { result, reports } = format(error);
       expect(result.extensions?.['code']).toBe('INTERNAL');
       expect(result.message).toMatch(/^Internal server error \([0-9a-f-]{36}\)\.$/);
@@ -131,11 +128,16 @@ describe('formatEdgeError', () => {
       expect(reports[0]!.frames.length).toBeGreaterThan(0);
       expect(JSON.stringify([result, reports])).not.toMatch(PHI_PATTERN);
     }
-    expect(format(new IntegrityBroken('x')).reports[0]).toMatchObject({
-      errors: ['IntegrityBroken'],
-      code: 'integrity_violation',
-      path: ['field'],
-    });
+  });
+
+  it('answers a failed integrity check with its own code and reason, in a message of its own', () => {
+    const { result, reports } = format(new IntegrityBroken(`hash mismatch near ${PHI}`));
+    expect(result.extensions).toMatchObject({ code: 'INTEGRITY_FAILED', reason: 'chain_broken' });
+    expect(result.message).toBe(
+      'Stored events failed their integrity check; nothing of them is shown.',
+    );
+    expect(reports).toHaveLength(0);
+    expect(JSON.stringify(result)).not.toMatch(PHI_PATTERN);
   });
 
   it('does not trust a bare GraphQLError a resolver threw', () => {

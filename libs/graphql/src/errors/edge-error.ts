@@ -34,6 +34,11 @@ export const EDGE_ERROR_CODES = [
   'BAD_REQUEST',
   /** The operation runs more mutations (aliases count) than one request may (`limit`); none ran. */
   'TOO_MANY_MUTATIONS',
+  /**
+   * Stored events failed their integrity check (`reason`: `chain_broken`, `stream_truncated`…):
+   * they were altered or removed in the store, and nothing of them is shown. Not retryable.
+   */
+  'INTEGRITY_FAILED',
 ] as const;
 
 export type EdgeErrorCode = (typeof EDGE_ERROR_CODES)[number];

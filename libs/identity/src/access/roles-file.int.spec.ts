@@ -13,14 +13,27 @@ describe('policies/roles.yaml', () => {
       'admin',
       'agent',
       'auditor',
+      'investigator',
       'service',
       'user',
     ]);
+    // Minimum necessary: the auditor sees metadata; content takes audit.content (investigator).
     expect(granted('auditor')).toEqual(['audit.export', 'audit.read', 'audit.replay']);
-    expect(granted('admin')).toEqual(['apikeys.manage', 'keys.rotate', 'keys.shred']);
+    expect(granted('investigator')).toEqual([
+      'audit.content',
+      'audit.export',
+      'audit.read',
+      'audit.replay',
+    ]);
+    expect(granted('admin')).toEqual([
+      'apikeys.manage',
+      'emergency.grant',
+      'keys.rotate',
+      'keys.shred',
+    ]);
     // Only auditors read the audit log; only admins touch keys.
     for (const role of ['user', 'agent', 'service']) {
-      expect(granted(role).filter((p) => /^(audit|keys|apikeys)\./.test(p))).toEqual([]);
+      expect(granted(role).filter((p) => /^(audit|keys|apikeys|emergency)\./.test(p))).toEqual([]);
     }
     // An agent is a narrower user.
     expect(granted('agent').every((p) => granted('user').includes(p))).toBe(true);

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
 import { Outbox } from './outbox';
+import { UserRequestBudget } from '@ledgerline/identity';
 import { RequestLimits } from './request-limits';
 import { upgradeCredential } from './upgrade-credential';
 
@@ -65,6 +66,10 @@ describe('Outbox', () => {
 });
 
 describe('RequestLimits', () => {
+  const user = (id: string) => ({ tenantId: 't1', kind: 'user' as const, id });
+  const u1 = user('u1');
+  const u2 = user('u2');
+
   it('admits up to the per-connection rate and its burst allowance, then refuses with a retry-after, and calls persisting abuse', async () => {
     const limits = new RequestLimits({
       ratePerConnection: 3,
@@ -75,16 +80,16 @@ describe('RequestLimits', () => {
       burstWindowMs: 10_000,
     });
     for (let i = 0; i < 3 + 3; i++) {
-      expect(await limits.admit('c1', 'u1')).toEqual({ allowed: true });
+      expect(await limits.admit('c1', u1)).toEqual({ allowed: true });
     }
-    const first = await limits.admit('c1', 'u1');
+    const first = await limits.admit('c1', u1);
     expect(first).toMatchObject({ allowed: false, abusive: false });
     expect(first.allowed === false && first.retryAfterMs).toBeGreaterThan(0);
     expect(first.allowed === false && first.retryAfterMs).toBeLessThanOrEqual(1_000);
-    expect(await limits.admit('c1', 'u1')).toMatchObject({ allowed: false, abusive: false });
-    expect(await limits.admit('c1', 'u1')).toMatchObject({ allowed: false, abusive: true });
+    expect(await limits.admit('c1', u1)).toMatchObject({ allowed: false, abusive: false });
+    expect(await limits.admit('c1', u1)).toMatchObject({ allowed: false, abusive: true });
     // Another connection of another user is not affected.
-    expect(await limits.admit('c2', 'u2')).toEqual({ allowed: true });
+    expect(await limits.admit('c2', u2)).toEqual({ allowed: true });
   });
 
   it('admits a bunch of frames that a client sent at its pace but that were read at once', async () => {
@@ -97,10 +102,10 @@ describe('RequestLimits', () => {
       burstSeconds: 2,
       burstWindowMs: 10_000,
     });
-    for (let i = 0; i < 50; i++) expect(await limits.admit('c1', 'u1')).toEqual({ allowed: true });
+    for (let i = 0; i < 50; i++) expect(await limits.admit('c1', u1)).toEqual({ allowed: true });
     // A flood goes on past the allowance (50 + 100) and is refused.
     const flood = [];
-    for (let i = 0; i < 150; i++) flood.push(await limits.admit('c1', 'u1'));
+    for (let i = 0; i < 150; i++) flood.push(await limits.admit('c1', u1));
     expect(flood.filter((a) => a.allowed)).toHaveLength(100);
     expect(flood.slice(100).every((a) => !a.allowed)).toBe(true);
   });
@@ -115,9 +120,32 @@ describe('RequestLimits', () => {
       burstWindowMs: 10_000,
     });
     for (const connection of ['c1', 'c2', 'c3', 'c4']) {
-      expect(await limits.admit(connection, 'u1')).toEqual({ allowed: true });
+      expect(await limits.admit(connection, u1)).toEqual({ allowed: true });
     }
-    expect(await limits.admit('c5', 'u1')).toMatchObject({ allowed: false });
+    expect(await limits.admit('c5', u1)).toMatchObject({ allowed: false });
+  });
+
+  it('draws on the process’s one per-user budget: what the user spent on GraphQL counts here', async () => {
+    const budget = new UserRequestBudget({
+      ratePerUser: 2,
+      burstSeconds: 1,
+      burstWindowMs: 10_000,
+    });
+    const limits = new RequestLimits(
+      {
+        ratePerConnection: 100,
+        ratePerUser: 100,
+        abuseLimit: 10,
+        abuseWindowMs: 10_000,
+        burstSeconds: 1,
+        burstWindowMs: 10_000,
+      },
+      budget,
+    );
+    // Four GraphQL requests (the GraphQL edge takes from the same budget) spend it all.
+    for (let i = 0; i < 4; i++) expect(await budget.take(u1)).toBeUndefined();
+    expect(await limits.admit('c1', u1)).toMatchObject({ allowed: false });
+    expect(await limits.admit('c2', u2)).toEqual({ allowed: true });
   });
 });
 

@@ -216,7 +216,7 @@ export class RealtimeConnection {
 
   private async take(data: RawData, isBinary: boolean, receivedAt: number): Promise<void> {
     if (this.closingCause !== undefined) return;
-    const admission = await this.deps.limits.admit(this.id, userKey(this.principal));
+    const admission = await this.deps.limits.admit(this.id, this.principal);
     if (this.closingCause !== undefined) return;
     const text = isBinary ? undefined : rawText(data);
     if (!admission.allowed) {
@@ -554,10 +554,6 @@ export class RealtimeConnection {
         : internalErrorReport(error)),
     });
   }
-}
-
-function userKey(principal: Principal): string {
-  return JSON.stringify([principal.tenantId, principal.kind, principal.id]);
 }
 
 /** The `ref` of a frame refused before it was parsed, if it has one worth echoing. */

@@ -15,8 +15,10 @@ import {
   type ApiKeyRevocations,
   bearerCredential,
   requestOriginOf,
+  USER_REQUEST_BUDGET,
   type Authenticator,
   type Principal,
+  type UserRequestBudget,
 } from '@ledgerline/identity';
 import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '@ledgerline/kernel';
 import { METRICS, type Metrics } from '@ledgerline/metrics';
@@ -97,6 +99,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
     @Optional() @Inject(REALTIME_TYPING) typing?: RealtimeTyping,
     @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
     @Optional() @Inject(API_KEY_REVOCATIONS) private readonly revocations?: ApiKeyRevocations,
+    @Optional() @Inject(USER_REQUEST_BUDGET) budget?: UserRequestBudget,
   ) {
     const byOp = new Map<string, RealtimeOperation>();
     for (const operation of operations) {
@@ -106,7 +109,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
     this.dependencies = {
       settings,
       clock,
-      limits: new RequestLimits(settings),
+      limits: new RequestLimits(settings, budget),
       operations: byOp,
       ...(feed ? { feed } : {}),
       ...(presence ? { presence } : {}),

@@ -1,4 +1,5 @@
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { UserRequestBudget, type Principal } from '@ledgerline/identity';
 import type { RealtimeSettings } from '../realtime.config';
 
 export type Admission =
@@ -8,7 +9,8 @@ export type Admission =
 
 /**
  * The request rate limits of one process, in memory (rate-limiter-flexible): per connection, per
- * user over all their connections here, and a count of refusals per connection that, past the
+ * user over all their connections here and their GraphQL requests (the process's one
+ * UserRequestBudget), and a count of refusals per connection that, past the
  * abuse limit, closes it. Every frame counts, well formed or not.
  *
  * Each rate is judged with a burst allowance: beyond `rate` requests in one second, a client may
@@ -19,7 +21,7 @@ export type Admission =
  */
 export class RequestLimits {
   private readonly perConnection: BurstyRateLimiter;
-  private readonly perUser: BurstyRateLimiter;
+  private readonly perUser: UserRequestBudget;
   private readonly refusals: RateLimiterMemory;
 
   constructor(
@@ -32,6 +34,8 @@ export class RequestLimits {
       | 'burstSeconds'
       | 'burstWindowMs'
     >,
+    /** The process's per-user budget, shared with GraphQL; without it, one of its own. */
+    perUser?: UserRequestBudget,
   ) {
     const bursty = (rate: number) =>
       new BurstyRateLimiter(
@@ -42,17 +46,20 @@ export class RequestLimits {
         }),
       );
     this.perConnection = bursty(settings.ratePerConnection);
-    this.perUser = bursty(settings.ratePerUser);
+    this.perUser = perUser ?? new UserRequestBudget(settings);
     this.refusals = new RateLimiterMemory({
       points: settings.abuseLimit,
       duration: Math.max(1, Math.ceil(settings.abuseWindowMs / 1000)),
     });
   }
 
-  async admit(connectionId: string, userKey: string): Promise<Admission> {
+  async admit(
+    connectionId: string,
+    principal: Pick<Principal, 'tenantId' | 'kind' | 'id'>,
+  ): Promise<Admission> {
     const refusal =
       (await this.refusal(this.perConnection, connectionId)) ??
-      (await this.refusal(this.perUser, userKey));
+      (await this.perUser.take(principal));
     if (refusal === undefined) return { allowed: true };
     const abusive = (await this.refusal(this.refusals, connectionId)) !== undefined;
     return { allowed: false, retryAfterMs: refusal, abusive };

@@ -32,6 +32,8 @@ export const REALTIME_ERROR_CODES = [
   'busy',
   /** A dependency (the database, the identity provider) is unavailable; retry. */
   'unavailable',
+  /** Stored events failed their integrity check (`reason`: `chain_broken`…): altered in the store. */
+  'integrity_failed',
   /** A bug on the server's side, logged under `errorId`. */
   'internal',
 ] as const;
@@ -152,6 +154,14 @@ export function describeError(error: unknown): RealtimeErrorBody | undefined {
       retryable: true,
       reason: error.code,
       retryAfterMs: error.retryAfterMs,
+    };
+  }
+  if (error.code === 'integrity_violation') {
+    return {
+      code: 'integrity_failed',
+      message: 'stored events failed their integrity check; nothing of them is sent',
+      retryable: false,
+      reason: stringProperty(error, 'failure') ?? error.code,
     };
   }
   if (error instanceof UnavailableError || error.retryable) {

@@ -1,5 +1,6 @@
 import { AccessDeniedError } from '@ledgerline/identity';
 import {
+  LedgerlineError,
   ConflictError,
   loadConfig,
   NotFoundError,
@@ -188,6 +189,16 @@ describe('describeError', () => {
     }
     expect(overflow).toBeInstanceOf(RangeError);
     expect(describeError(overflow)).toMatchObject({ code: 'invalid_frame', retryable: false });
+    class IntegrityBroken extends LedgerlineError {
+      readonly code = 'integrity_violation';
+      readonly failure = 'chain_broken';
+    }
+    expect(describeError(new IntegrityBroken('stream conversation:t:c revision 4'))).toEqual({
+      code: 'integrity_failed',
+      message: 'stored events failed their integrity check; nothing of them is sent',
+      retryable: false,
+      reason: 'chain_broken',
+    });
     expect(describeError(new RangeError('Invalid time value'))).toBeUndefined();
   });
 

@@ -2,6 +2,7 @@ import type { SqlExecutor } from '@ledgerline/database';
 import {
   accessActorOf,
   type AccessAction,
+  type AccessRecord,
   type AccessPolicy,
   type AccessRecorder,
   type Principal,
@@ -16,7 +17,10 @@ import {
   NotAConversationMemberError,
   PageSizeError,
 } from '../conversations.errors';
+import type { EmergencyAccess } from '../emergency/emergency-access.handler';
+import { readsUnderEmergencyGrant } from '../emergency/emergency-reads';
 import { ConversationMemberships } from './conversation-memberships';
+import { brokenIds, failedReadRecord, readOutcomeRecords } from './read-outcomes';
 import {
   SealedContents,
   textOf,
@@ -31,10 +35,14 @@ export type MessageContent =
   /** Redacted: gone from every member-facing read. */
   | { readonly status: 'redacted' }
   /** Its data key was shredded: the text no longer exists anywhere. */
-  | { readonly status: 'unavailable' };
+  | { readonly status: 'unavailable' }
+  /** Its event fails its own seal (altered in the store): not shown; the read is recorded failed. */
+  | { readonly status: 'integrity_failed' };
 
 export type TitleContent =
-  { readonly status: 'available'; readonly title: string } | { readonly status: 'unavailable' };
+  | { readonly status: 'available'; readonly title: string }
+  | { readonly status: 'unavailable' }
+  | { readonly status: 'integrity_failed' };
 
 export interface MessageView {
   readonly messageId: string;
@@ -205,6 +213,8 @@ export interface ConversationQueriesOptions {
   readonly previewChars?: number;
   /** Streams opened at once for a conversation list. */
   readonly openConcurrency?: number;
+  /** Break-glass grants: a named non-member may read under one (recorded and alerted). */
+  readonly emergency?: Pick<EmergencyAccess, 'activeGrant' | 'used'>;
 }
 
 interface MessageRow {
@@ -272,12 +282,13 @@ export class ConversationQueries {
   private readonly openConcurrency: number;
   private readonly contents: SealedContents;
   private readonly memberships: ConversationMemberships;
+  private readonly emergency: ConversationQueriesOptions['emergency'];
 
   constructor(
     private readonly access: Pick<AccessPolicy, 'check'>,
     private readonly accessLog: AccessRecorder,
     private readonly db: SqlExecutor,
-    ledger: Pick<Ledger, 'readStream'>,
+    ledger: Pick<Ledger, 'readStream' | 'readStreamEach'>,
     options: ConversationQueriesOptions = {},
   ) {
     this.maxPageSize = options.maxPageSize ?? 100;
@@ -286,6 +297,7 @@ export class ConversationQueries {
     this.openConcurrency = options.openConcurrency ?? 8;
     this.contents = new SealedContents(ledger);
     this.memberships = new ConversationMemberships(db);
+    this.emergency = options.emergency;
   }
 
   /** The principal's own conversations, most recently active first. */
@@ -349,11 +361,7 @@ export class ConversationQueries {
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
     // Titles and previews are PHI of the conversations' members: the list is a read of it,
-    // recorded like a history page, next to opening the contents.
-    const recorded = this.recordListRead(
-      principal,
-      page.map((r) => r.conversation_id),
-    );
+    // recorded like a history page once the contents are open.
     const opening = mapConcurrently(page, this.openConcurrency, async (row) => {
       const revisions = [row.title_revision, row.last_message_text_revision]
         .filter((r): r is string => r !== null)
@@ -401,7 +409,19 @@ export class ConversationQueries {
       };
       return summary;
     });
-    const [items] = await Promise.all([opening, recorded]);
+    // Opened first, so that a list an integrity check stopped is recorded as failed, not allowed.
+    const items = await opening.catch(async (error: unknown) => {
+      await this.recordListRead(
+        principal,
+        page.map((r) => r.conversation_id),
+        error,
+      );
+      throw error;
+    });
+    await this.recordListRead(
+      principal,
+      page.map((r) => r.conversation_id),
+    );
     // Newest first; startCursor/endCursor follow the list's own order.
     return {
       items,
@@ -411,7 +431,11 @@ export class ConversationQueries {
     };
   }
 
-  private async recordListRead(principal: Principal, conversationIds: string[]): Promise<void> {
+  private async recordListRead(
+    principal: Principal,
+    conversationIds: string[],
+    failure?: unknown,
+  ): Promise<void> {
     const members =
       conversationIds.length === 0
         ? []
@@ -421,7 +445,7 @@ export class ConversationQueries {
              order by member_id`,
             [principal.tenantId, conversationIds, principal.id],
           );
-    await this.accessLog.record({
+    const record: AccessRecord = {
       tenantId: principal.tenantId,
       actor: accessActorOf(principal),
       action: 'phi.conversation_list.read',
@@ -429,7 +453,10 @@ export class ConversationQueries {
       targetIds: conversationIds,
       subjectUserIds: members.map((m) => m.member_id),
       ...(principal.origin ? { origin: principal.origin } : {}),
-    });
+    };
+    if (failure === undefined) return this.accessLog.record(record);
+    const failed = failedReadRecord(record, failure);
+    if (failed) await this.accessLog.record(failed);
   }
 
   /**
@@ -508,11 +535,8 @@ export class ConversationQueries {
     const { streamId } = reading;
     const message = await this.messageRow(principal.tenantId, conversationId, messageId);
     if (!message) throw new MessageNotFoundError(conversationId, messageId);
-    const recorded = this.recordRead(principal, 'phi.edit_history.read', reading, [message]);
-    // Awaited below, after the versions query; this only keeps an early failure from going unhandled.
-    recorded.catch(() => undefined);
     if (message.redacted) {
-      await recorded;
+      await this.recordRead(principal, 'phi.edit_history.read', reading, [message]);
       return { messageId, redacted: true, versions: [] };
     }
     const rows = await this.db.query<{
@@ -527,13 +551,21 @@ export class ConversationQueries {
        order by e.edit_number`,
       [principal.tenantId, conversationId, messageId],
     );
-    const [opened] = await Promise.all([
-      this.contents.open(
-        streamId,
-        rows.map((r) => BigInt(r.revision)),
-      ),
-      recorded,
-    ]);
+    const opened = await this.disclose(
+      this.readRecord(principal, 'phi.edit_history.read', reading, [message]),
+      () =>
+        this.contents.open(
+          streamId,
+          rows.map((r) => BigInt(r.revision)),
+        ),
+      (o) =>
+        brokenIds(
+          rows,
+          o,
+          () => messageId,
+          (r) => BigInt(r.revision),
+        ),
+    );
     return {
       messageId,
       redacted: false,
@@ -629,7 +661,16 @@ export class ConversationQueries {
     const reading = await this.authorize(principal, conversationId, 'conversationEvents');
     const limit = this.pageSize(request.limit);
     const from = request.afterRevision < 0n ? 0n : request.afterRevision + 1n;
-    const read = await this.contents.range(reading.streamId, from, limit + 1);
+    const read = await this.contents
+      .range(reading.streamId, from, limit + 1)
+      .catch(async (error: unknown) => {
+        const failed = failedReadRecord(
+          this.readRecord(principal, 'phi.realtime.sync', reading, []),
+          error,
+        );
+        if (failed) await this.accessLog.record(failed);
+        throw error;
+      });
     const events = read.slice(0, limit).map((e) => ({ ...e, conversationId }));
     const about = events.flatMap((e) => {
       const data = e.event?.data;
@@ -713,7 +754,17 @@ export class ConversationQueries {
     const memberIds = [
       ...(await this.memberships.membersOf(principal.tenantId, conversationId)),
     ].sort();
-    if (principal.kind !== 'service' && !memberIds.includes(principal.id)) {
+    if (
+      principal.kind !== 'service' &&
+      !memberIds.includes(principal.id) &&
+      !(await readsUnderEmergencyGrant(
+        this.emergency,
+        principal,
+        conversationId,
+        operation,
+        memberIds,
+      ))
+    ) {
       // Recorded like a denied permission; the record does not say whether the conversation exists.
       await this.accessLog.record({
         tenantId: principal.tenantId,
@@ -744,9 +795,42 @@ export class ConversationQueries {
     reading: AuthorizedRead,
     rows: readonly Pick<MessageRow, 'message_id' | 'author_id'>[],
   ): Promise<void> {
+    return this.accessLog.record(this.readRecord(principal, action, reading, rows));
+  }
+
+  /**
+   * Opens what a read shows, then records what it really disclosed (read-outcomes.ts): the
+   * messages shown as allowed, those that failed their integrity check as failed, and a read an
+   * integrity check stopped as failed. Fail closed: the answer waits for its records.
+   */
+  private async disclose<T>(
+    record: AccessRecord,
+    open: () => Promise<T>,
+    broken: (opened: T) => ReadonlySet<string>,
+  ): Promise<T> {
+    let opened: T;
+    try {
+      opened = await open();
+    } catch (error) {
+      const failed = failedReadRecord(record, error);
+      if (failed) await this.accessLog.record(failed);
+      throw error;
+    }
+    await Promise.all(
+      readOutcomeRecords(record, broken(opened)).map((r) => this.accessLog.record(r)),
+    );
+    return opened;
+  }
+
+  private readRecord(
+    principal: Principal,
+    action: AccessAction,
+    reading: AuthorizedRead,
+    rows: readonly Pick<MessageRow, 'message_id' | 'author_id'>[],
+  ): AccessRecord {
     const subjects = new Set([...reading.memberIds, ...rows.map((r) => r.author_id)]);
     subjects.delete(principal.id);
-    return this.accessLog.record({
+    return {
       tenantId: principal.tenantId,
       actor: accessActorOf(principal),
       action,
@@ -755,7 +839,7 @@ export class ConversationQueries {
       targetIds: rows.map((r) => r.message_id),
       subjectUserIds: [...subjects].sort(),
       ...(principal.origin ? { origin: principal.origin } : {}),
-    });
+    };
   }
 
   private async messagePage(
@@ -805,10 +889,12 @@ export class ConversationQueries {
     const taken = rows.slice(0, page.limit);
     if (page.backwards) taken.reverse();
     const shown = threadRoot ? [threadRoot, ...taken] : taken;
-    const [views] = await Promise.all([
-      this.views(streamId, shown),
-      this.recordRead(principal, action, reading, shown),
-    ]);
+    const views = await this.disclose(
+      this.readRecord(principal, action, reading, shown),
+      () => this.views(streamId, shown),
+      (v) =>
+        new Set(v.filter((m) => m.content.status === 'integrity_failed').map((m) => m.messageId)),
+    );
     const items = threadRoot ? views.slice(1) : views;
     const result: Page<MessageView> = {
       items,
@@ -962,11 +1048,13 @@ function parseCursor(token: string, field = 'before'): GlobalPosition {
 
 function messageContent(redacted: boolean, opened: OpenedContent | undefined): MessageContent {
   if (redacted) return { status: 'redacted' };
+  if (opened?.status === 'integrity_failed') return { status: 'integrity_failed' };
   const text = textOf(opened);
   return text === undefined ? { status: 'unavailable' } : { status: 'available', text };
 }
 
 function titleContent(opened: OpenedContent | undefined): TitleContent {
+  if (opened?.status === 'integrity_failed') return { status: 'integrity_failed' };
   const title = titleOf(opened);
   return title === undefined ? { status: 'unavailable' } : { status: 'available', title };
 }

@@ -178,6 +178,74 @@ for (const kind of availableDatabases()) {
       ]);
     });
 
+    it('the auditor’s history is metadata by default; content needs audit.content and a stated reason, each use recorded', async () => {
+      const g = await group(['bob']);
+      const m1 = await send(t.bob, g, ORIGINAL);
+      await run(t.bob, {
+        type: 'EditMessage',
+        data: { conversationId: g, messageId: m1, text: EDITED },
+      });
+      const m2 = await send(t.alice, g, 'CANARY wrong chart');
+      await run(t.alice, {
+        type: 'RedactMessage',
+        data: { conversationId: g, messageId: m2, reason: 'CANARY wrong patient' },
+      });
+
+      const metadata = await replay.conversationHistory(auditor, g);
+      expect(metadata.messages.map((m) => [m.messageId, m.authorId, textOf(m)])).toEqual([
+        [m1, 'bob', 'withheld'],
+        [m2, 'alice', 'withheld'],
+      ]);
+      expect(versions(metadata.messages[0])).toEqual(['withheld', 'withheld']);
+      expect(metadata.title).toEqual({ status: 'withheld' });
+      expect(metadata.messages[1]!.redaction).toEqual({
+        at: expect.any(Date) as Date,
+        byId: 'alice',
+        byKind: 'user',
+      });
+      expect(
+        JSON.stringify(metadata, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+      ).not.toContain('CANARY');
+      expect(f.accessLog.records).toEqual([
+        expect.objectContaining({
+          action: 'audit.conversation_history.read',
+          permission: 'audit.read',
+          outcome: 'allowed',
+        }),
+      ]);
+      expect(f.accessLog.records[0]!.reason).toBeUndefined();
+      f.accessLog.clear();
+
+      // Asking for content without the permission is refused, and the refusal recorded.
+      await expect(replay.conversationHistory(auditor, g, LATEST, 'case 2026-114')).rejects.toThrow(
+        AccessDeniedError,
+      );
+      expect(f.accessLog.records.map((r) => [r.action, r.permission])).toEqual([
+        ['access.denied', 'audit.content'],
+      ]);
+      f.accessLog.clear();
+
+      const investigator: Principal = { ...auditor, id: 'ivan', roles: ['investigator'] };
+      await expect(replay.conversationHistory(investigator, g, LATEST, '  ')).rejects.toMatchObject(
+        {
+          field: 'contentReason',
+          problem: 'empty',
+        },
+      );
+      const full = await replay.conversationHistory(investigator, g, LATEST, 'case 2026-114');
+      expect(full.messages.map(textOf)).toEqual([EDITED, 'CANARY wrong chart']);
+      expect(f.accessLog.records).toEqual([
+        expect.objectContaining({
+          actor: { id: 'ivan', kind: 'user', roles: ['investigator'] },
+          action: 'audit.conversation_history.read',
+          permission: 'audit.content',
+          reason: 'case 2026-114',
+          outcome: 'allowed',
+          subjectUserIds: ['alice', 'bob'],
+        }),
+      ]);
+    });
+
     it('fails closed: no answer when the access record cannot be written', async () => {
       const g = await group(['bob']);
       f.accessLog.failWith(new UnavailableError('audit stream down'));

@@ -27,6 +27,7 @@ import {
   type ConversationAsOf,
 } from './conversation-replay';
 import { ReplayConversationNotFoundError } from './conversation-replay.errors';
+import { parseContentReason, withoutContent } from './minimum-necessary';
 import type { ReplayHintSource } from './replay-hints.adapter';
 
 /**
@@ -92,14 +93,26 @@ export class ConversationReplay {
     return this.replay.replayUserView(requesterOf(principal), userId, asOf);
   }
 
-  /** A conversation's full history for an auditor, as of a moment (default: now). */
+  /**
+   * A conversation's full history for an auditor, as of a moment (default: now): metadata only
+   * (`audit.read`), or with its content when the auditor also holds `audit.content` and states a
+   * reason, which the access record keeps.
+   */
   async conversationHistory(
     principal: Principal,
     conversationId: string,
     asOf: AsOf = LATEST,
+    contentReason?: string | null,
   ): Promise<ConversationAsOf> {
     await this.check(principal, 'audit.read', conversationId);
-    return this.replay.conversationHistory(requesterOf(principal), conversationId, asOf);
+    const reason = parseContentReason(contentReason);
+    if (reason !== undefined) await this.check(principal, 'audit.content', conversationId);
+    return this.replay.conversationHistory(
+      requesterOf(principal),
+      conversationId,
+      asOf,
+      reason === undefined ? undefined : { reason },
+    );
   }
 
   private async check(principal: Principal, permission: Permission, conversationId?: string) {
@@ -148,13 +161,27 @@ export class PointInTimeReplay {
     return this.conversationFor(requester, conversationId, asOf, 'audit.replayed');
   }
 
-  /** The same, recorded as the auditor's reading of the conversation's history. */
-  conversationHistory(
+  /**
+   * The same, recorded as the auditor's reading of the conversation's history: without `content`,
+   * metadata only (minimum necessary); with it, content too, the record naming `audit.content`
+   * and the stated reason.
+   */
+  async conversationHistory(
     requester: ReplayRequester,
     conversationId: string,
     asOf: AsOf = LATEST,
+    content?: { readonly reason: string },
   ): Promise<ConversationAsOf> {
-    return this.conversationFor(requester, conversationId, asOf, 'audit.conversation_history.read');
+    const replayed = await this.conversationFor(
+      requester,
+      conversationId,
+      asOf,
+      'audit.conversation_history.read',
+      content
+        ? { permission: 'audit.content', reason: content.reason }
+        : { permission: 'audit.read' },
+    );
+    return content ? replayed : withoutContent(replayed);
   }
 
   /** What the user could see at the moment. */
@@ -169,6 +196,7 @@ export class PointInTimeReplay {
     conversationId: string,
     asOf: AsOf,
     action: AccessAction,
+    disclosure: { readonly permission?: Permission; readonly reason?: string } = {},
   ): Promise<ConversationAsOf> {
     const replayed = await this.replayStream(requester.tenantId, conversationId, asOf);
     if (!replayed) throw new ReplayConversationNotFoundError(requester.tenantId, conversationId);
@@ -177,6 +205,7 @@ export class PointInTimeReplay {
       actor: requester.actor,
       action,
       outcome: 'allowed',
+      ...disclosure,
       conversationId,
       targetIds: [conversationId],
       subjectUserIds: participantsOf(replayed),

@@ -90,7 +90,9 @@ export function isAtOrBefore(
 export type ReplayedContent =
   | { readonly status: 'available'; readonly text: string }
   | { readonly status: 'redacted' }
-  | { readonly status: 'unavailable' };
+  | { readonly status: 'unavailable' }
+  /** There, but not shown: the auditor did not ask for content (minimum-necessary.ts). */
+  | { readonly status: 'withheld' };
 
 /** One version of a message: 0 as sent, then each edit. Times are the events' recorded times. */
 export interface ReplayedVersion {

@@ -1,5 +1,10 @@
 import type { GlobalPosition } from '@ledgerline/kernel';
-import type { Ledger } from '@ledgerline/ledger';
+import {
+  IntegrityError,
+  type IntegrityFailure,
+  type Ledger,
+  type OpenedEvent,
+} from '@ledgerline/ledger';
 import type { ConversationEvent } from '../../domain/conversation.events';
 import { openConversationEvent } from '../conversation-events.codec';
 
@@ -15,7 +20,19 @@ export interface StoredConversationEvent {
 /** An event opened for a query: its content, or `unavailable` when its data key was shredded. */
 export type OpenedContent =
   | { readonly status: 'available'; readonly event: ConversationEvent }
-  | { readonly status: 'unavailable' };
+  | { readonly status: 'unavailable' }
+  /** The event fails its own seal (altered in the store): never shown, marked where it sits. */
+  | { readonly status: 'integrity_failed'; readonly failure: IntegrityFailure };
+
+/**
+ * Failures of one event alone: the events around it can still be opened on their own seals. A
+ * broken chain or a cut tail is about the stream as a whole, and fails the whole read.
+ */
+const EVENT_FAILURES: ReadonlySet<IntegrityFailure> = new Set([
+  'hash_mismatch',
+  'decryption_failed',
+  'seal_missing',
+]);
 
 /** Revisions closer than this are read in one range rather than two reads. */
 const GAP = 16;
@@ -29,7 +46,7 @@ const MAX_RANGE = 500;
  * and a shredded key shows as `unavailable` everywhere at once.
  */
 export class SealedContents {
-  constructor(private readonly ledger: Pick<Ledger, 'readStream'>) {}
+  constructor(private readonly ledger: Pick<Ledger, 'readStream' | 'readStreamEach'>) {}
 
   async open(
     streamId: string,
@@ -38,11 +55,20 @@ export class SealedContents {
     const wanted = [...new Set(revisions)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const out = new Map<bigint, OpenedContent>();
     for (const [from, to] of ranges(wanted)) {
-      const events = await this.ledger.readStream(streamId, {
-        fromRevision: from,
-        maxCount: Number(to - from) + 1,
-      });
+      const range = { fromRevision: from, maxCount: Number(to - from) + 1 };
+      let events: readonly (OpenedEvent | IntegrityError)[];
+      try {
+        events = await this.ledger.readStream(streamId, range);
+      } catch (error) {
+        if (!(error instanceof IntegrityError) || !EVENT_FAILURES.has(error.failure)) throw error;
+        // One event was altered: open the range again event by event, marking the broken ones.
+        events = await this.ledger.readStreamEach(streamId, range);
+      }
       for (const opened of events) {
+        if (opened instanceof IntegrityError) {
+          out.set(opened.revision, { status: 'integrity_failed', failure: opened.failure });
+          continue;
+        }
         const event = openConversationEvent(opened);
         out.set(
           opened.revision,
