@@ -220,7 +220,7 @@ export function registerAuditCommands(
       withCliContext(config(), async (app) => {
         let applied = 0;
         let reported = 0;
-        const projection = await AuditLogProjection.create(
+        const projection = AuditLogProjection.create(
           app.get<SqlClient>(SQL_CLIENT),
           app.get<Ledger>(LEDGER),
           {
