@@ -54,7 +54,9 @@ if (existsSync(join(root, 'bench', 'src'))) projects.push(project('bench', 'benc
 
 const config: Config = {
   projects,
-  testTimeout: 30_000,
+  // A backstop, not a measure (tests never assert timings): opening an embedded database and
+  // migrating it takes seconds on a quiet machine and can take a minute with every core busy.
+  testTimeout: 120_000,
   // Integration suites share one PostgreSQL database; their tables are namespaced per test file,
   // but two workers on two cores are plenty and keep PGlite's WASM start-up cost bounded.
   maxWorkers: 2,

@@ -116,9 +116,15 @@ export class ConversationRealtimeFeed implements RealtimeFeed {
       id: conversationId,
     });
     if (principal.kind === 'service') return;
-    if (!(await this.memberships.isMember(principal.tenantId, conversationId, principal.id))) {
-      throw new ConversationNotFoundError(conversationId);
-    }
+    const isMember = () =>
+      this.memberships.isMember(principal.tenantId, conversationId, principal.id);
+    if (await isMember()) return;
+    // "Not a member" is asked again once the read models hold everything committed: a conversation
+    // created (or joined) just before is the client's own write, never "not found".
+    await this.projections.waitFor(await this.store.headPosition(), {
+      timeoutMs: READ_YOUR_WRITES_TIMEOUT_MS,
+    });
+    if (!(await isMember())) throw new ConversationNotFoundError(conversationId);
   }
 
   async readable(
