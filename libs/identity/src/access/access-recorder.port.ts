@@ -55,6 +55,11 @@ export const ACCESS_ACTIONS = [
   'keys.hold.released',
   /** A KEK version was destroyed in the local key ring once nothing was wrapped under it. */
   'keys.kek.retired',
+  // libs/push
+  /** A push reached the provider (device, event ids, outcome; never content). */
+  'push.sent',
+  /** A push was given up: its token is dead, the provider refused it, or retries ran out. */
+  'push.given_up',
 ] as const;
 
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];

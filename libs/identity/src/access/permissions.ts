@@ -23,6 +23,9 @@ export const PERMISSIONS = [
   'keys.rotate',
   'keys.shred',
   'apikeys.manage',
+  // libs/push
+  /** Register and remove one's own push devices; mute, do-not-disturb. */
+  'push.manage',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];

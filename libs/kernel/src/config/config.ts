@@ -121,6 +121,34 @@ export interface LedgerlineConfig {
     readonly maxLifetimeSeconds: number;
     readonly coturnStatsDbUrl?: string;
   };
+  // libs/push
+  /** Read by libs/push (devices, outbox dispatcher, APNs and FCM providers). */
+  readonly push: {
+    readonly enabled: boolean;
+    readonly templatesFile: string;
+    readonly timeoutMs: number;
+    readonly batchSize: number;
+    readonly maxAttempts: number;
+    readonly pollIntervalMs: number;
+    readonly apns:
+      | { readonly provider: 'log' }
+      | {
+          readonly provider: 'apns';
+          readonly keyFile: string;
+          readonly keyId: string;
+          readonly teamId: string;
+          readonly address?: { readonly host: string; readonly port: number };
+          readonly caFile?: string;
+        };
+    readonly fcm:
+      | { readonly provider: 'log' }
+      | {
+          readonly provider: 'fcm';
+          readonly serviceAccountFile: string;
+          readonly address?: { readonly host: string; readonly port: number };
+          readonly caFile?: string;
+        };
+  };
 }
 
 export interface EventStoreLimits {
@@ -366,6 +394,58 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       maxLifetimeSeconds: e.LEDGERLINE_TURN_MAX_LIFETIME_SEC,
       coturnStatsDbUrl: e.LEDGERLINE_TURN_COTURN_STATSDB_URL,
     },
+    // libs/push
+    push: pushConfig(e),
+  };
+}
+
+// libs/push
+function pushConfig(e: Env): LedgerlineConfig['push'] {
+  const hostPort = (v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const at = v.lastIndexOf(':');
+    return { host: v.slice(0, at), port: Number(v.slice(at + 1)) };
+  };
+  const problems: { variable: string; problem: string }[] = [];
+  const need = (variable: string, value: string | undefined): string => {
+    if (value === undefined) problems.push({ variable, problem: 'required for this push provider' });
+    return value ?? '';
+  };
+  const apnsAddress = hostPort(e.LEDGERLINE_PUSH_APNS_ADDRESS);
+  const fcmAddress = hostPort(e.LEDGERLINE_PUSH_FCM_ADDRESS);
+  const apns: LedgerlineConfig['push']['apns'] =
+    e.LEDGERLINE_PUSH_APNS_PROVIDER === 'log'
+      ? { provider: 'log' }
+      : {
+          provider: 'apns',
+          keyFile: need('LEDGERLINE_PUSH_APNS_KEY_FILE', e.LEDGERLINE_PUSH_APNS_KEY_FILE),
+          keyId: need('LEDGERLINE_PUSH_APNS_KEY_ID', e.LEDGERLINE_PUSH_APNS_KEY_ID),
+          teamId: need('LEDGERLINE_PUSH_APNS_TEAM_ID', e.LEDGERLINE_PUSH_APNS_TEAM_ID),
+          ...(apnsAddress ? { address: apnsAddress } : {}),
+          ...(e.LEDGERLINE_PUSH_APNS_CA_FILE ? { caFile: e.LEDGERLINE_PUSH_APNS_CA_FILE } : {}),
+        };
+  const fcm: LedgerlineConfig['push']['fcm'] =
+    e.LEDGERLINE_PUSH_FCM_PROVIDER === 'log'
+      ? { provider: 'log' }
+      : {
+          provider: 'fcm',
+          serviceAccountFile: need(
+            'LEDGERLINE_PUSH_FCM_SERVICE_ACCOUNT_FILE',
+            e.LEDGERLINE_PUSH_FCM_SERVICE_ACCOUNT_FILE,
+          ),
+          ...(fcmAddress ? { address: fcmAddress } : {}),
+          ...(e.LEDGERLINE_PUSH_FCM_CA_FILE ? { caFile: e.LEDGERLINE_PUSH_FCM_CA_FILE } : {}),
+        };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    enabled: e.LEDGERLINE_PUSH_ENABLED,
+    templatesFile: e.LEDGERLINE_PUSH_TEMPLATES_FILE,
+    timeoutMs: e.LEDGERLINE_PUSH_TIMEOUT_MS,
+    batchSize: e.LEDGERLINE_PUSH_BATCH,
+    maxAttempts: e.LEDGERLINE_PUSH_MAX_ATTEMPTS,
+    pollIntervalMs: e.LEDGERLINE_PUSH_POLL_MS,
+    apns,
+    fcm,
   };
 }
 
