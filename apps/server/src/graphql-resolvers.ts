@@ -9,6 +9,7 @@ import {
   ReceiptResolver,
 } from '@ledgerline/conversations';
 import { PresenceResolver } from '@ledgerline/presence';
+import { ConversationMutedResolver, PushResolver } from '@ledgerline/push';
 import { IceServersResolver } from '@ledgerline/turn';
 
 /**
@@ -26,4 +27,7 @@ export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [
   AuditLogResolver,
   AuditConversationHistoryResolver,
   IceServersResolver,
+  // libs/push
+  PushResolver,
+  ConversationMutedResolver,
 ];

@@ -236,3 +236,5 @@ export {
   type MembershipSource,
 } from './api/conversation-fan-out';
 export { ConversationNotFoundError, ConversationGoneError } from './api/conversation-api.errors';
+// libs/push resolves `Conversation.muted` on this type.
+export { Conversation as ConversationType } from './api/conversation.dto';

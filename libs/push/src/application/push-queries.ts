@@ -87,20 +87,15 @@ export class PushQueries {
   }
 
   /**
-   * Which of these conversations the user has muted now: what GraphQL's `Conversation.muted`
-   * shows. No permission of its own: the caller already read the conversations.
+   * The conversations the user has muted now (at most as many as a user may mute): what GraphQL's
+   * `Conversation.muted` shows. No permission of its own: the caller is reading their conversations.
    */
-  async mutedAmong(
-    tenantId: string,
-    userId: string,
-    conversationIds: readonly string[],
-  ): Promise<ReadonlySet<string>> {
-    if (conversationIds.length === 0) return new Set();
+  async mutedConversations(tenantId: string, userId: string): Promise<ReadonlySet<string>> {
     const rows = await this.db.query<{ conversation_id: string }>(
       `select conversation_id from ll_push_mutes
-       where tenant_id = $1 and user_id = $2 and conversation_id = any($3::text[])
-         and (until is null or until > $4)`,
-      [tenantId, userId, [...conversationIds], this.clock.now()],
+       where tenant_id = $1 and user_id = $2 and (until is null or until > $3)
+       limit $4`,
+      [tenantId, userId, this.clock.now(), MAX_MUTES_LISTED],
     );
     return new Set(rows.map((r) => r.conversation_id));
   }
