@@ -8,18 +8,39 @@ export {
   type PushEventType,
 } from './domain/push.events';
 export { DEFAULT_PUSH_LIMITS, type PushCommand, type PushLimits } from './domain/push.commands';
-export { pushDecider, decidePush, evolvePush, initialPushState, type PushState } from './domain/push.decider';
-export { InvalidPushInput, PushRefused, PushRefusalReason, PushDeviceNotFoundError } from './domain/push.errors';
+export {
+  pushDecider,
+  decidePush,
+  evolvePush,
+  initialPushState,
+  type PushState,
+} from './domain/push.decider';
+export {
+  InvalidPushInput,
+  PushRefused,
+  PushRefusalReason,
+  PushDeviceNotFoundError,
+} from './domain/push.errors';
 export { PUSH_STREAM_PREFIX, pushStreamId } from './domain/push-stream';
 export { normaliseToken, deviceIdOf } from './domain/push-tokens';
-export type { PushKind, PushPayload, PushOutcome, PushRequest, RenderedAlert } from './domain/push-payload';
+export type {
+  PushKind,
+  PushPayload,
+  PushOutcome,
+  PushRequest,
+  RenderedAlert,
+} from './domain/push-payload';
 export { renderAlert, templatesProblems, type PushTemplates } from './domain/push-templates';
 export { retryDelayMs, givesUp, type RetrySchedule } from './domain/retry-schedule';
 export { encodePushEvent, openPushEvent } from './application/push-events.codec';
 export { PushCommands, type PushCommandResult } from './application/push-commands.handler';
 export { PushQueries, type DeviceView, type PushSettingsView } from './application/push-queries';
 export type { PushProvider } from './application/push-provider.port';
-export { PushDispatcher, type DispatchReport, type OnlineCheck } from './application/push-dispatcher';
+export {
+  PushDispatcher,
+  type DispatchReport,
+  type OnlineCheck,
+} from './application/push-dispatcher';
 export { loadPushTemplates } from './application/push-templates.loader';
 export { PushForServicesRefusedError, PushBusyError } from './application/push.errors';
 export { pushMigrations } from './projections/push.migrations';

@@ -24,7 +24,7 @@ import {
 } from '@ledgerline/pipeline';
 import { SqlPresenceConnections } from '@ledgerline/presence';
 import { ApnsPushProvider } from './adapters/apns-push-provider.adapter';
-import { FcmPushProvider, type FcmServiceAccount } from './adapters/fcm-push-provider.adapter';
+import { FcmPushProvider } from './adapters/fcm-push-provider.adapter';
 import { LogPushProvider } from './adapters/log-push-provider.adapter';
 import { PushCommands } from './application/push-commands.handler';
 import { PushDispatcher, type OnlineCheck } from './application/push-dispatcher';
@@ -52,9 +52,7 @@ export function pushProvidersOf(config: LedgerlineConfig['push']): Providers {
           key: readFileSync(config.apns.keyFile, 'utf8'),
           keyId: config.apns.keyId,
           teamId: config.apns.teamId,
-          ...(config.apns.address
-            ? { address: `${config.apns.address.host}:${config.apns.address.port}` }
-            : {}),
+          ...(config.apns.address ? { address: config.apns.address } : {}),
           ...(config.apns.caFile ? { ca: ca(config.apns.caFile) } : {}),
           timeoutMs: config.timeoutMs,
         });
@@ -62,9 +60,7 @@ export function pushProvidersOf(config: LedgerlineConfig['push']): Providers {
     config.fcm.provider === 'log'
       ? log
       : new FcmPushProvider({
-          serviceAccount: JSON.parse(
-            readFileSync(config.fcm.serviceAccountFile, 'utf8'),
-          ) as FcmServiceAccount,
+          serviceAccountFile: config.fcm.serviceAccountFile,
           ...(config.fcm.address ? { address: config.fcm.address } : {}),
           ...(config.fcm.caFile ? { ca: ca(config.fcm.caFile) } : {}),
           timeoutMs: config.timeoutMs,

@@ -8,15 +8,20 @@ export interface ApnsSettings {
   readonly key: string;
   readonly keyId: string;
   readonly teamId: string;
-  /** Another host than Apple's (a stand-in), `host:port`; both environments then go there. */
-  readonly address?: string;
+  /** Another host than Apple's (a stand-in); both environments then go there. */
+  readonly address?: { readonly host: string; readonly port: number };
   /** CA certificates (PEM) to trust beyond Node's, for a stand-in. */
   readonly ca?: readonly string[];
   readonly timeoutMs: number;
 }
 
 /** APNs reasons (Apple, "Handling notification responses from APNs") that mean the token is dead. */
-const DEAD_TOKEN_REASONS = new Set(['Unregistered', 'BadDeviceToken', 'DeviceTokenNotForTopic', 'ExpiredToken']);
+const DEAD_TOKEN_REASONS = new Set([
+  'Unregistered',
+  'BadDeviceToken',
+  'DeviceTokenNotForTopic',
+  'ExpiredToken',
+]);
 /** Reasons a later attempt may succeed: throttling, Apple's side, our auth token being renewed. */
 const RETRY_REASONS = new Set([
   'TooManyRequests',
@@ -33,7 +38,7 @@ const RETRY_REASONS = new Set([
  * `@parse/node-apn`. One connection per environment (production, sandbox), kept open.
  *
  * Every push is an alert with `mutable-content: 1` whose text is the rendered template, and
- * whose custom data is `ll: { kind, conversationId, count }`: the app's notification service
+ * whose custom data is `ll: { kind, conversationId, count, id }`: the app's notification service
  * extension fetches the content and replaces the text. `apns-id` and `apns-collapse-id` are the
  * idempotency key, so a resend after a crash replaces the first on the phone.
  *
@@ -48,7 +53,7 @@ export class ApnsPushProvider implements PushProvider {
       token: { key: settings.key, keyId: settings.keyId, teamId: settings.teamId },
       requestTimeout: settings.timeoutMs,
       connectionRetryLimit: 0,
-      ...(settings.address ? { address: settings.address } : {}),
+      ...(settings.address ? { address: settings.address.host, port: settings.address.port } : {}),
       ...(settings.ca ? { ca: [...settings.ca] } : {}),
     };
     this.providers = {
@@ -72,6 +77,7 @@ export class ApnsPushProvider implements PushProvider {
         kind: request.payload.kind,
         conversationId: request.payload.conversationId,
         count: request.payload.count,
+        id: request.idempotencyKey,
       },
     };
     let result: apn.Responses<apn.ResponseSent, apn.ResponseFailure>;

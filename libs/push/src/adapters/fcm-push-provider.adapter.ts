@@ -1,19 +1,20 @@
+import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { cert, deleteApp, initializeApp, type App } from 'firebase-admin/app';
 import { getMessaging, type Messaging } from 'firebase-admin/messaging';
+import { ConfigError } from '@ledgerline/kernel';
 import type { PushOutcome, PushRequest } from '../domain/push-payload';
 import type { PushProvider } from '../application/push-provider.port';
 import { withTimeout } from './with-timeout';
 
-export interface FcmServiceAccount {
-  readonly project_id: string;
-  readonly client_email: string;
-  readonly private_key: string;
-}
-
 export interface FcmSettings {
-  readonly serviceAccount: FcmServiceAccount;
+  /**
+   * The service account JSON file (`project_id`, `client_email`, `private_key`). A path rather
+   * than the parsed object: firebase-admin hands its HTTP agent to the token exchange only for a
+   * credential read from a file.
+   */
+  readonly serviceAccountFile: string;
   /**
    * Another place (a stand-in) to reach Google at: every connection the SDK opens, to FCM
    * (`fcm.googleapis.com`) and to the OAuth token exchange (`oauth2.googleapis.com`), goes to this
@@ -24,25 +25,25 @@ export interface FcmSettings {
   readonly timeoutMs: number;
 }
 
-/** FCM error codes (firebase-admin's `messaging/…`) meaning the token is dead for the app. */
+/** FCM error codes (firebase-admin's, without the `messaging/` prefix) meaning the token is dead for the app. */
 const DEAD_TOKEN_CODES = new Set([
-  'messaging/registration-token-not-registered',
-  'messaging/invalid-registration-token',
-  'messaging/mismatched-credential',
+  'registration-token-not-registered',
+  'invalid-registration-token',
+  'mismatched-credential',
 ]);
 /** Codes a later attempt may succeed on. */
 const RETRY_CODES = new Set([
-  'messaging/message-rate-exceeded',
-  'messaging/device-message-rate-exceeded',
-  'messaging/topics-message-rate-exceeded',
-  'messaging/quota-exceeded',
-  'messaging/server-unavailable',
-  'messaging/internal-error',
-  'messaging/unknown-error',
-  'messaging/third-party-auth-error',
-  'app/invalid-credential',
-  'app/network-error',
-  'app/network-timeout',
+  'message-rate-exceeded',
+  'device-message-rate-exceeded',
+  'topics-message-rate-exceeded',
+  'quota-exceeded',
+  'server-unavailable',
+  'internal-error',
+  'unknown-error',
+  'third-party-auth-error',
+  'invalid-credential',
+  'network-error',
+  'network-timeout',
 ]);
 
 /**
@@ -61,17 +62,21 @@ export class FcmPushProvider implements PushProvider {
 
   constructor(private readonly settings: FcmSettings) {
     this.agent = settings.address ? redirectingAgent(settings.address, settings.ca) : undefined;
+    const account = JSON.parse(readFileSync(settings.serviceAccountFile, 'utf8')) as {
+      project_id?: unknown;
+    };
+    if (typeof account.project_id !== 'string') {
+      throw new ConfigError([
+        {
+          variable: settings.serviceAccountFile,
+          problem: 'a service account JSON needs project_id',
+        },
+      ]);
+    }
     this.app = initializeApp(
       {
-        credential: cert(
-          {
-            projectId: settings.serviceAccount.project_id,
-            clientEmail: settings.serviceAccount.client_email,
-            privateKey: settings.serviceAccount.private_key,
-          },
-          this.agent,
-        ),
-        projectId: settings.serviceAccount.project_id,
+        credential: cert(settings.serviceAccountFile, this.agent),
+        projectId: account.project_id,
         ...(this.agent ? { httpAgent: this.agent } : {}),
       },
       `ledgerline-push-${Math.random().toString(36).slice(2)}`,
@@ -113,8 +118,8 @@ export function outcomeOfFcmError(error: unknown): PushOutcome {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return { status: 'retry', reason: 'timeout_or_transport' };
   const reason = code.replace(/^(messaging|app)\//, '');
-  if (DEAD_TOKEN_CODES.has(code)) return { status: 'dead_token', reason };
-  if (RETRY_CODES.has(code)) return { status: 'retry', reason };
+  if (DEAD_TOKEN_CODES.has(reason)) return { status: 'dead_token', reason };
+  if (RETRY_CODES.has(reason)) return { status: 'retry', reason };
   return { status: 'rejected', reason };
 }
 

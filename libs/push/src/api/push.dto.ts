@@ -49,7 +49,10 @@ export class PushMuteDto {
 export class PushSettingsDto {
   @Field(() => Boolean, { description: 'Do not disturb is on: no push at all.' })
   doNotDisturb!: boolean;
-  @Field(() => Date, { nullable: true, description: 'When do not disturb ends (null: until cleared).' })
+  @Field(() => Date, {
+    nullable: true,
+    description: 'When do not disturb ends (null: until cleared).',
+  })
   doNotDisturbUntil!: Date | null;
   @Field(() => [PushMuteDto], { description: 'Conversations muted now.' })
   mutes!: PushMuteDto[];

@@ -130,7 +130,10 @@ export class PushDispatcher {
         failures = 0;
       } catch (error) {
         failures += 1;
-        this.options.log.warn({ msg: 'push outbox round failed; retrying', ...describeError(error) });
+        this.options.log.warn({
+          msg: 'push outbox round failed; retrying',
+          ...describeError(error),
+        });
       }
       if (this.stopping) break;
       // A full round means more is due: go on at once. Otherwise wait (longer after failures).
@@ -267,7 +270,10 @@ export class PushDispatcher {
   }
 
   private async tokenOf(streamId: string, revision: bigint): Promise<string | undefined> {
-    const [opened] = await this.ledger.readStream(streamId, { fromRevision: revision, maxCount: 1 });
+    const [opened] = await this.ledger.readStream(streamId, {
+      fromRevision: revision,
+      maxCount: 1,
+    });
     const event = opened && openPushEvent(opened);
     return event?.type === 'PushDeviceRegistered' ? event.data.token : undefined;
   }

@@ -18,11 +18,14 @@ export function loadPushTemplates(file: string): PushTemplates {
     ]);
   }
   const doc = (parsed ?? {}) as Record<string, unknown>;
-  const problems = doc['version'] === 1 ? templatesProblems(doc['templates']) : [
-    { path: 'version', problem: 'must be 1 (the only version this build understands)' },
-  ];
+  const problems =
+    doc['version'] === 1
+      ? templatesProblems(doc['templates'])
+      : [{ path: 'version', problem: 'must be 1 (the only version this build understands)' }];
   if (problems.length > 0) {
-    throw new ConfigError(problems.map((p) => ({ variable: `${file}: ${p.path}`, problem: p.problem })));
+    throw new ConfigError(
+      problems.map((p) => ({ variable: `${file}: ${p.path}`, problem: p.problem })),
+    );
   }
   return doc['templates'] as PushTemplates;
 }

@@ -1,11 +1,12 @@
 import { isValidConversationId } from '@ledgerline/conversations';
 import type { PushCommand, PushContext } from './push.commands';
-import { InvalidPushInput, PushDeviceNotFoundError, PushRefusalReason, PushRefused } from './push.errors';
-import type {
-  PushEnvironment,
-  PushEvent,
-  PushPlatform,
-} from './push.events';
+import {
+  InvalidPushInput,
+  PushDeviceNotFoundError,
+  PushRefusalReason,
+  PushRefused,
+} from './push.errors';
+import type { PushEnvironment, PushEvent, PushPlatform } from './push.events';
 import { PUSH_ENVIRONMENTS, PUSH_PLATFORMS } from './push.events';
 import { assertAppId, deviceIdOf, normaliseToken } from './push-tokens';
 
@@ -43,12 +44,21 @@ export const initialPushState = (): PushState => ({
  * | SetDoNotDisturb     | until in the past or too far                   | set the same already       |
  * | ClearDoNotDisturb   | —                                              | off                        |
  */
-export function decidePush(command: PushCommand, state: PushState, context: PushContext): PushEvent[] {
-  const base = { tenantId: command.data.tenantId, userId: command.data.userId, at: context.now.toISOString() };
+export function decidePush(
+  command: PushCommand,
+  state: PushState,
+  context: PushContext,
+): PushEvent[] {
+  const base = {
+    tenantId: command.data.tenantId,
+    userId: command.data.userId,
+    at: context.now.toISOString(),
+  };
   switch (command.type) {
     case 'RegisterDevice': {
       const { platform, environment, appId } = command.data;
-      if (!PUSH_PLATFORMS.includes(platform)) throw new InvalidPushInput('platform', 'invalid_value');
+      if (!PUSH_PLATFORMS.includes(platform))
+        throw new InvalidPushInput('platform', 'invalid_value');
       if (!PUSH_ENVIRONMENTS.includes(environment)) {
         throw new InvalidPushInput('environment', 'invalid_value');
       }
