@@ -159,7 +159,8 @@ export class PushModule {
               templates: loadPushTemplates(config.push.templatesFile),
               retry: { baseMs: 1_000, maxMs: 600_000, maxAttempts: config.push.maxAttempts },
               batchSize: config.push.batchSize,
-              leaseMs: Math.max(60_000, config.push.timeoutMs * 3),
+              // A round's sends each end within the timeout; past this its process is taken for dead.
+              leaseMs: config.push.timeoutMs * 3 + 5_000,
               pollIntervalMs: config.push.pollIntervalMs,
               log: { warn: (f) => logger.warn(f) },
             });

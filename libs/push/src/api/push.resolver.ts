@@ -119,7 +119,7 @@ export class PushResolver {
     return this.settingsAfter(principal, result.position);
   }
 
-  @Mutation(() => PushSettingsDto)
+  @Mutation(() => PushSettingsDto, { description: 'Ends a mute of the caller’s.' })
   async unmuteConversation(
     @CurrentPrincipal() principal: Principal,
     @Args() args: ConversationRefArgs,
@@ -145,7 +145,7 @@ export class PushResolver {
     return this.settingsAfter(principal, result.position);
   }
 
-  @Mutation(() => PushSettingsDto)
+  @Mutation(() => PushSettingsDto, { description: 'Ends do not disturb.' })
   async clearDoNotDisturb(@CurrentPrincipal() principal: Principal): Promise<PushSettingsDto> {
     const result = await this.commands.execute(principal, { type: 'ClearDoNotDisturb', data: {} });
     return this.settingsAfter(principal, result.position);

@@ -11,7 +11,10 @@ import { uuidV7Generator, type GlobalPosition } from '@ledgerline/kernel';
 import { CommandRunner, ProjectionProcessor } from '@ledgerline/pipeline';
 import { SqlPresenceConnections } from '@ledgerline/presence';
 import {
+  ApnsStandIn,
   CollectedAccessRecords,
+  createTestTls,
+  type TestTls,
   openLedgerFixture,
   type LedgerFixture,
   type TestDatabaseKind,
@@ -27,8 +30,6 @@ import { PushQueries } from '../application/push-queries';
 import { loadPushTemplates } from '../application/push-templates.loader';
 import { pushMigrations } from '../projections/push.migrations';
 import { PUSH_PROJECTION, pushProjection } from '../projections/push.projection';
-import { ApnsStandIn } from './apns-stand-in';
-import { createTestTls, type TestTls } from './test-tls';
 
 const POLICIES = join(__dirname, '../../../../policies');
 export const LEASE_MS = 60_000;
