@@ -25,6 +25,9 @@ export type ApnsAnswer = { readonly status: number; readonly reason?: string } |
  */
 export class ApnsStandIn {
   readonly received = new RecordedPushes<ApnsReceived>();
+  /** Requests held unanswered (see `hold`); a held request was never delivered. */
+  readonly held = new RecordedPushes<{ readonly token: string; readonly apnsId: string }>();
+  private holding = false;
   private readonly scripted = new Map<string, ApnsAnswer[]>();
   private readonly teamKey: KeyObject;
   private readonly hanging = new Set<ServerHttp2Stream>();
@@ -60,6 +63,8 @@ export class ApnsStandIn {
       options.teamId,
     );
     server.on('stream', (stream, headers) => standIn.onStream(stream, headers));
+    // A client that dies (the crash tests SIGKILL it) resets its connection: not the stand-in's error.
+    server.on('session', (session) => session.on('error', () => undefined));
     return standIn;
   }
 
@@ -70,6 +75,18 @@ export class ApnsStandIn {
   /** The next requests for `token` get these answers, in order (then 200 again). */
   script(token: string, ...answers: ApnsAnswer[]): void {
     this.scripted.set(token, [...(this.scripted.get(token) ?? []), ...answers]);
+  }
+
+  /**
+   * From now on every request is held without an answer, as if the push were still in flight:
+   * for crash tests (the sender dies with requests outstanding). `release` ends it for new ones.
+   */
+  hold(): void {
+    this.holding = true;
+  }
+
+  release(): void {
+    this.holding = false;
   }
 
   async stop(): Promise<void> {
@@ -84,13 +101,15 @@ export class ApnsStandIn {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') headers[k] = v;
     let body = '';
+    stream.on('error', () => undefined);
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => (body += chunk));
     stream.on('end', () => {
       const path = headers[':path'] ?? '';
       const match = /^\/3\/device\/([^/?]+)$/.exec(path);
       const token = match?.[1] ?? '';
-      const answer = this.answerFor(headers, token, body);
+      const answer = this.holding ? 'hang' : this.answerFor(headers, token, body);
+      if (this.holding) this.held.add({ token, apnsId: headers['apns-id'] ?? '' });
       if (answer === 'hang') {
         this.hanging.add(stream);
         stream.on('close', () => this.hanging.delete(stream));
