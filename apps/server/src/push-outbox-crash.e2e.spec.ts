@@ -4,10 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraphQLClient } from 'graphql-request';
 import {
-  ApnsStandIn,
   availableDatabases,
   clientHeaders,
-  createTestTls,
   devToken,
   E2E_TEST_TIMEOUT_MS,
   openTestDatabase,
@@ -15,8 +13,8 @@ import {
   startServerProcess,
   type ServerProcess,
   type TestDatabase,
-  type TestTls,
 } from '@ledgerline/testing';
+import { ApnsStandIn, createStandInTls, type StandInTls } from '@ledgerline/push';
 
 // The compiled server is SIGKILLed while pushes are in flight to APNs (the stand-in holds them
 // unanswered) and others wait in the outbox. Started again on the same database, it sends every
@@ -31,7 +29,7 @@ const MESSAGES = 3;
 
 describe.each(availableDatabases())('push outbox across a SIGKILL (%s)', (kind) => {
   let apns: ApnsStandIn;
-  let tls: TestTls;
+  let tls: StandInTls;
   let db: TestDatabase | undefined;
   let dataDir: string;
   let env: Record<string, string>;
@@ -39,7 +37,7 @@ describe.each(availableDatabases())('push outbox across a SIGKILL (%s)', (kind) 
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'ledgerline-push-crash-'));
-    tls = createTestTls();
+    tls = createStandInTls();
     const team = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const keyFile = join(tls.dir, 'AuthKey.p8');
     writeFileSync(keyFile, team.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());

@@ -5,17 +5,15 @@ import { join } from 'node:path';
 import { ClientError, GraphQLClient } from 'graphql-request';
 import { loadConfig } from '@ledgerline/kernel';
 import {
-  ApnsStandIn,
   availableDatabases,
   clientHeaders,
-  createTestTls,
   devToken,
   E2E_TEST_TIMEOUT_MS,
   openTestDatabase,
   STARTUP_TIMEOUT_MS,
   type TestDatabase,
-  type TestTls,
 } from '@ledgerline/testing';
+import { ApnsStandIn, createStandInTls, type StandInTls } from '@ledgerline/push';
 import { startServer, type RunningServer } from './bootstrap';
 
 // A member registers a phone over GraphQL; a message to them while they hold no realtime
@@ -97,7 +95,7 @@ const CONVERSATIONS = /* GraphQL */ `
 describe.each(availableDatabases())('push over GraphQL, to an APNs stand-in (%s)', (kind) => {
   let server: RunningServer;
   let apns: ApnsStandIn;
-  let tls: TestTls;
+  let tls: StandInTls;
   let db: TestDatabase | undefined;
   let dataDir: string;
   const client = async (userId: string) =>
@@ -107,7 +105,7 @@ describe.each(availableDatabases())('push over GraphQL, to an APNs stand-in (%s)
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'ledgerline-push-e2e-'));
-    tls = createTestTls();
+    tls = createStandInTls();
     const team = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const keyFile = join(tls.dir, 'AuthKey.p8');
     writeFileSync(keyFile, team.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());

@@ -50,3 +50,8 @@ export { FcmPushProvider } from './adapters/fcm-push-provider.adapter';
 export { LogPushProvider } from './adapters/log-push-provider.adapter';
 export { PushModule, pushProvidersOf } from './push.module';
 export { PushResolver, ConversationMutedResolver } from './api/push.resolver';
+// Local stand-ins for APNs and FCM speaking their wire protocols (tests, the bench, development).
+export { createStandInTls, type StandInTls } from './stand-ins/stand-in-tls';
+export { RecordedPushes } from './stand-ins/recorded-pushes';
+export { ApnsStandIn, type ApnsAnswer, type ApnsReceived } from './stand-ins/apns-stand-in';
+export { FcmStandIn, FCM_ERRORS, type FcmAnswer, type FcmReceived } from './stand-ins/fcm-stand-in';

@@ -40,8 +40,3 @@ export {
   type Running,
   type UclientRun,
 } from './turn-binaries';
-// libs/push: local stand-ins for APNs and FCM that speak their wire protocols.
-export { createTestTls, type TestTls } from './push/test-tls';
-export { RecordedPushes } from './push/recorded-pushes';
-export { ApnsStandIn, type ApnsAnswer, type ApnsReceived } from './push/apns-stand-in';
-export { FcmStandIn, FCM_ERRORS, type FcmAnswer, type FcmReceived } from './push/fcm-stand-in';

@@ -2,7 +2,9 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeWhenEnv } from '@ledgerline/testing';
-import { createTestTls, type TestTls, ApnsStandIn, FcmStandIn } from '@ledgerline/testing';
+import { ApnsStandIn } from '../stand-ins/apns-stand-in';
+import { FcmStandIn } from '../stand-ins/fcm-stand-in';
+import { createStandInTls, type StandInTls } from '../stand-ins/stand-in-tls';
 import { ApnsPushProvider } from './apns-push-provider.adapter';
 import { FcmPushProvider } from './fcm-push-provider.adapter';
 import { LogPushProvider } from './log-push-provider.adapter';
@@ -17,8 +19,8 @@ const fcmToken = () =>
 
 // ---- APNs: @parse/node-apn against a local HTTP/2 stand-in ------------------------------------
 
-let tls: TestTls | undefined;
-const sharedTls = () => (tls ??= createTestTls());
+let tls: StandInTls | undefined;
+const sharedTls = () => (tls ??= createStandInTls());
 afterAll(() => tls?.dispose());
 
 {

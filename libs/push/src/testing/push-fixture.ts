@@ -11,16 +11,15 @@ import { uuidV7Generator, type GlobalPosition } from '@ledgerline/kernel';
 import { CommandRunner, ProjectionProcessor } from '@ledgerline/pipeline';
 import { SqlPresenceConnections } from '@ledgerline/presence';
 import {
-  ApnsStandIn,
   CollectedAccessRecords,
-  createTestTls,
-  type TestTls,
   openLedgerFixture,
   type LedgerFixture,
   type TestDatabaseKind,
 } from '@ledgerline/testing';
 import { ApnsPushProvider } from '../adapters/apns-push-provider.adapter';
 import { PushCommands } from '../application/push-commands.handler';
+import { ApnsStandIn } from '../stand-ins/apns-stand-in';
+import { createStandInTls, type StandInTls } from '../stand-ins/stand-in-tls';
 import {
   PushDispatcher,
   type DispatchReport,
@@ -83,7 +82,7 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
   const queries = new PushQueries(access, f.db.client, f.clock);
   const connections = await SqlPresenceConnections.create(f.db.client);
 
-  const tls: TestTls = createTestTls();
+  const tls: StandInTls = createStandInTls();
   const team = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const apns = await ApnsStandIn.start({
     tls,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** A throwaway CA and a server certificate it signed, for the providers' local stand-ins. */
-export interface TestTls {
+export interface StandInTls {
   readonly ca: string;
   readonly key: string;
   readonly cert: string;
@@ -25,7 +25,7 @@ const NAMES = [
 ];
 
 /** Made with the openssl CLI (Node has no API to issue certificates). */
-export function createTestTls(): TestTls {
+export function createStandInTls(): StandInTls {
   const dir = mkdtempSync(join(tmpdir(), 'll-push-tls-'));
   const at = (f: string) => join(dir, f);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });

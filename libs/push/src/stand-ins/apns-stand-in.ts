@@ -1,6 +1,7 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { RecordedPushes } from './recorded-pushes';
 
 /** One request as the stand-in saw it. */
@@ -10,6 +11,8 @@ export interface ApnsReceived {
   readonly body: string;
   readonly status: number;
   readonly reason?: string;
+  /** `performance.now()` when the request had arrived whole (for latency measurements). */
+  readonly at: number;
 }
 
 /** An answer APNs documents: a status and, for an error, its reason (`BadDeviceToken`…). */
@@ -119,6 +122,7 @@ export class ApnsStandIn {
         token,
         headers,
         body,
+        at: performance.now(),
         status: answer.status,
         ...(answer.reason ? { reason: answer.reason } : {}),
       });
