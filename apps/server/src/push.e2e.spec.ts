@@ -196,7 +196,7 @@ describe.each(availableDatabases())('push over GraphQL, to an APNs stand-in (%s)
     const bob = await client('bob');
     const mallory = await client('mallory');
     const error = await bob
-      .request(REGISTER, {
+      .request<unknown>(REGISTER, {
         platform: 'APNS',
         environment: 'SANDBOX',
         appId: 'org.example.ward',
@@ -214,7 +214,7 @@ describe.each(availableDatabases())('push over GraphQL, to an APNs stand-in (%s)
       registerPushDevice: { deviceId: string };
     }>(REGISTER, { platform: 'APNS', environment: 'SANDBOX', appId: 'org.example.ward', token });
     const denied = await mallory
-      .request(UNREGISTER, { deviceId: device.deviceId })
+      .request<unknown>(UNREGISTER, { deviceId: device.deviceId })
       .catch((e: unknown) => e);
     expect((denied as ClientError).response.errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
     const devices = await bob.request<{ pushDevices: { deviceId: string }[] }>(DEVICES);

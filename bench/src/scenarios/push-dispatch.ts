@@ -161,7 +161,7 @@ export const pushDispatch: Scenario = {
           data: { conversationId, clientMessageId: randomUUID(), text: 'bench' },
         });
       }
-      await processor.waitFor(last!.position!, { timeoutMs: 600_000 });
+      if (last?.position) await processor.waitFor(last.position, { timeoutMs: 600_000 });
       context.progress(`${NAME}: draining ${pushes} pushes`);
       const drainer = dispatcher(0);
       const rounds: number[] = [];

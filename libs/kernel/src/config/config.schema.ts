@@ -169,16 +169,28 @@ export const envSchema = z.object({
   LEDGERLINE_PUSH_FCM_PROVIDER: z.enum(['fcm', 'log']).default('log'),
   /** APNs token auth: the .p8 signing key file, its key id and the team id. */
   LEDGERLINE_PUSH_APNS_KEY_FILE: z.string().min(1).optional(),
-  LEDGERLINE_PUSH_APNS_KEY_ID: z.string().regex(/^[A-Z0-9]{10}$/).optional(),
-  LEDGERLINE_PUSH_APNS_TEAM_ID: z.string().regex(/^[A-Z0-9]{10}$/).optional(),
+  LEDGERLINE_PUSH_APNS_KEY_ID: z
+    .string()
+    .regex(/^[A-Z0-9]{10}$/)
+    .optional(),
+  LEDGERLINE_PUSH_APNS_TEAM_ID: z
+    .string()
+    .regex(/^[A-Z0-9]{10}$/)
+    .optional(),
   /** Another APNs host (`host:port`), e.g. a stand-in; unset: Apple's production/sandbox hosts. */
-  LEDGERLINE_PUSH_APNS_ADDRESS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/).optional(),
+  LEDGERLINE_PUSH_APNS_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/)
+    .optional(),
   /** Extra CA certificates (PEM file) trusted for APNs, for a stand-in with its own CA. */
   LEDGERLINE_PUSH_APNS_CA_FILE: z.string().min(1).optional(),
   /** FCM HTTP v1: the Google service account JSON file (project id, client email, private key). */
   LEDGERLINE_PUSH_FCM_SERVICE_ACCOUNT_FILE: z.string().min(1).optional(),
   /** Another endpoint (`host:port`) FCM and Google's token exchange are reached at, e.g. a stand-in. */
-  LEDGERLINE_PUSH_FCM_ADDRESS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/).optional(),
+  LEDGERLINE_PUSH_FCM_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/)
+    .optional(),
   LEDGERLINE_PUSH_FCM_CA_FILE: z.string().min(1).optional(),
   /** The PHI-free push texts (policies/push-templates.yaml). */
   LEDGERLINE_PUSH_TEMPLATES_FILE: z.string().min(1).default('policies/push-templates.yaml'),

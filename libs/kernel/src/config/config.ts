@@ -408,7 +408,8 @@ function pushConfig(e: Env): LedgerlineConfig['push'] {
   };
   const problems: { variable: string; problem: string }[] = [];
   const need = (variable: string, value: string | undefined): string => {
-    if (value === undefined) problems.push({ variable, problem: 'required for this push provider' });
+    if (value === undefined)
+      problems.push({ variable, problem: 'required for this push provider' });
     return value ?? '';
   };
   const apnsAddress = hostPort(e.LEDGERLINE_PUSH_APNS_ADDRESS);

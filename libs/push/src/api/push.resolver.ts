@@ -188,7 +188,10 @@ export class ConversationMutedResolver {
     @Context() context: object,
   ): Promise<boolean> {
     let perRequest = mutesPerRequest.get(context);
-    if (!perRequest) mutesPerRequest.set(context, (perRequest = new Map()));
+    if (!perRequest) {
+      perRequest = new Map<string, Promise<ReadonlySet<string>>>();
+      mutesPerRequest.set(context, perRequest);
+    }
     // Batches the conversations of one response: the first field asks for the whole page.
     const key = `${principal.tenantId}\u0000${principal.id}`;
     let muted = perRequest.get(key);

@@ -271,7 +271,7 @@ for (const kind of availableDatabases()) {
           kind: 'message',
           conversationId,
           count: 1,
-          id: expect.any(String),
+          id: expect.any(String) as unknown,
         });
         expect(body.aps.alert).toEqual({ title: 'New message', body: 'You have a new message' });
         // Nothing sent, recorded or reported carries the text or the title.
@@ -287,7 +287,7 @@ for (const kind of availableDatabases()) {
         expect(record).toMatchObject({
           outcome: 'allowed',
           conversationId,
-          targetIds: expect.arrayContaining([bob.deviceId, sent.eventIds[0]]),
+          targetIds: expect.arrayContaining([bob.deviceId, sent.eventIds[0]]) as unknown,
         });
         // Sent is sent: the outbox is empty and a second round sends nothing.
         await dispatcher.drain();
@@ -358,7 +358,7 @@ for (const kind of availableDatabases()) {
         ).toMatchObject({
           outcome: 'failed',
           reason: 'Unregistered',
-          targetIds: expect.arrayContaining([bob.deviceId]),
+          targetIds: expect.arrayContaining([bob.deviceId]) as unknown,
         });
       });
 
@@ -414,7 +414,7 @@ for (const kind of availableDatabases()) {
             data: { conversationId, clientMessageId: randomUUID(), text: `${PUSH_CANARY} ${i}` },
           });
         }
-        await x.caughtUp(last!.position);
+        await x.caughtUp(last?.position);
         const [rows] = await x.f.db.client.query<{ n: string; total: string }>(
           `select count(*)::text as n, sum(event_count)::text as total from ll_push_outbox where tenant_id = $1`,
           [t.tenantId],

@@ -140,7 +140,7 @@ export class FcmStandIn {
         error: { code: 403, message: 'Permission denied.', status: 'PERMISSION_DENIED' },
       });
     }
-    let token = '';
+    let token: string;
     try {
       const parsed = JSON.parse(body) as { message?: { token?: unknown } };
       token = typeof parsed.message?.token === 'string' ? parsed.message.token : '';
