@@ -295,6 +295,51 @@ for (const kind of availableDatabases()) {
         expect(pushesTo(bob.token)).toHaveLength(1);
       });
 
+      it('pushes an FCM device as a data message, with no text, title or name in it', async () => {
+        const t = newTenant();
+        const token = `${randomUUID().replace(/-/g, '')}:APA91b${'x'.repeat(120)}`;
+        const registered = await x.push.execute(t.bob, {
+          type: 'RegisterDevice',
+          data: { platform: 'fcm', environment: 'production', appId: 'org.example.ward', token },
+        });
+        await x.caughtUp(registered.position);
+        const conversationId = await group(t.alice, ['bob']);
+        await send(t.alice, conversationId);
+        await x.newDispatcher().drain();
+        const received = x.fcm.received.items.filter((r) => r.token === token);
+        expect(received).toHaveLength(1);
+        const message = (JSON.parse(received[0]!.body) as { message: Record<string, unknown> })
+          .message;
+        expect(message['notification']).toBeUndefined();
+        expect(message['data']).toMatchObject({ kind: 'message', conversationId, count: '1' });
+        expect(JSON.stringify(x.fcm.received.items)).not.toContain(PUSH_CANARY);
+      });
+
+      it('removes an FCM device the provider reports UNREGISTERED', async () => {
+        const t = newTenant();
+        const token = `${randomUUID().replace(/-/g, '')}:APA91b${'y'.repeat(120)}`;
+        x.fcm.script(token, 'UNREGISTERED');
+        const registered = await x.push.execute(t.bob, {
+          type: 'RegisterDevice',
+          data: { platform: 'fcm', environment: 'production', appId: 'org.example.ward', token },
+        });
+        await x.caughtUp(registered.position);
+        await send(t.alice, await group(t.alice, ['bob']));
+        await x.newDispatcher().drain();
+        const [event] = await x.f.ledger.readStream(`push:${t.tenantId}:bob`, {
+          direction: 'backwards',
+          maxCount: 1,
+        });
+        expect(event!.type).toBe('PushDeviceUnregistered');
+        await x.caughtUp(event!.position);
+        expect(await x.queries.devices(t.bob)).toEqual([]);
+        expect(
+          x.accessLog.records.find(
+            (r) => r.tenantId === t.tenantId && r.action === 'push.given_up',
+          ),
+        ).toMatchObject({ reason: 'registration-token-not-registered' });
+      });
+
       it('coalesces a burst into one push per device, with its count; a mention is said so', async () => {
         const t = newTenant();
         const bob = await register(t.bob);

@@ -1,4 +1,5 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ConversationCommands,
@@ -17,6 +18,8 @@ import {
   type TestDatabaseKind,
 } from '@ledgerline/testing';
 import { ApnsPushProvider } from '../adapters/apns-push-provider.adapter';
+import { FcmPushProvider } from '../adapters/fcm-push-provider.adapter';
+import { FcmStandIn } from '../stand-ins/fcm-stand-in';
 import { PushCommands } from '../application/push-commands.handler';
 import { ApnsStandIn } from '../stand-ins/apns-stand-in';
 import { createStandInTls, type StandInTls } from '../stand-ins/stand-in-tls';
@@ -36,7 +39,7 @@ export const LEASE_MS = 60_000;
 /**
  * The push path end to end on a real database and a real key ring: conversation commands and
  * push commands through the one CommandRunner, the push projection on a ProjectionProcessor, the
- * dispatcher sending through the real APNs adapter to the local HTTP/2 stand-in, presence from
+ * dispatcher sending through the real APNs and FCM adapters to their local stand-ins, presence from
  * the real connection table, access records collected.
  */
 export interface PushFixture {
@@ -48,6 +51,7 @@ export interface PushFixture {
   readonly processor: ProjectionProcessor;
   readonly connections: SqlPresenceConnections;
   readonly apns: ApnsStandIn;
+  readonly fcm: FcmStandIn;
   readonly reports: DispatchReport[];
   newDispatcher(options?: Partial<PushDispatcherOptions>): PushDispatcher;
   /** Waits until the push projection holds the log up to `position`. */
@@ -98,6 +102,29 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
     ca: [tls.ca],
     timeoutMs: 2_000,
   });
+  const account = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const serviceAccountFile = join(tls.dir, 'service-account.json');
+  writeFileSync(
+    serviceAccountFile,
+    JSON.stringify({
+      type: 'service_account',
+      project_id: 'ledgerline-fixture',
+      client_email: 'push@ledgerline-fixture.iam.gserviceaccount.com',
+      private_key: account.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    }),
+  );
+  const fcm = await FcmStandIn.start({
+    tls,
+    accountPublicKey: account.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    clientEmail: 'push@ledgerline-fixture.iam.gserviceaccount.com',
+    projectId: 'ledgerline-fixture',
+  });
+  const fcmProvider = new FcmPushProvider({
+    serviceAccountFile,
+    address: { host: '127.0.0.1', port: fcm.port },
+    ca: [tls.ca],
+    timeoutMs: 2_000,
+  });
   const reports: DispatchReport[] = [];
   const templates = loadPushTemplates(join(POLICIES, 'push-templates.yaml'));
 
@@ -110,13 +137,13 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
     processor,
     connections,
     apns,
+    fcm,
     reports,
     newDispatcher: (options = {}) =>
       new PushDispatcher(
         f.db.client,
         f.ledger,
-        // FCM devices are not used by these tests: the APNs adapter stands for both.
-        { apns: provider, fcm: provider },
+        { apns: provider, fcm: fcmProvider },
         {
           isOnline: async (tenantId, userId) =>
             (
@@ -149,7 +176,9 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
     async close() {
       await processor.stop();
       await provider.close();
+      await fcmProvider.close();
       await apns.stop();
+      await fcm.stop();
       tls.dispose();
       await f.close();
     },
