@@ -3,8 +3,14 @@ import type { Principal } from '@ledgerline/identity';
 import { conversationStreamId, encodeConversationEvent } from '@ledgerline/conversations';
 import { availableDatabases } from '@ledgerline/testing';
 import { InvalidPushInput, PushDeviceNotFoundError } from '../domain/push.errors';
-import { PUSH_CANARY } from '../adapters/contract/push-provider.contract';
-import { apnsToken, newTenant, openPushFixture, type PushFixture } from '../testing/push-fixture';
+import { LogPushProvider } from '../adapters/log-push-provider.adapter';
+import {
+  apnsToken,
+  newTenant,
+  openPushFixture,
+  PUSH_CANARY,
+  type PushFixture,
+} from '../testing/push-fixture';
 import { PushForServicesRefusedError } from './push.errors';
 
 jest.setTimeout(120_000);
@@ -338,6 +344,22 @@ for (const kind of availableDatabases()) {
             (r) => r.tenantId === t.tenantId && r.action === 'push.given_up',
           ),
         ).toMatchObject({ reason: 'registration-token-not-registered' });
+      });
+
+      it('the log provider and the dispatcher log ids and counts: no text, title, name or token', async () => {
+        const t = newTenant();
+        const bob = await register(t.bob);
+        const conversationId = await group(t.alice, ['bob']);
+        await send(t.alice, conversationId);
+        const lines: Record<string, unknown>[] = [];
+        const log = new LogPushProvider({ log: (fields) => lines.push(fields) });
+        await x.newDispatcher({ providers: { apns: log, fcm: log } }).drain();
+        expect(lines).toEqual([
+          expect.objectContaining({ deviceId: bob.deviceId, conversationId, count: 1 }),
+        ]);
+        const logged = JSON.stringify([lines, x.logLines]);
+        expect(logged).not.toContain(PUSH_CANARY);
+        expect(logged).not.toContain(bob.token);
       });
 
       it('coalesces a burst into one push per device, with its count; a mention is said so', async () => {

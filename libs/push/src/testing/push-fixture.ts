@@ -29,11 +29,16 @@ import {
   type PushDispatcherOptions,
 } from '../application/push-dispatcher';
 import { PushQueries } from '../application/push-queries';
+import type { PushProvider } from '../application/push-provider.port';
+import type { PushPlatform } from '../domain/push.events';
 import { loadPushTemplates } from '../application/push-templates.loader';
 import { pushMigrations } from '../projections/push.migrations';
 import { PUSH_PROJECTION, pushProjection } from '../projections/push.projection';
 
 const POLICIES = join(__dirname, '../../../../policies');
+
+/** Text that must never reach a provider, a log line or a record: message text, a title, a name. */
+export const PUSH_CANARY = 'CANARY-7f3a-Mrs-Smith-oncology';
 export const LEASE_MS = 60_000;
 
 /**
@@ -53,7 +58,13 @@ export interface PushFixture {
   readonly apns: ApnsStandIn;
   readonly fcm: FcmStandIn;
   readonly reports: DispatchReport[];
-  newDispatcher(options?: Partial<PushDispatcherOptions>): PushDispatcher;
+  /** Every line the dispatchers logged. */
+  readonly logLines: Record<string, unknown>[];
+  newDispatcher(
+    options?: Partial<PushDispatcherOptions> & {
+      readonly providers?: Record<PushPlatform, PushProvider>;
+    },
+  ): PushDispatcher;
   /** Waits until the push projection holds the log up to `position`. */
   caughtUp(position: GlobalPosition | undefined): Promise<void>;
   close(): Promise<void>;
@@ -126,6 +137,7 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
     timeoutMs: 2_000,
   });
   const reports: DispatchReport[] = [];
+  const logLines: Record<string, unknown>[] = [];
   const templates = loadPushTemplates(join(POLICIES, 'push-templates.yaml'));
 
   return {
@@ -139,11 +151,12 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
     apns,
     fcm,
     reports,
-    newDispatcher: (options = {}) =>
+    logLines,
+    newDispatcher: ({ providers, ...options } = {}) =>
       new PushDispatcher(
         f.db.client,
         f.ledger,
-        { apns: provider, fcm: fcmProvider },
+        providers ?? { apns: provider, fcm: fcmProvider },
         {
           isOnline: async (tenantId, userId) =>
             (
@@ -163,7 +176,7 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
           batchSize: 64,
           leaseMs: LEASE_MS,
           pollIntervalMs: 0,
-          log: { warn: () => undefined },
+          log: { warn: (fields) => logLines.push(fields) },
           random: () => 0.5,
           onReport: (r) => reports.push(r),
           ...options,
