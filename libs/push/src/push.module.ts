@@ -76,7 +76,19 @@ class PushLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.push.enabled) this.dispatcher.start();
+    const { push } = this.config;
+    if (
+      this.config.env === 'production' &&
+      (push.apns.provider === 'log' || push.fcm.provider === 'log')
+    ) {
+      // Not an error (a deployment may serve one platform only), but no phone rings through the log.
+      new Logger('Push').warn({
+        msg: 'a push provider is the log: set LEDGERLINE_PUSH_APNS_PROVIDER / LEDGERLINE_PUSH_FCM_PROVIDER',
+        apns: push.apns.provider,
+        fcm: push.fcm.provider,
+      });
+    }
+    if (push.enabled) this.dispatcher.start();
   }
 
   // Before the ledger and the database close.
