@@ -23,6 +23,7 @@ import {
 import { LedgerModule } from '@ledgerline/ledger';
 import { PipelineModule } from '@ledgerline/pipeline';
 import { PresenceModule } from '@ledgerline/presence';
+import { PushModule } from '@ledgerline/push';
 import { RealtimeModule } from '@ledgerline/realtime';
 import { TurnModule } from '@ledgerline/turn';
 import { DevTokenController } from './dev-tokens/dev-token.controller';
@@ -65,6 +66,8 @@ export class AppModule {
         RealtimeModule.forRoot(),
         OperatorMetricsModule,
         TurnModule.forRoot({ relay: true, coturnStats: false }),
+        // libs/push
+        PushModule.forRoot(),
       ],
       controllers: [
         HealthController,

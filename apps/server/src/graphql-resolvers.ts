@@ -10,6 +10,7 @@ import {
   ReceiptResolver,
 } from '@ledgerline/conversations';
 import { PresenceResolver } from '@ledgerline/presence';
+import { ConversationMutedResolver, PushResolver } from '@ledgerline/push';
 import { IceServersResolver } from '@ledgerline/turn';
 
 /**
@@ -29,4 +30,7 @@ export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [
   IceServersResolver,
   // libs/audit item 8: break-glass grants.
   EmergencyAccessResolver,
+  // libs/push
+  PushResolver,
+  ConversationMutedResolver,
 ];

@@ -6,6 +6,7 @@ import { identityManifest } from '@ledgerline/identity/manifest';
 import type { LibManifest } from '@ledgerline/kernel';
 import { pipelineManifest } from '@ledgerline/pipeline/manifest';
 import { presenceManifest } from '@ledgerline/presence/manifest';
+import { pushManifest } from '@ledgerline/push/manifest';
 import { turnManifest } from '@ledgerline/turn/manifest';
 
 /**
@@ -22,4 +23,5 @@ export const LEDGERLINE_LIBS: readonly LibManifest[] = [
   presenceManifest,
   auditManifest,
   turnManifest,
+  pushManifest,
 ];

@@ -3,6 +3,7 @@ import { checkpointThroughput } from './checkpoint-throughput';
 import { eventStoreAppend } from './event-store-append';
 import { graphqlSendMessage } from './graphql-send-message';
 import { kmsCalls } from './kms-calls';
+import { pushDispatch } from './push-dispatch';
 import { realtimeDirect, realtimeFanOut } from './realtime-fan-out';
 import { realtimeIdleConnections } from './realtime-idle-connections';
 import { sealedAppend } from './sealed-append';
@@ -25,4 +26,6 @@ export const scenarios: readonly Scenario[] = [
   realtimeDirect,
   realtimeIdleConnections,
   turnRelay,
+  // libs/push
+  pushDispatch,
 ];

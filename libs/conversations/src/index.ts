@@ -250,3 +250,5 @@ export {
   EmergencyGrantNotFoundError,
   EmergencyGrantRefusedError,
 } from './application/emergency/emergency-access.errors';
+// libs/push resolves `Conversation.muted` on this type.
+export { Conversation as ConversationType } from './api/conversation.dto';

@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { ConfigError } from '@ledgerline/kernel';
+import { loadPushTemplates } from '../application/push-templates.loader';
+import { renderAlert, templatesProblems } from './push-templates';
+import { retryDelayMs, givesUp } from './retry-schedule';
+
+const valid = {
+  message: { title: 'New message', body: { one: 'A message', other: '{count} messages' } },
+  mention: { title: 'Mention', body: { one: 'You were mentioned', other: '{count} mentions' } },
+};
+
+describe('push templates (policies/push-templates.yaml)', () => {
+  it('the checked-in file is valid and renders only payload fields', () => {
+    const templates = loadPushTemplates(
+      join(__dirname, '../../../../policies/push-templates.yaml'),
+    );
+    expect(renderAlert(templates, { kind: 'message', conversationId: 'c1', count: 3 })).toEqual({
+      title: 'New message',
+      body: 'You have 3 new messages',
+    });
+    expect(renderAlert(templates, { kind: 'mention', conversationId: 'c1', count: 1 }).body).toBe(
+      'Someone mentioned you',
+    );
+  });
+
+  it.each(['{text}', '{title}', '{senderName}', '{fileName}', '{ count }', 'open {'])(
+    'refuses a template naming %s: only {count}, {kind} and {conversationId} exist',
+    (text) => {
+      const problems = templatesProblems({
+        ...valid,
+        message: { ...valid.message, body: { ...valid.message.body, other: `Hi ${text}` } },
+      });
+      expect(problems).toEqual([expect.objectContaining({ path: 'templates.message.body.other' })]);
+    },
+  );
+
+  it('refuses unknown and missing kinds', () => {
+    expect(templatesProblems({ message: valid.message, call: valid.mention })).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'templates.call' }),
+        expect.objectContaining({ path: 'templates.mention' }),
+      ]),
+    );
+  });
+
+  it('a bad file stops start-up with the file and path named', () => {
+    expect(() => loadPushTemplates('/nonexistent/push-templates.yaml')).toThrow(ConfigError);
+  });
+});
+
+describe('retry schedule', () => {
+  const schedule = { baseMs: 1_000, maxMs: 60_000, maxAttempts: 4 };
+  it('doubles its ceiling per failure up to the maximum, jittered, and at least what the provider asked', () => {
+    expect(retryDelayMs(schedule, 1, 0.999)).toBe(999);
+    expect(retryDelayMs(schedule, 3, 0.5)).toBe(2_000);
+    expect(retryDelayMs(schedule, 20, 0.5)).toBe(30_000);
+    expect(retryDelayMs(schedule, 1, 0, 5_000)).toBe(5_000);
+    expect(retryDelayMs(schedule, 1, 0, 10 * 60_000)).toBe(60_000);
+  });
+  it('gives up after the last attempt', () => {
+    expect(givesUp(schedule, 3)).toBe(false);
+    expect(givesUp(schedule, 4)).toBe(true);
+  });
+});
