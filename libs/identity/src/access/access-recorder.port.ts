@@ -55,6 +55,15 @@ export const ACCESS_ACTIONS = [
   'keys.hold.released',
   /** A KEK version was destroyed in the local key ring once nothing was wrapped under it. */
   'keys.kek.retired',
+  // libs/files
+  /** A file's bytes (or a range of them, in targetIds) were served to a member. */
+  'phi.file.downloaded',
+  /** A file's thumbnail was served. */
+  'phi.file.thumbnail_downloaded',
+  /** A file failed its virus scan and was quarantined (the sender is told). */
+  'file.quarantined',
+  /** The retention job deleted blobs whose data keys were shredded (their keys in targetIds). */
+  'files.blobs_deleted',
 ] as const;
 
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];

@@ -23,6 +23,10 @@ export const PERMISSIONS = [
   'keys.rotate',
   'keys.shred',
   'apikeys.manage',
+  // libs/files
+  'file.upload',
+  'file.read',
+  'file.remove',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];

@@ -160,6 +160,27 @@ export const envSchema = z.object({
   LEDGERLINE_TURN_MAX_LIFETIME_SEC: int(600, 86_400).default(3_600),
   /** coturn's Redis statistics database (`redis://host:port/db`): its allocations become audit events. */
   LEDGERLINE_TURN_COTURN_STATSDB_URL: url(['redis']).optional(),
+  // libs/files
+  /** Where file bodies (ciphertext only) are stored: `local` (a directory) or `s3`. */
+  LEDGERLINE_FILES_STORE: z.enum(['local', 's3']).default('local'),
+  /** The local store's directory (default `<LEDGERLINE_DATA_DIR>/files`). */
+  LEDGERLINE_FILES_DIR: z.string().min(1).optional(),
+  LEDGERLINE_FILES_S3_BUCKET: z.string().min(3).max(63).optional(),
+  /** An S3-compatible endpoint (MinIO, Ceph…); unset: AWS. Credentials come from the AWS chain. */
+  LEDGERLINE_FILES_S3_ENDPOINT: z.string().url().optional(),
+  LEDGERLINE_FILES_S3_REGION: z.string().min(1).default('us-east-1'),
+  LEDGERLINE_FILES_S3_PREFIX: z.string().regex(/^([a-z0-9][a-z0-9.-]*\/)*$/).default(''),
+  LEDGERLINE_FILES_S3_PATH_STYLE: bool.default(true),
+  /** Largest file, in bytes (refused at upload creation, before any byte is stored). */
+  LEDGERLINE_FILES_MAX_FILE_BYTES: int(1, 2 ** 40).default(2 * 1024 ** 3),
+  /** Stored bytes one tenant may hold (files, thumbnails and uploads under way). */
+  LEDGERLINE_FILES_MAX_TENANT_BYTES: int(1, 2 ** 50).default(100 * 1024 ** 3),
+  /** The allowed file types (see policies/files.yaml). */
+  LEDGERLINE_FILES_TYPES_FILE: z.string().min(1).default('policies/files.yaml'),
+  /** clamd to scan every file with before it is available: `tcp://host:3310` or a socket path. */
+  LEDGERLINE_FILES_CLAMD: z.string().min(1).optional(),
+  LEDGERLINE_FILES_THUMBNAILS: bool.default(true),
+  LEDGERLINE_FILES_UPLOAD_EXPIRY_HOURS: int(1, 24 * 30).default(24),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -121,6 +121,28 @@ export interface LedgerlineConfig {
     readonly maxLifetimeSeconds: number;
     readonly coturnStatsDbUrl?: string;
   };
+  // libs/files
+  /** Read by libs/files (uploads, blob storage, scanning, retention). */
+  readonly files: {
+    /** `local`: a directory (`directory`, default `<dataDir>/files`); `s3`: an S3-compatible bucket. */
+    readonly store: 'local' | 's3';
+    readonly directory: string;
+    readonly s3?: {
+      readonly bucket: string;
+      readonly endpoint?: string;
+      readonly region: string;
+      readonly keyPrefix: string;
+      readonly forcePathStyle: boolean;
+    };
+    readonly maxFileBytes: number;
+    readonly maxTenantBytes: number;
+    readonly typesFile: string;
+    /** clamd's address (`tcp://host:port` or a unix socket path); unset: no scanning. */
+    readonly clamd?: string;
+    readonly thumbnails: boolean;
+    /** Uploads left unfinished this long are dropped. */
+    readonly uploadExpiryHours: number;
+  };
 }
 
 export interface EventStoreLimits {
@@ -365,6 +387,28 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       maxBandwidthBytesPerSecond: e.LEDGERLINE_TURN_MAX_BANDWIDTH_BYTES,
       maxLifetimeSeconds: e.LEDGERLINE_TURN_MAX_LIFETIME_SEC,
       coturnStatsDbUrl: e.LEDGERLINE_TURN_COTURN_STATSDB_URL,
+    },
+    // libs/files
+    files: {
+      store: e.LEDGERLINE_FILES_STORE,
+      directory: e.LEDGERLINE_FILES_DIR ?? `${e.LEDGERLINE_DATA_DIR}/files`,
+      ...(e.LEDGERLINE_FILES_S3_BUCKET
+        ? {
+            s3: {
+              bucket: e.LEDGERLINE_FILES_S3_BUCKET,
+              endpoint: e.LEDGERLINE_FILES_S3_ENDPOINT,
+              region: e.LEDGERLINE_FILES_S3_REGION,
+              keyPrefix: e.LEDGERLINE_FILES_S3_PREFIX,
+              forcePathStyle: e.LEDGERLINE_FILES_S3_PATH_STYLE,
+            },
+          }
+        : {}),
+      maxFileBytes: e.LEDGERLINE_FILES_MAX_FILE_BYTES,
+      maxTenantBytes: e.LEDGERLINE_FILES_MAX_TENANT_BYTES,
+      typesFile: e.LEDGERLINE_FILES_TYPES_FILE,
+      clamd: e.LEDGERLINE_FILES_CLAMD,
+      thumbnails: e.LEDGERLINE_FILES_THUMBNAILS,
+      uploadExpiryHours: e.LEDGERLINE_FILES_UPLOAD_EXPIRY_HOURS,
     },
   };
 }
