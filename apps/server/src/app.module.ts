@@ -10,6 +10,8 @@ import {
 import { CryptoModule } from '@ledgerline/crypto';
 import { DatabaseModule } from '@ledgerline/database';
 import { EventStoreModule } from '@ledgerline/event-store';
+// libs/files
+import { FilesModule } from '@ledgerline/files';
 import { GraphqlEdgeModule } from '@ledgerline/graphql';
 import { IdentityModule } from '@ledgerline/identity';
 import {
@@ -63,10 +65,21 @@ export class AppModule {
         RealtimeModule.forRoot(),
         OperatorMetricsModule,
         TurnModule.forRoot({ relay: true, coturnStats: false }),
+        // libs/files: its commands ride in the conversations' streams (their state loader is
+        // exported to it through this module's exports below).
+        FilesModule.forRoot(),
       ],
       controllers: [HealthController, ...(config.identity.devTokens ? [DevTokenController] : [])],
       providers: [...kernelProviders(config), Readiness, ...realtimeProviders, ...graphqlResolvers],
-      exports: [CONFIG, CLOCK, ID_GENERATOR, Readiness, ...realtimeExports],
+      exports: [
+        CONFIG,
+        CLOCK,
+        ID_GENERATOR,
+        Readiness,
+        ...realtimeExports,
+        // libs/files
+        ConversationsModule,
+      ],
     };
   }
 }

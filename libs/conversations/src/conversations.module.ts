@@ -51,7 +51,8 @@ export interface ConversationsModuleOptions {
   readonly maxPageSize?: number;
 }
 
-const CONVERSATION_STATES = Symbol('ConversationStates');
+/** The conversations' state loader, shared with domains whose events live in their streams (libs/files). */
+export const CONVERSATION_STATES = Symbol('ConversationStates');
 const CONVERSATION_SNAPSHOTS = Symbol('ConversationSnapshots');
 const CONVERSATIONS_OPTIONS = Symbol('ConversationsModuleOptions');
 
@@ -175,6 +176,7 @@ export class ConversationsModule {
         },
       ],
       exports: [
+        CONVERSATION_STATES,
         ConversationCommands,
         ConversationQueries,
         ConversationProjections,

@@ -198,7 +198,11 @@ export {
 } from './projections/conversation-projections';
 export type { ConversationProjection, ProjectedEvent } from './projections/conversation-projection';
 export { conversationReadModelMigrations } from './projections/conversations.migrations';
-export { ConversationsModule, type ConversationsModuleOptions } from './conversations.module';
+export {
+  ConversationsModule,
+  CONVERSATION_STATES,
+  type ConversationsModuleOptions,
+} from './conversations.module';
 export {
   CONVERSATION_API_LIMITS,
   CONVERSATION_API_MAX_PAGE_SIZE,

@@ -11,6 +11,8 @@ import type { FileCommand } from '../domain/file.commands';
 import { decideFile } from '../domain/file.decider';
 import type { FileEvent } from '../domain/file.events';
 import { encodeFileEvent } from './file-events.codec';
+import type { FileRecords } from './file-records';
+import { FileNotFoundError } from '../domain/file.errors';
 
 export interface FileCommandResult {
   readonly eventIds: readonly string[];
@@ -41,14 +43,53 @@ export class FileCommands {
   constructor(
     private readonly runner: CommandRunner,
     private readonly states: ConversationStates,
+    private readonly records: FileRecords,
     private readonly clock: Clock,
   ) {}
+
+  /** Removes a file (its uploader, a moderator or an owner, or a service). */
+  async remove(principal: Principal, fileId: string): Promise<FileCommandResult> {
+    const record = await this.records.get(principal.tenantId, fileId);
+    if (!record) throw new FileNotFoundError(fileId);
+    return this.execute(
+      {
+        type: 'RemoveFile',
+        data: {
+          tenantId: principal.tenantId,
+          conversationId: record.conversationId,
+          fileId,
+          actor: { id: principal.id, kind: principal.kind },
+          file: {
+            conversationId: record.conversationId,
+            uploaderId: record.uploaderId,
+            status: record.status,
+          },
+        },
+      },
+      { principal },
+    );
+  }
 
   async execute(
     command: FileCommand,
     options: { readonly principal?: Principal; readonly commandId?: string } = {},
   ): Promise<FileCommandResult> {
-    return this.runner.run(this.handler, this.states, command, options);
+    const permission = PERMISSION[command.type];
+    const handler =
+      permission === undefined
+        ? this.handler
+        : {
+            ...this.handler,
+            access: (c: FileCommand) => ({
+              permission,
+              resource: {
+                tenantId: c.data.tenantId,
+                type: 'conversation',
+                id: c.data.conversationId,
+              },
+            }),
+          };
+    return this.runner.run(handler, this.states, command, options);
   }
 
   /** The conversation's current state (for checks before any byte is accepted). */
@@ -68,15 +109,6 @@ export class FileCommands {
       tenantId: c.data.tenantId,
       streamId: conversationStreamId(c.data.tenantId, c.data.conversationId),
     }),
-    access: (c) => {
-      const permission = PERMISSION[c.type];
-      return permission === undefined
-        ? undefined
-        : {
-            permission,
-            resource: { tenantId: c.data.tenantId, type: 'conversation', id: c.data.conversationId },
-          };
-    },
     decide: (c, loaded) => decideFile(c, loaded.state, { now: this.clock.now() }),
     encode: (event, eventId) => encodeFileEvent(event, eventId),
     unchanged: (_c, loaded) => ({

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { DataKeyShreddedError } from '@ledgerline/crypto';
-import { conversationStreamId } from '@ledgerline/conversations';
+import { ConversationShreddedError, conversationStreamId } from '@ledgerline/conversations';
 import {
   accessActorOf,
   type AccessPolicy,
@@ -63,6 +63,8 @@ export interface Download {
   readonly range: ByteRange | undefined;
   /** Bytes the body will carry. */
   readonly length: number;
+  /** Bytes of the whole file (or thumbnail). */
+  readonly size: number;
   readonly body: Readable;
 }
 
@@ -91,17 +93,19 @@ export class FileDownloads {
       try {
         out.push(await this.readable(principal, record.fileId).then((r) => r.description));
       } catch (error) {
-        if (!(error instanceof FileNotFoundError || error instanceof FileShreddedError)) throw error;
+        if (!(error instanceof FileNotFoundError || error instanceof FileShreddedError))
+          throw error;
       }
     }
     return out;
   }
 
+  /** `rangeOf` picks the range to serve once the size is known (it may refuse with 416). */
   async download(
     principal: Principal,
     fileId: string,
-    range: ByteRange | undefined,
-    what: 'file' | 'thumbnail' = 'file',
+    what: 'file' | 'thumbnail',
+    rangeOf: (size: number) => ByteRange | undefined = () => undefined,
   ): Promise<Download> {
     const { record, description, uploaded } = await this.readable(principal, fileId);
     if (record.status === 'quarantined') throw new FileQuarantinedError(fileId);
@@ -113,10 +117,12 @@ export class FileDownloads {
       bodyId = thumbnail.data.thumbnailId;
     }
     const layout = { fileId: bodyId, size: body.size, chunkSize: body.chunkSize };
+    const range = rangeOf(body.size);
     if (range && (range.start > range.end || range.end >= body.size)) {
       throw new RangeNotSatisfiableError(body.size);
     }
     const key = await this.openKey(record, body.keyId, bodyId);
+    let streaming = false;
     try {
       const length = range ? range.end - range.start + 1 : body.size;
       await this.recorder.record({
@@ -126,7 +132,10 @@ export class FileDownloads {
         outcome: 'allowed',
         conversationId: record.conversationId,
         resourceType: 'file',
-        targetIds: [fileId, range ? `bytes=${range.start}-${range.end}/${body.size}` : `bytes=${length}`],
+        targetIds: [
+          fileId,
+          range ? `bytes=${range.start}-${range.end}/${body.size}` : `bytes=${length}`,
+        ],
         subjectUserIds: [record.uploaderId],
         ...(principal.origin ? { origin: principal.origin } : {}),
       });
@@ -135,10 +144,15 @@ export class FileDownloads {
       const opening = openingStream(key, layout, range);
       stored.on('error', (error) => opening.destroy(error));
       const plaintext = stored.pipe(opening);
-      plaintext.on('close', () => stored.destroy());
-      return { description, range, length, body: plaintext };
+      // The key opens chunks as they stream: wiped once the stream is done with it.
+      plaintext.on('close', () => {
+        stored.destroy();
+        key.fill(0);
+      });
+      streaming = true;
+      return { description, range, length, size: body.size, body: plaintext };
     } finally {
-      key.fill(0);
+      if (!streaming) key.fill(0);
     }
   }
 
@@ -151,9 +165,18 @@ export class FileDownloads {
       type: 'conversation',
       id: record.conversationId,
     });
-    const conversation = await this.commands.conversation(principal.tenantId, record.conversationId);
+    const conversation = await this.commands
+      .conversation(principal.tenantId, record.conversationId)
+      .catch((error: unknown) => {
+        if (error instanceof ConversationShreddedError) throw new FileShreddedError(fileId);
+        throw error;
+      });
     if (!mayRead(conversation, principal)) throw new FileNotFoundError(fileId);
-    const uploaded = await this.openEvent<FileUploaded>(record, record.uploadedRevision, 'FileUploaded');
+    const uploaded = await this.openEvent<FileUploaded>(
+      record,
+      record.uploadedRevision,
+      'FileUploaded',
+    );
     const d = uploaded.data;
     const description: FileDescription = {
       fileId,

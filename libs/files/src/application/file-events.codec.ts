@@ -7,7 +7,9 @@ import { FILE_EVENT_VERSIONS, type FileEvent, type FileEventType } from '../doma
  * and kind. Everything else (the file id included) is the sealed payload.
  */
 export function encodeFileEvent(event: FileEvent, eventId: string): PlainEvent {
-  const metadata: EventMetadata = { actor: { id: event.data.actor.id, kind: event.data.actor.kind } };
+  const metadata: EventMetadata = {
+    actor: { id: event.data.actor.id, kind: event.data.actor.kind },
+  };
   return {
     eventId,
     type: event.type,

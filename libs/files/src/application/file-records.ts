@@ -67,7 +67,11 @@ export class FileRecords {
   /** Files (and thumbnails) whose bodies are sealed under one of these data keys. */
   async blobsUnderKeys(keyIds: readonly string[]): Promise<{ fileId: string; blobKey: string }[]> {
     if (keyIds.length === 0) return [];
-    const rows = await this.db.query<{ file_id: string; blob_key: string; thumbnail_blob_key: string | null }>(
+    const rows = await this.db.query<{
+      file_id: string;
+      blob_key: string;
+      thumbnail_blob_key: string | null;
+    }>(
       `select file_id, blob_key, thumbnail_blob_key from ll_files where key_id = any($1::text[])`,
       [[...keyIds]],
     );

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { ConfigError } from '@ledgerline/kernel';
 import { FileTypePolicy } from '../domain/file-type-policy';
 
-const MEDIA_TYPE = z.string().regex(/^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/);
+const MEDIA_TYPE = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/);
 
 const POLICY = z
   .object({
@@ -29,14 +31,20 @@ export async function loadFileTypePolicy(path: string): Promise<FileTypePolicy> 
   try {
     parsed = POLICY.parse(parse(await readFile(path, 'utf8')));
   } catch (error) {
-    const problem = error instanceof z.ZodError ? error.issues[0]?.message ?? 'invalid' : 'unreadable';
-    throw new ConfigError([{ variable: 'LEDGERLINE_FILES_TYPES_FILE', problem: `${path}: ${problem}` }]);
+    const problem =
+      error instanceof z.ZodError ? (error.issues[0]?.message ?? 'invalid') : 'unreadable';
+    throw new ConfigError([
+      { variable: 'LEDGERLINE_FILES_TYPES_FILE', problem: `${path}: ${problem}` },
+    ]);
   }
   const seen = new Set<string>();
   for (const t of parsed.types) {
     if (seen.has(t.mediaType)) {
       throw new ConfigError([
-        { variable: 'LEDGERLINE_FILES_TYPES_FILE', problem: `${path}: ${t.mediaType} listed twice` },
+        {
+          variable: 'LEDGERLINE_FILES_TYPES_FILE',
+          problem: `${path}: ${t.mediaType} listed twice`,
+        },
       ]);
     }
     seen.add(t.mediaType);

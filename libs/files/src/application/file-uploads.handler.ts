@@ -9,7 +9,6 @@ import {
   TooLargeError,
   type Clock,
   type GlobalPosition,
-  type IdGenerator,
 } from '@ledgerline/kernel';
 import type { BlobStore } from '../blob-store/blob-store.port';
 import { checkFileName } from '../domain/file-name';
@@ -94,12 +93,11 @@ export class FileUploads {
     private readonly scanner: VirusScanner | undefined,
     private readonly limits: FileUploadLimits,
     private readonly clock: Clock,
-    private readonly ids: IdGenerator,
     private readonly chunkSize = DEFAULT_CHUNK_SIZE,
   ) {}
 
-  /** Checks and opens an upload; its file id. */
-  async begin(principal: Principal, upload: NewUpload): Promise<string> {
+  /** Checks and opens an upload under `fileId` (a fresh UUID the caller made). */
+  async begin(principal: Principal, fileId: string, upload: NewUpload): Promise<void> {
     const { tenantId } = principal;
     await this.access.check(principal, 'file.upload', {
       tenantId,
@@ -121,7 +119,6 @@ export class FileUploads {
     if (used + needed > this.limits.maxTenantBytes) {
       throw new TenantStorageFullError('tenant storage', used + needed, this.limits.maxTenantBytes);
     }
-    const fileId = this.ids.next();
     const now = this.clock.now();
     const { keyId, epoch, key } = await this.keys.forNewFile(
       tenantId,
@@ -149,13 +146,16 @@ export class FileUploads {
     } finally {
       key.fill(0);
     }
-    return fileId;
   }
 
   /** The caller's upload (its uploader only; anyone else is told there is none). */
   async session(principal: Principal, fileId: string): Promise<UploadSession> {
     const session = await this.sessions.get(fileId);
-    if (!session || session.tenantId !== principal.tenantId || session.uploader.id !== principal.id) {
+    if (
+      !session ||
+      session.tenantId !== principal.tenantId ||
+      session.uploader.id !== principal.id
+    ) {
       throw new FileNotFoundError(fileId);
     }
     return session;
@@ -170,7 +170,12 @@ export class FileUploads {
   ): Promise<number> {
     const session = await this.session(principal, fileId);
     if (offset !== session.received) throw new UploadOffsetError(session.received, offset);
-    const key = await this.keys.forFile(session.tenantId, session.conversationId, session.keyId, fileId);
+    const key = await this.keys.forFile(
+      session.tenantId,
+      session.conversationId,
+      session.keyId,
+      fileId,
+    );
     try {
       const layout = this.layoutOf(session);
       const pending = session.tail
@@ -208,6 +213,7 @@ export class FileUploads {
         },
       });
       try {
+        body.on('error', (error) => sealing.destroy(error));
         await this.blobs.put(blobKeys.part(fileId, session.parts), body.pipe(sealing));
       } catch (error) {
         body.destroy();
@@ -247,7 +253,12 @@ export class FileUploads {
       throw new UploadOffsetError(session.size, session.received);
     }
     const blobKey = await this.join(session);
-    const key = await this.keys.forFile(session.tenantId, session.conversationId, session.keyId, fileId);
+    const key = await this.keys.forFile(
+      session.tenantId,
+      session.conversationId,
+      session.keyId,
+      fileId,
+    );
     let meta: UploadMeta;
     let sha256: string;
     let infected: string | undefined;

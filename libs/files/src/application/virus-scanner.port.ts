@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 
-export type ScanResult = { readonly clean: true } | { readonly clean: false; readonly signature: string };
+export type ScanResult =
+  { readonly clean: true } | { readonly clean: false; readonly signature: string };
 
 /**
  * Scans a file's plaintext before it becomes available. Every adapter guarantees: the stream is

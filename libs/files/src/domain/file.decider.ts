@@ -75,7 +75,10 @@ function recordUpload(
     },
   };
   if (d.infected === undefined) return [uploaded];
-  return [uploaded, { type: 'FileQuarantined', v: 1, data: { ...base(d, ctx), signature: d.infected } }];
+  return [
+    uploaded,
+    { type: 'FileQuarantined', v: 1, data: { ...base(d, ctx), signature: d.infected } },
+  ];
 }
 
 function attachThumbnail(d: AttachThumbnail['data'], ctx: FileContext): FileEvent[] {

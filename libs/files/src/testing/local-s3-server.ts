@@ -23,7 +23,7 @@ export class LocalS3Server {
       port: 0,
       silent: true,
       directory,
-      configureBuckets: [{ name: bucket }],
+      configureBuckets: [{ name: bucket, configs: [] }],
     });
     const address = (await server.run()) as AddressInfo;
     return new LocalS3Server(server, directory, `http://127.0.0.1:${address.port}`, bucket);

@@ -5,6 +5,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BlobNotFoundError, BlobStoreUnavailableError } from '../../files.errors';
+import { byteCounter } from '../byte-counter';
 import {
   assertBlobKey,
   assertBlobPrefix,
@@ -24,6 +25,8 @@ export class LocalDirectoryBlobStore implements BlobStore {
 
   async put(key: string, body: Readable): Promise<{ bytes: number }> {
     assertBlobKey(key);
+    // The body may fail before the pipeline below is attached: its error is kept, not thrown.
+    body.on('error', ignore);
     const target = this.pathOf(key);
     const temporary = join(this.root, TMP, randomUUID());
     try {
@@ -33,12 +36,9 @@ export class LocalDirectoryBlobStore implements BlobStore {
       body.destroy();
       throw unavailable(error);
     }
-    let bytes = 0;
-    body.on('data', (piece: Buffer) => {
-      bytes += piece.length;
-    });
+    const counted = byteCounter();
     try {
-      await pipeline(body, createWriteStream(temporary, { flags: 'wx' }));
+      await pipeline(body, counted, createWriteStream(temporary, { flags: 'wx' }));
       const handle = await open(temporary, 'r');
       try {
         await handle.sync();
@@ -50,7 +50,7 @@ export class LocalDirectoryBlobStore implements BlobStore {
       await rm(temporary, { force: true });
       throw isFsError(error) ? unavailable(error) : error;
     }
-    return { bytes };
+    return { bytes: counted.bytes };
   }
 
   async get(key: string, range?: BlobRange): Promise<Readable> {
@@ -109,6 +109,8 @@ export class LocalDirectoryBlobStore implements BlobStore {
     return path;
   }
 }
+
+function ignore(): void {}
 
 function codeOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error

@@ -11,6 +11,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { LedgerlineError } from '@ledgerline/kernel';
 import { BlobNotFoundError, BlobStoreUnavailableError } from '../../files.errors';
+import { byteCounter } from '../byte-counter';
 import {
   assertBlobKey,
   assertBlobPrefix,
@@ -43,13 +44,12 @@ export class S3BlobStore implements BlobStore {
 
   async put(key: string, body: Readable): Promise<{ bytes: number }> {
     assertBlobKey(key);
-    let bytes = 0;
-    body.on('data', (piece: Buffer) => {
-      bytes += piece.length;
-    });
+    const counted = byteCounter();
+    // A failing body fails the upload (which is then aborted) through the counter.
+    body.on('error', (error) => counted.destroy(error));
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.options.bucket, Key: this.prefix + key, Body: body },
+      params: { Bucket: this.options.bucket, Key: this.prefix + key, Body: body.pipe(counted) },
       partSize: this.options.partSize ?? 5 * 1024 * 1024,
       queueSize: 2,
       leavePartsOnError: false,
@@ -60,7 +60,7 @@ export class S3BlobStore implements BlobStore {
       body.destroy();
       throw translate(error, key);
     }
-    return { bytes };
+    return { bytes: counted.bytes };
   }
 
   async get(key: string, range?: BlobRange): Promise<Readable> {
