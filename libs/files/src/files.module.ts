@@ -116,13 +116,17 @@ export class FilesModule {
         },
         {
           provide: FILES_COMMANDS,
-          inject: [COMMAND_RUNNER, CONVERSATION_STATES, FILE_RECORDS, CLOCK],
+          inject: [COMMAND_RUNNER, CONVERSATION_STATES, FILE_RECORDS, CLOCK, PROJECTION_PROCESSOR],
           useFactory: (
             runner: CommandRunner,
             states: ConversationStates,
             records: FileRecords,
             clock: Clock,
-          ) => new FileCommands(runner, states, records, clock),
+            processor: ProjectionProcessor,
+          ) =>
+            new FileCommands(runner, states, records, clock, (position) =>
+              processor.waitFor(position, { names: [filesProjection.name], timeoutMs: 10_000 }),
+            ),
         },
         {
           provide: FILE_UPLOADS,

@@ -45,6 +45,11 @@ export class FileCommands {
     private readonly states: ConversationStates,
     private readonly records: FileRecords,
     private readonly clock: Clock,
+    /**
+     * Resolves once the files read model holds `position` (read-your-writes: the uploader's next
+     * request finds the file). A wait that times out is not an error: the event is appended.
+     */
+    private readonly projected: (position: GlobalPosition) => Promise<void> = async () => {},
   ) {}
 
   /** Removes a file (its uploader, a moderator or an owner, or a service). */
@@ -89,7 +94,9 @@ export class FileCommands {
               },
             }),
           };
-    return this.runner.run(handler, this.states, command, options);
+    const result = await this.runner.run(handler, this.states, command, options);
+    if (result.position) await this.projected(result.position).catch(() => undefined);
+    return result;
   }
 
   /** The conversation's current state (for checks before any byte is accepted). */
