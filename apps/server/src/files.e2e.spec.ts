@@ -15,6 +15,12 @@ import {
   openTestDatabase,
   type TestDatabase,
 } from '@ledgerline/testing';
+import {
+  ClamdProcess,
+  EICAR,
+  EICAR_SIGNATURE,
+  clamdMissing,
+} from '../../../libs/files/src/testing/clamd-process';
 import { startServer, type RunningServer } from './bootstrap';
 
 // Files through the running server as a client sends them: tus uploads over HTTP (resumed across
@@ -26,6 +32,7 @@ const TENANT = 'clinic-files';
 const OTHER_TENANT = 'clinic-elsewhere';
 const CANARY = `CANARY-wound-${randomUUID()}`;
 const MAX_FILE = 4 * 1024 * 1024;
+const NO_CLAMD = clamdMissing();
 
 const CREATE_GROUP = /* GraphQL */ `
   mutation CreateGroup($input: CreateGroupConversationInput!) {
@@ -64,6 +71,7 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
   let outsider: string;
   let elsewhere: string;
   let conversationId: string;
+  let clamd: ClamdProcess | undefined;
 
   const tus = (token: string, extra: Record<string, string> = {}) => ({
     ...clientHeaders(token),
@@ -132,6 +140,10 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
       db = await openTestDatabase('postgres');
       env['DATABASE_URL'] = db.url!;
     }
+    if (!NO_CLAMD) {
+      clamd = await ClamdProcess.start();
+      env['LEDGERLINE_FILES_CLAMD'] = clamd.socket;
+    }
     server = await startServer(loadConfig(env));
     nurse = await devToken(server.url, { tenantId: TENANT, userId: `nurse-${kind}` });
     doctor = await devToken(server.url, { tenantId: TENANT, userId: `doctor-${kind}` });
@@ -148,6 +160,7 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
 
   afterAll(async () => {
     await server?.shutdown('test done');
+    await clamd?.stop();
     await db?.close();
     rmSync(dataDir, { recursive: true, force: true });
   }, 30_000);
@@ -335,6 +348,48 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
       true,
     );
   });
+
+  (NO_CLAMD ? it.skip : it)(
+    `quarantines EICAR, tells its sender, and never serves it${NO_CLAMD ? ` (skipped: ${NO_CLAMD})` : ''}`,
+    async () => {
+      const created = await create(nurse, EICAR.length, {
+        conversationId,
+        filename: 'eicar.txt',
+        filetype: 'text/plain',
+      });
+      expect(created.status).toBe(201);
+      const done = await patch(nurse, created.headers.get('location')!, 0, EICAR);
+      expect(done.status).toBe(204);
+      expect(done.headers.get('ledgerline-file-status')).toBe('quarantined');
+      const fileId = done.headers.get('ledgerline-file-id')!;
+      const refused = await download(doctor, fileId);
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { code: string }).code).toBe('file_quarantined');
+      const ledger = server.app.get<Ledger>(LEDGER);
+      const events = await ledger.readStream(conversationStreamId(TENANT, conversationId));
+      const quarantined = events
+        .filter((e) => e.type === 'FileQuarantined' && e.body.status === 'available')
+        .map(
+          (e) =>
+            JSON.parse((e.body as { payload: Buffer }).payload.toString('utf8')) as {
+              fileId: string;
+              signature: string;
+            },
+        );
+      expect(quarantined).toContainEqual(
+        expect.objectContaining({ fileId, signature: `${EICAR_SIGNATURE}.UNOFFICIAL` }),
+      );
+      // A clean text file goes through the same scanner.
+      const clean = Buffer.from('Blood pressure 120/80, pulse 72.\n');
+      const ok = await create(nurse, clean.length, {
+        conversationId,
+        filename: 'vitals.txt',
+        filetype: 'text/plain',
+      });
+      const okDone = await patch(nurse, ok.headers.get('location')!, 0, clean);
+      expect(okDone.headers.get('ledgerline-file-status')).toBe('available');
+    },
+  );
 
   it('a removed file is gone; a shredded conversation serves none of its files', async () => {
     const removed = await upload(canaryPdf(3_000), 'removed.pdf');

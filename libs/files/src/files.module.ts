@@ -133,6 +133,7 @@ export class FilesModule {
           inject: [
             CONFIG,
             ACCESS_POLICY,
+            ACCESS_RECORDER,
             FILES_COMMANDS,
             SQL_CLIENT,
             FILE_RECORDS,
@@ -144,6 +145,7 @@ export class FilesModule {
           useFactory: async (
             config: LedgerlineConfig,
             access: AccessPolicy,
+            recorder: AccessRecorder,
             commands: FileCommands,
             client: SqlClient,
             records: FileRecords,
@@ -154,6 +156,7 @@ export class FilesModule {
           ) =>
             new FileUploads(
               access,
+              recorder,
               commands,
               new UploadSessions(client),
               records,

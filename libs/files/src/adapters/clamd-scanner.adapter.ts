@@ -31,6 +31,8 @@ export class ClamdScanner implements VirusScanner {
     const socket = this.open();
     try {
       const reply = this.readReply(socket);
+      // Awaited below; a failed connect rejects it too, and is reported by `once` instead.
+      reply.catch(() => undefined);
       await once(socket, 'connect');
       await write(socket, Buffer.from('zINSTREAM\0', 'ascii'));
       for await (const data of body) {
@@ -59,6 +61,8 @@ export class ClamdScanner implements VirusScanner {
     const socket = this.open();
     try {
       const reply = this.readReply(socket);
+      // Awaited below; a failed connect rejects it too, and is reported by `once` instead.
+      reply.catch(() => undefined);
       await once(socket, 'connect');
       await write(socket, Buffer.from('zPING\0', 'ascii'));
       return (await reply) === 'PONG';

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileTypeFromBuffer } from 'file-type';
-import type { AccessPolicy, Principal } from '@ledgerline/identity';
+import {
+  accessActorOf,
+  type AccessPolicy,
+  type AccessRecorder,
+  type Principal,
+} from '@ledgerline/identity';
 import {
   ConflictError,
   LedgerlineError,
@@ -84,6 +89,7 @@ interface UploadMeta {
 export class FileUploads {
   constructor(
     private readonly access: Pick<AccessPolicy, 'check'>,
+    private readonly recorder: AccessRecorder,
     private readonly commands: FileCommands,
     private readonly sessions: UploadSessions,
     private readonly records: FileRecords,
@@ -293,6 +299,21 @@ export class FileUploads {
       { principal, commandId: fileId },
     );
     await this.sessions.delete(fileId);
+    if (infected !== undefined) {
+      // The sender learns it from the answer to this request; the audit log keeps it.
+      await this.recorder.record({
+        tenantId: session.tenantId,
+        actor: accessActorOf(principal),
+        action: 'file.quarantined',
+        outcome: 'denied',
+        reason: 'malware',
+        conversationId: session.conversationId,
+        resourceType: 'file',
+        targetIds: [fileId],
+        subjectUserIds: [principal.id],
+        ...(principal.origin ? { origin: principal.origin } : {}),
+      });
+    }
     return {
       fileId,
       conversationId: session.conversationId,

@@ -1,0 +1,165 @@
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  clientHeaders,
+  devToken,
+  graphqlRequest,
+  openTestDatabase,
+  startServerProcess,
+  type ServerProcess,
+  type TestDatabase,
+  TEST_DATABASE_URL,
+  which,
+} from '@ledgerline/testing';
+
+// A 1 GiB upload through the compiled server's real HTTP endpoint, in one request, while its
+// resident memory is sampled from /proc: it must grow by less than 64 MiB (the body is sealed
+// chunk by chunk as it arrives, never held). The file carries a canary in its content and its
+// name, which must then be found nowhere: not in the blob directory, not in the database (the
+// embedded one's files, or pg_dump of PostgreSQL), not in the server's logs.
+
+const GIB = 1024 * 1024 * 1024;
+const TENANT = 'clinic-big-files';
+const CANARY = `CANARY-big-${randomUUID()}`;
+const run = promisify(execFile);
+
+function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status);
+  return kb ? Number(kb[1]) * 1024 : 0;
+}
+
+/** `size` bytes of a PDF whose every MiB holds the canary, produced as they are sent. */
+function bigPdf(size: number): ReadableStream<Uint8Array> {
+  const block = randomBytes(1024 * 1024);
+  Buffer.from(`%PDF-1.7\n(${CANARY})`, 'latin1').copy(block, 0);
+  let sent = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      const piece = block.subarray(0, Math.min(block.length, size - sent));
+      sent += piece.length;
+      controller.enqueue(new Uint8Array(piece));
+    },
+  });
+}
+
+/** Files under `dir` that contain `needle` (read in pieces, with an overlap). */
+async function filesContaining(dir: string, needle: Buffer): Promise<string[]> {
+  const hits: string[] = [];
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    let carry = Buffer.alloc(0);
+    for await (const piece of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) {
+      const window = Buffer.concat([carry, piece as Buffer]);
+      if (window.includes(needle)) {
+        hits.push(path);
+        break;
+      }
+      carry = window.subarray(Math.max(0, window.length - needle.length));
+    }
+  }
+  return hits;
+}
+
+describe('a 1 GiB upload through the compiled server', () => {
+  let server: ServerProcess;
+  let db: TestDatabase | undefined;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'ledgerline-files-big-'));
+    const env: Record<string, string> = {
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'info',
+      LEDGERLINE_DATA_DIR: dataDir,
+      LEDGERLINE_TURN_ENABLED: 'false',
+    };
+    if (TEST_DATABASE_URL) {
+      db = await openTestDatabase('postgres');
+      env['DATABASE_URL'] = db.url!;
+    }
+    server = await startServerProcess(env);
+  }, 240_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await db?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('keeps the server’s memory flat, and leaves the canary nowhere', async () => {
+    const token = await devToken(server.url, { tenantId: TENANT, userId: 'radiologist' });
+    const { createGroupConversation } = await graphqlRequest<{
+      createGroupConversation: { conversationId: string };
+    }>(
+      server.url,
+      token,
+      /* GraphQL */ `
+        mutation ($input: CreateGroupConversationInput!) {
+          createGroupConversation(input: $input) {
+            conversationId
+          }
+        }
+      `,
+      { input: { title: 'Imaging', members: [] } },
+    );
+    const meta = [
+      `conversationId ${Buffer.from(createGroupConversation.conversationId).toString('base64')}`,
+      `filename ${Buffer.from(`${CANARY}.pdf`).toString('base64')}`,
+      `filetype ${Buffer.from('application/pdf').toString('base64')}`,
+    ].join(',');
+    const tus = { ...clientHeaders(token), 'tus-resumable': '1.0.0' };
+    const send = async (size: number) => {
+      const created = await fetch(`${server.url}/v1/files/uploads`, {
+        method: 'POST',
+        headers: { ...tus, 'upload-length': String(size), 'upload-metadata': meta },
+      });
+      expect(created.status).toBe(201);
+      return fetch(new URL(created.headers.get('location')!, server.url), {
+        method: 'PATCH',
+        headers: {
+          ...tus,
+          'upload-offset': '0',
+          'content-type': 'application/offset+octet-stream',
+          'content-length': String(size),
+        },
+        body: bigPdf(size),
+        duplex: 'half',
+      } as RequestInit);
+    };
+    // A first, small upload loads every code path the big one takes: the baseline is after it.
+    expect((await send(8 * 1024 * 1024)).status).toBe(204);
+
+    const pid = server.child.pid!;
+    const baseline = rssBytes(pid);
+    let peak = baseline;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssBytes(pid));
+    }, 50);
+    let answer: Response;
+    try {
+      answer = await send(GIB);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(answer.status).toBe(204);
+    expect(answer.headers.get('ledgerline-file-status')).toBe('available');
+    const growth = peak - baseline;
+    process.stderr.write(`1 GiB upload: RSS ${baseline} → peak ${peak} (+${growth} bytes)\n`);
+    expect(growth).toBeLessThan(64 * 1024 * 1024);
+
+    const needle = Buffer.from(CANARY, 'latin1');
+    expect(await filesContaining(dataDir, needle)).toEqual([]);
+    expect(server.output()).not.toContain(CANARY);
+    if (db && (await which('pg_dump'))) {
+      const dump = await run('pg_dump', ['--data-only', db.url!], { maxBuffer: 256 * 1024 * 1024 });
+      expect(dump.stdout).not.toContain(CANARY);
+    }
+  }, 900_000);
+});
