@@ -139,8 +139,11 @@ describe('a 1 GiB upload through the compiled server', () => {
     const pid = server.child.pid!;
     const baseline = rssBytes(pid);
     let peak = baseline;
+    const samples: number[] = [];
     const sampler = setInterval(() => {
-      peak = Math.max(peak, rssBytes(pid));
+      const rss = rssBytes(pid);
+      peak = Math.max(peak, rss);
+      samples.push(rss);
     }, 50);
     let answer: Response;
     try {
@@ -151,7 +154,12 @@ describe('a 1 GiB upload through the compiled server', () => {
     expect(answer.status).toBe(204);
     expect(answer.headers.get('ledgerline-file-status')).toBe('available');
     const growth = peak - baseline;
-    process.stderr.write(`1 GiB upload: RSS ${baseline} → peak ${peak} (+${growth} bytes)\n`);
+    process.stderr.write(
+      `1 GiB upload: RSS ${baseline} → peak ${peak} (+${growth} bytes); every 2 s: ${samples
+        .filter((_, i) => i % 40 === 0)
+        .map((r) => Math.round((r - baseline) / 1048576))
+        .join(' ')} MiB\n`,
+    );
     expect(growth).toBeLessThan(64 * 1024 * 1024);
 
     const needle = Buffer.from(CANARY, 'latin1');

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -390,6 +390,110 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
       expect(okDone.headers.get('ledgerline-file-status')).toBe('available');
     },
   );
+
+  it('sends a message with attachments; its history shows their metadata and download URLs', async () => {
+    const bytes = canaryPdf(4_000);
+    const fileId = await upload(bytes, 'referral.pdf');
+    const sent = await graphqlRequest<{ sendMessage: { messageId: string } }>(
+      server.url,
+      nurse,
+      /* GraphQL */ `
+        mutation ($input: SendMessageInput!) {
+          sendMessage(input: $input) {
+            messageId
+          }
+        }
+      `,
+      {
+        input: {
+          conversationId,
+          clientMessageId: `with-file-${kind}`,
+          text: 'Referral attached',
+          attachmentIds: [fileId],
+        },
+      },
+    );
+    const messageId = sent.sendMessage.messageId;
+    type Page = {
+      messages: {
+        items: {
+          id: string;
+          attachments: {
+            id: string;
+            name: string;
+            mediaType: string;
+            size: number;
+            sha256: string;
+            downloadUrl: string;
+          }[];
+        }[];
+      };
+    };
+    let attachments: Page['messages']['items'][number]['attachments'] = [];
+    for (let i = 0; i < 100 && attachments.length === 0; i++) {
+      const page = await graphqlRequest<Page>(
+        server.url,
+        doctor,
+        /* GraphQL */ `
+          query ($c: ID!) {
+            messages(conversationId: $c, first: 50) {
+              items {
+                id
+                attachments {
+                  id
+                  name
+                  mediaType
+                  size
+                  sha256
+                  downloadUrl
+                }
+              }
+            }
+          }
+        `,
+        { c: conversationId },
+      );
+      attachments = page.messages.items.find((m) => m.id === messageId)?.attachments ?? [];
+      if (attachments.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(attachments).toEqual([
+      {
+        id: fileId,
+        name: 'referral.pdf',
+        mediaType: 'application/pdf',
+        size: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        downloadUrl: `/v1/files/${fileId}`,
+      },
+    ]);
+    const fetched = await fetch(new URL(attachments[0]!.downloadUrl, server.url), {
+      headers: clientHeaders(doctor),
+    });
+    expect(Buffer.from(await fetched.arrayBuffer()).equals(bytes)).toBe(true);
+
+    // Only the sender's own files of this conversation can be attached.
+    await expect(
+      graphqlRequest(
+        server.url,
+        doctor,
+        /* GraphQL */ `
+          mutation ($input: SendMessageInput!) {
+            sendMessage(input: $input) {
+              messageId
+            }
+          }
+        `,
+        {
+          input: {
+            conversationId,
+            clientMessageId: `not-mine-${kind}`,
+            text: 'Forwarding',
+            attachmentIds: [fileId],
+          },
+        },
+      ),
+    ).rejects.toThrow(/NOT_FOUND|file_not_found/);
+  });
 
   it('a removed file is gone; a shredded conversation serves none of its files', async () => {
     const removed = await upload(canaryPdf(3_000), 'removed.pdf');

@@ -8,6 +8,8 @@ import {
   ReactionResolver,
   ReceiptResolver,
 } from '@ledgerline/conversations';
+// libs/files
+import { FileResolver } from '@ledgerline/files';
 import { PresenceResolver } from '@ledgerline/presence';
 import { IceServersResolver } from '@ledgerline/turn';
 
@@ -26,4 +28,6 @@ export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [
   AuditLogResolver,
   AuditConversationHistoryResolver,
   IceServersResolver,
+  // libs/files
+  FileResolver,
 ];

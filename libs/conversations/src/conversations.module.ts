@@ -32,6 +32,7 @@ import {
 import { ConversationCommands } from './application/conversation-commands.handler';
 import { SqlConversationSnapshots } from './application/conversation-snapshots.adapter';
 import { ConversationStates } from './application/conversation-states';
+import { AttachmentChecks } from './application/attachment-checks';
 import { ConversationQueries } from './application/queries/conversation-queries.handler';
 import {
   ConversationReplay,
@@ -53,6 +54,8 @@ export interface ConversationsModuleOptions {
 
 /** The conversations' state loader, shared with domains whose events live in their streams (libs/files). */
 export const CONVERSATION_STATES = Symbol('ConversationStates');
+/** libs/files: where the check of a send's attachments is registered. */
+export const ATTACHMENT_CHECKS = Symbol('AttachmentChecks');
 const CONVERSATION_SNAPSHOTS = Symbol('ConversationSnapshots');
 const CONVERSATIONS_OPTIONS = Symbol('ConversationsModuleOptions');
 
@@ -110,6 +113,8 @@ export class ConversationsModule {
             return states;
           },
         },
+        // libs/files
+        { provide: ATTACHMENT_CHECKS, useValue: new AttachmentChecks() },
         {
           provide: ConversationCommands,
           inject: [
@@ -118,6 +123,7 @@ export class ConversationsModule {
             CONVERSATION_SNAPSHOTS,
             CLOCK,
             ID_GENERATOR,
+            ATTACHMENT_CHECKS,
           ],
           useFactory: (
             runner: CommandRunner,
@@ -125,11 +131,13 @@ export class ConversationsModule {
             snapshots: SqlConversationSnapshots,
             clock: Clock,
             ids: IdGenerator,
+            attachments: AttachmentChecks,
           ) => {
             const logger = new Logger('ConversationCommands');
             return new ConversationCommands(runner, states, snapshots, {
               clock,
               ids,
+              attachments,
               limits: options.limits,
               snapshotEvery: options.snapshotEvery,
               onSnapshotError: (streamId, error) =>
@@ -177,6 +185,7 @@ export class ConversationsModule {
       ],
       exports: [
         CONVERSATION_STATES,
+        ATTACHMENT_CHECKS,
         ConversationCommands,
         ConversationQueries,
         ConversationProjections,

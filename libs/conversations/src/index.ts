@@ -98,6 +98,7 @@ export {
   type ResultOf,
 } from './application/conversation-commands.handler';
 export { permissionFor } from './application/conversation-permissions';
+export { AttachmentChecks, type AttachmentCheck } from './application/attachment-checks';
 export {
   ConversationStates,
   type ConversationStatesOptions,
@@ -201,6 +202,7 @@ export { conversationReadModelMigrations } from './projections/conversations.mig
 export {
   ConversationsModule,
   CONVERSATION_STATES,
+  ATTACHMENT_CHECKS,
   type ConversationsModuleOptions,
 } from './conversations.module';
 export {
@@ -212,6 +214,7 @@ export { ConversationResolver } from './api/conversation.resolver';
 export { MemberResolver } from './api/member.resolver';
 export { AuditConversationHistoryResolver } from './api/audit-history.resolver';
 export { MessageResolver } from './api/message.resolver';
+export { Message } from './api/message.dto'; // libs/files
 export { ReactionResolver } from './api/reaction.resolver';
 export { ReceiptResolver } from './api/receipt.resolver';
 export { ConversationEventsResolver } from './api/conversation-events.resolver';

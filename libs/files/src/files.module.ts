@@ -1,7 +1,14 @@
 import { resolve } from 'node:path';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Server as TusServer } from '@tus/server';
-import { CONVERSATION_STATES, type ConversationStates } from '@ledgerline/conversations';
+import {
+  ATTACHMENT_CHECKS,
+  CONVERSATION_STATES,
+  type AttachmentChecks,
+  type ConversationStates,
+} from '@ledgerline/conversations';
+import { FILE_ATTACHMENTS } from './api/file.resolver';
+import { FileAttachments } from './application/file-attachments';
 import { DATA_KEYS, type DataKeys } from '@ledgerline/crypto';
 import { SQL_CLIENT, migrate, type SqlClient } from '@ledgerline/database';
 import {
@@ -193,13 +200,22 @@ export class FilesModule {
           ) => new FileDownloads(access, recorder, commands, records, ledger, keys, blobs),
         },
         {
+          provide: FILE_ATTACHMENTS,
+          inject: [FILE_RECORDS, SQL_CLIENT, ATTACHMENT_CHECKS],
+          useFactory: (records: FileRecords, client: SqlClient, checks: AttachmentChecks) => {
+            const attachments = new FileAttachments(records, client);
+            checks.register(attachments);
+            return attachments;
+          },
+        },
+        {
           provide: FILES_TUS_SERVER,
           inject: [CONFIG, FILE_UPLOADS, ID_GENERATOR],
           useFactory: (config: LedgerlineConfig, uploads: FileUploads, ids: IdGenerator) =>
             tusServer(config, uploads, ids),
         },
       ],
-      exports: [FILES_DOWNLOADS, FILES_COMMANDS, FILE_UPLOADS, BLOB_STORE],
+      exports: [FILES_DOWNLOADS, FILES_COMMANDS, FILE_UPLOADS, BLOB_STORE, FILE_ATTACHMENTS],
     };
   }
 }

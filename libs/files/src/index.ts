@@ -7,6 +7,8 @@ export {
   FILE_STATUS_HEADER,
 } from './files.module';
 export { FILES_COMMANDS, FILES_DOWNLOADS, FilesController } from './api/files.controller';
+export { FileResolver, FILE_ATTACHMENTS, UPLOAD_PATH } from './api/file.resolver';
+export { FileAttachmentDto } from './api/file.dto';
 export type { BlobStore, BlobRange } from './blob-store/blob-store.port';
 export { LocalDirectoryBlobStore } from './blob-store/adapters/local-directory-blob-store.adapter';
 export { S3BlobStore, type S3BlobStoreOptions } from './blob-store/adapters/s3-blob-store.adapter';

@@ -77,6 +77,14 @@ export class BodySealer {
     this.received += data.length;
     let rest = data;
     while (rest.length > 0) {
+      // A whole chunk within the piece is sealed from it directly, without a copy.
+      if (this.pendingBytes === 0 && rest.length >= this.layout.chunkSize) {
+        const whole = rest.subarray(0, this.layout.chunkSize);
+        rest = rest.subarray(this.layout.chunkSize);
+        out.push(sealChunk(this.key, this.layout, this.sealedChunks, whole));
+        this.sealedChunks += 1;
+        continue;
+      }
       const take = Math.min(rest.length, this.layout.chunkSize - this.pendingBytes);
       this.pending.push(rest.subarray(0, take));
       this.pendingBytes += take;

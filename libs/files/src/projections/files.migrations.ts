@@ -53,4 +53,20 @@ export const filesMigrations: readonly Migration[] = [
       create index ll_file_uploads_by_tenant on ll_file_uploads (tenant_id);
     `,
   },
+  {
+    version: 2,
+    name: 'attachments',
+    sql: `
+      -- Which files each message carries, in order (from MessageSent's attachmentIds).
+      create table ll_file_attachments (
+        tenant_id text not null,
+        conversation_id text not null,
+        message_id text not null,
+        ordinal integer not null,
+        file_id text not null,
+        primary key (tenant_id, conversation_id, message_id, ordinal)
+      );
+      create index ll_file_attachments_by_file on ll_file_attachments (tenant_id, file_id);
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 import type { SqlExecutor } from '@ledgerline/database';
 import type { OpenedEvent } from '@ledgerline/ledger';
 import type { Projection } from '@ledgerline/pipeline';
-import { parseConversationStreamId } from '@ledgerline/conversations';
+import { openConversationEvent, parseConversationStreamId } from '@ledgerline/conversations';
 import { openFileEvent } from '../application/file-events.codec';
 import { sealedSize } from '../encryption/file-body-cipher';
 
@@ -13,10 +13,11 @@ import { sealedSize } from '../encryption/file-body-cipher';
 export const filesProjection: Projection = {
   name: 'files',
   streamPrefixes: ['conversation:'],
-  tables: ['ll_files'],
+  tables: ['ll_files', 'll_file_attachments'],
   async apply(tx: SqlExecutor, opened: OpenedEvent): Promise<void> {
     const where = parseConversationStreamId(opened.streamId);
     if (!where) return;
+    if (opened.type === 'MessageSent') return attachments(tx, opened);
     const e = openFileEvent(opened);
     if (!e) return;
     const key = [e.data.tenantId, e.data.fileId];
@@ -69,3 +70,16 @@ export const filesProjection: Projection = {
     }
   },
 };
+
+/** A message's attachments, in order. */
+async function attachments(tx: SqlExecutor, opened: OpenedEvent): Promise<void> {
+  const sent = openConversationEvent(opened);
+  if (sent?.type !== 'MessageSent' || !sent.data.attachmentIds?.length) return;
+  const ids = sent.data.attachmentIds;
+  await tx.query(
+    `insert into ll_file_attachments (tenant_id, conversation_id, message_id, ordinal, file_id)
+     select $1, $2, $3, ordinality - 1, file_id from unnest($4::text[]) with ordinality as a(file_id, ordinality)
+     on conflict do nothing`,
+    [sent.data.tenantId, sent.data.conversationId, sent.data.messageId, [...ids]],
+  );
+}
