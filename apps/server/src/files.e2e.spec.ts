@@ -132,6 +132,7 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
       NODE_ENV: 'development',
       LOG_LEVEL: 'silent',
       LEDGERLINE_PORT: '0',
+      LEDGERLINE_METRICS_PORT: '0',
       LEDGERLINE_DATA_DIR: dataDir,
       LEDGERLINE_TURN_ENABLED: 'false',
       LEDGERLINE_FILES_MAX_FILE_BYTES: String(MAX_FILE),
