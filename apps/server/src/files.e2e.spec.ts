@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { auditStreamId, parseAccessRecorded } from '@ledgerline/audit';
 import { conversationStreamId } from '@ledgerline/conversations';
 import { DATA_KEYS, type DataKeys } from '@ledgerline/crypto';
@@ -494,6 +495,55 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
         },
       ),
     ).rejects.toThrow(/NOT_FOUND|file_not_found/);
+  });
+
+  it('makes a sealed thumbnail of an image, served to members', async () => {
+    const png = await sharp({
+      create: { width: 800, height: 600, channels: 3, background: { r: 200, g: 40, b: 40 } },
+    })
+      .png()
+      .toBuffer();
+    const created = await create(nurse, png.length, {
+      conversationId,
+      filename: 'wound.png',
+      filetype: 'image/png',
+    });
+    const done = await patch(nurse, created.headers.get('location')!, 0, png);
+    expect(done.status).toBe(204);
+    const fileId = done.headers.get('ledgerline-file-id')!;
+    const { file } = await graphqlRequest<{ file: { thumbnailUrl: string | null } | null }>(
+      server.url,
+      doctor,
+      /* GraphQL */ `
+        query ($id: ID!) {
+          file(id: $id) {
+            thumbnailUrl
+          }
+        }
+      `,
+      { id: fileId },
+    );
+    expect(file?.thumbnailUrl).toBe(`/v1/files/${fileId}/thumbnail`);
+    const thumb = await fetch(new URL(file!.thumbnailUrl!, server.url), {
+      headers: clientHeaders(doctor),
+    });
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('content-type')).toBe('image/webp');
+    const meta = await sharp(Buffer.from(await thumb.arrayBuffer())).metadata();
+    expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({
+      format: 'webp',
+      width: 320,
+      height: 240,
+    });
+    // Stored sealed: the blob is not a WebP (nor a PNG).
+    const stored = readFileSync(join(dataDir, 'files', 'f', fileId, 'thumb'));
+    expect(stored.subarray(0, 3).toString('latin1')).toBe('LLF');
+    expect(stored.includes(Buffer.from('WEBP'))).toBe(false);
+    // Outsiders get nothing.
+    const outside = await fetch(`${server.url}/v1/files/${fileId}/thumbnail`, {
+      headers: clientHeaders(outsider),
+    });
+    expect(outside.status).toBe(404);
   });
 
   it('a removed file is gone; a shredded conversation serves none of its files', async () => {

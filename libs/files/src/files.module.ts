@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { Server as TusServer } from '@tus/server';
 import {
   ATTACHMENT_CHECKS,
@@ -21,6 +21,7 @@ import {
   CLOCK,
   CONFIG,
   ID_GENERATOR,
+  describeError,
   type Clock,
   type IdGenerator,
   type LedgerlineConfig,
@@ -53,6 +54,7 @@ import { LocalDirectoryBlobStore } from './blob-store/adapters/local-directory-b
 import { S3BlobStore } from './blob-store/adapters/s3-blob-store.adapter';
 import type { BlobStore } from './blob-store/blob-store.port';
 import { ClamdScanner } from './adapters/clamd-scanner.adapter';
+import { SharpThumbnailer } from './adapters/sharp-thumbnailer.adapter';
 import { filesMigrations } from './projections/files.migrations';
 import { filesProjection } from './projections/files.projection';
 
@@ -61,6 +63,7 @@ export const FILE_UPLOADS = Symbol('FileUploads');
 const FILE_RECORDS = Symbol('FileRecords');
 const FILE_KEYS = Symbol('FileKeys');
 const VIRUS_SCANNER = Symbol('VirusScanner');
+const thumbnailLogger = new Logger('FileThumbnails');
 
 /** Header names the upload's answer carries (exposed to browsers through CORS). */
 export const FILE_ID_HEADER = 'Ledgerline-File-Id';
@@ -148,6 +151,7 @@ export class FilesModule {
             BLOB_STORE,
             VIRUS_SCANNER,
             CLOCK,
+            ID_GENERATOR,
           ],
           useFactory: async (
             config: LedgerlineConfig,
@@ -160,6 +164,7 @@ export class FilesModule {
             blobs: BlobStore,
             scanner: VirusScanner | null,
             clock: Clock,
+            ids: IdGenerator,
           ) =>
             new FileUploads(
               access,
@@ -176,6 +181,19 @@ export class FilesModule {
                 maxTenantBytes: config.files.maxTenantBytes,
               },
               clock,
+              config.files.thumbnails
+                ? {
+                    thumbnailer: new SharpThumbnailer(),
+                    ids,
+                    maxImageBytes: 50 * 1024 * 1024,
+                    onError: (fileId, error) =>
+                      thumbnailLogger.warn({
+                        fileId,
+                        ...describeError(error),
+                        msg: 'no thumbnail',
+                      }),
+                  }
+                : undefined,
             ),
         },
         {

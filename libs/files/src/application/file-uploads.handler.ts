@@ -14,6 +14,7 @@ import {
   TooLargeError,
   type Clock,
   type GlobalPosition,
+  type IdGenerator,
 } from '@ledgerline/kernel';
 import type { BlobStore } from '../blob-store/blob-store.port';
 import { checkFileName } from '../domain/file-name';
@@ -22,7 +23,7 @@ import { FileNotFoundError, InvalidFileInput } from '../domain/file.errors';
 import type { StoredBody } from '../domain/file.events';
 import type { FileTypePolicy } from '../domain/file-type-policy';
 import { DEFAULT_CHUNK_SIZE, sealedSize, type BodyLayout } from '../encryption/file-body-cipher';
-import { BodySealer, openingStream } from '../encryption/file-body-streams';
+import { BodySealer, openingStream, sealingStream } from '../encryption/file-body-streams';
 import { openFileBox, sealFileBox } from '../encryption/file-box';
 import { blobKeys } from './blob-keys';
 import type { FileCommands } from './file-commands.handler';
@@ -30,6 +31,7 @@ import type { FileKeys } from './file-keys';
 import type { FileRecords } from './file-records';
 import type { UploadSession, UploadSessions } from './upload-sessions.adapter';
 import type { VirusScanner } from './virus-scanner.port';
+import type { Thumbnailer } from './thumbnailer.port';
 
 /** Bytes `file-type` reads to recognise a type. */
 const SNIFF_BYTES = 4100;
@@ -37,6 +39,16 @@ const SNIFF_BYTES = 4100;
 export interface FileUploadLimits {
   readonly maxFileBytes: number;
   readonly maxTenantBytes: number;
+}
+
+/** Thumbnails for images (optional): made after the file is recorded, sealed like it. */
+export interface ThumbnailOptions {
+  readonly thumbnailer: Thumbnailer;
+  readonly ids: IdGenerator;
+  /** Images larger than this get no thumbnail (the decoder holds the whole image). */
+  readonly maxImageBytes: number;
+  /** A thumbnail could not be made (the file itself is recorded all the same). Ids only. */
+  readonly onError: (fileId: string, error: unknown) => void;
 }
 
 export interface NewUpload {
@@ -99,6 +111,7 @@ export class FileUploads {
     private readonly scanner: VirusScanner | undefined,
     private readonly limits: FileUploadLimits,
     private readonly clock: Clock,
+    private readonly thumbnails?: ThumbnailOptions,
     private readonly chunkSize = DEFAULT_CHUNK_SIZE,
   ) {}
 
@@ -314,12 +327,70 @@ export class FileUploads {
         ...(principal.origin ? { origin: principal.origin } : {}),
       });
     }
+    let position = result.position;
+    if (infected === undefined && this.thumbnails && this.policy.isImage(meta.mediaType)) {
+      position = (await this.thumbnail(session, body, this.thumbnails)) ?? position;
+    }
     return {
       fileId,
       conversationId: session.conversationId,
       status: infected === undefined ? 'available' : 'quarantined',
-      position: result.position,
+      position,
     };
+  }
+
+  /** Makes, seals and stores an image's thumbnail, and records it; its event's position. */
+  private async thumbnail(
+    session: UploadSession,
+    body: StoredBody,
+    options: ThumbnailOptions,
+  ): Promise<GlobalPosition | undefined> {
+    if (body.size > options.maxImageBytes) return undefined;
+    const { fileId, tenantId, conversationId } = session;
+    try {
+      const fileKey = await this.keys.forFile(tenantId, conversationId, body.keyId, fileId);
+      let made;
+      try {
+        const image = (await this.blobs.get(body.blobKey)).pipe(
+          openingStream(fileKey, { fileId, size: body.size, chunkSize: body.chunkSize }),
+        );
+        made = await options.thumbnailer.thumbnail(image);
+      } finally {
+        fileKey.fill(0);
+      }
+      const thumbnailId = options.ids.next();
+      const layout = { fileId: thumbnailId, size: made.data.length, chunkSize: body.chunkSize };
+      const key = await this.keys.forFile(tenantId, conversationId, body.keyId, thumbnailId);
+      try {
+        await this.blobs.put(
+          blobKeys.thumbnail(fileId),
+          Readable.from([made.data]).pipe(sealingStream(key, layout)),
+        );
+      } finally {
+        key.fill(0);
+      }
+      const recorded = await this.commands.execute(
+        {
+          type: 'AttachThumbnail',
+          data: {
+            tenantId,
+            conversationId,
+            fileId,
+            actor: session.uploader,
+            thumbnailId,
+            body: { ...body, blobKey: blobKeys.thumbnail(fileId), size: made.data.length },
+            mediaType: made.mediaType,
+            width: made.width,
+            height: made.height,
+          },
+        },
+        { commandId: `${fileId}:thumbnail` },
+      );
+      return recorded.position;
+    } catch (error) {
+      options.onError(fileId, error);
+      return undefined;
+    }
   }
 
   /** Abandons an upload: its parts and its row. */
