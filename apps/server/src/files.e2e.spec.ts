@@ -22,6 +22,7 @@ import {
   EICAR_SIGNATURE,
   clamdMissing,
 } from '../../../libs/files/src/testing/clamd-process';
+import { FILE_RETENTION, type FileRetention } from '@ledgerline/files';
 import { startServer, type RunningServer } from './bootstrap';
 
 // Files through the running server as a client sends them: tus uploads over HTTP (resumed across
@@ -569,5 +570,17 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
     const after = await download(doctor, fileId);
     expect(after.status).toBe(410);
     expect(((await after.json()) as { code: string }).code).toBe('file_shredded');
+
+    // The retention job deletes the unreadable blobs, and says so in the audit log.
+    expect(readdirSync(join(dataDir, 'files', 'f', fileId))).not.toEqual([]);
+    const swept = await server.app.get<FileRetention>(FILE_RETENTION).sweep();
+    expect(swept.blobsDeleted).toBeGreaterThan(0);
+    expect(readdirSync(join(dataDir, 'files', 'f', fileId))).toEqual([]);
+    expect((await server.app.get<FileRetention>(FILE_RETENTION).sweep()).keyIds).toEqual([]);
+    const audit = await server.app.get<Ledger>(LEDGER).readStream(auditStreamId(TENANT));
+    const deletions = audit
+      .map((e) => (e.body.status === 'available' ? parseAccessRecorded(e.body.payload) : undefined))
+      .filter((r) => r?.action === 'files.blobs_deleted');
+    expect(deletions.map((r) => r!.targetIds[0])).toEqual(swept.keyIds);
   });
 });

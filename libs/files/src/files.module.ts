@@ -1,5 +1,13 @@
 import { resolve } from 'node:path';
-import { Logger, Module, type DynamicModule } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { Server as TusServer } from '@tus/server';
 import {
   ATTACHMENT_CHECKS,
@@ -9,7 +17,7 @@ import {
 } from '@ledgerline/conversations';
 import { FILE_ATTACHMENTS } from './api/file.resolver';
 import { FileAttachments } from './application/file-attachments';
-import { DATA_KEYS, type DataKeys } from '@ledgerline/crypto';
+import { DATA_KEYS, DATA_KEY_STORE, type DataKeyStore, type DataKeys } from '@ledgerline/crypto';
 import { SQL_CLIENT, migrate, type SqlClient } from '@ledgerline/database';
 import {
   ACCESS_POLICY,
@@ -46,6 +54,7 @@ import { FileCommands } from './application/file-commands.handler';
 import { FileDownloads } from './application/file-downloads.handler';
 import { FileKeys } from './application/file-keys';
 import { FileRecords } from './application/file-records';
+import { FileRetention } from './application/file-retention';
 import { loadFileTypePolicy } from './application/file-type-policy-file';
 import { FileUploads } from './application/file-uploads.handler';
 import { UploadSessions } from './application/upload-sessions.adapter';
@@ -64,6 +73,53 @@ const FILE_RECORDS = Symbol('FileRecords');
 const FILE_KEYS = Symbol('FileKeys');
 const VIRUS_SCANNER = Symbol('VirusScanner');
 const thumbnailLogger = new Logger('FileThumbnails');
+export const FILE_RETENTION = Symbol('FileRetention');
+
+/** How often the retention job looks for blobs under shredded keys. */
+const RETENTION_EVERY_MS = 60 * 60 * 1000;
+
+/** Runs the retention job hourly while the app runs (and once shortly after start). */
+@Injectable()
+class FileRetentionSchedule implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('FileRetention');
+  private timer: NodeJS.Timeout | undefined;
+  private first: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(@Inject(FILE_RETENTION) private readonly retention: FileRetention) {}
+
+  onApplicationBootstrap(): void {
+    const run = () => {
+      this.running ??= this.retention
+        .sweep()
+        .then(({ keyIds, blobsDeleted }) => {
+          if (keyIds.length > 0) {
+            this.logger.log({
+              keys: keyIds.length,
+              blobsDeleted,
+              msg: 'deleted blobs of shredded keys',
+            });
+          }
+        })
+        .catch((error: unknown) =>
+          this.logger.warn({ ...describeError(error), msg: 'retention sweep failed' }),
+        )
+        .finally(() => {
+          this.running = undefined;
+        });
+    };
+    this.timer = setInterval(run, RETENTION_EVERY_MS);
+    this.timer.unref();
+    this.first = setTimeout(run, 60_000);
+    this.first.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    clearTimeout(this.first);
+    await this.running;
+  }
+}
 
 /** Header names the upload's answer carries (exposed to browsers through CORS). */
 export const FILE_ID_HEADER = 'Ledgerline-File-Id';
@@ -227,13 +283,32 @@ export class FilesModule {
           },
         },
         {
+          provide: FILE_RETENTION,
+          inject: [SQL_CLIENT, DATA_KEY_STORE, BLOB_STORE, ACCESS_RECORDER, CLOCK, FILE_RECORDS],
+          useFactory: (
+            client: SqlClient,
+            keys: DataKeyStore,
+            blobs: BlobStore,
+            recorder: AccessRecorder,
+            clock: Clock,
+          ) => new FileRetention(client, keys, blobs, recorder, clock),
+        },
+        FileRetentionSchedule,
+        {
           provide: FILES_TUS_SERVER,
           inject: [CONFIG, FILE_UPLOADS, ID_GENERATOR],
           useFactory: (config: LedgerlineConfig, uploads: FileUploads, ids: IdGenerator) =>
             tusServer(config, uploads, ids),
         },
       ],
-      exports: [FILES_DOWNLOADS, FILES_COMMANDS, FILE_UPLOADS, BLOB_STORE, FILE_ATTACHMENTS],
+      exports: [
+        FILES_DOWNLOADS,
+        FILES_COMMANDS,
+        FILE_UPLOADS,
+        BLOB_STORE,
+        FILE_ATTACHMENTS,
+        FILE_RETENTION,
+      ],
     };
   }
 }

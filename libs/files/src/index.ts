@@ -5,7 +5,9 @@ export {
   FILE_UPLOADS,
   FILE_ID_HEADER,
   FILE_STATUS_HEADER,
+  FILE_RETENTION,
 } from './files.module';
+export { FileRetention, type RetentionSweep } from './application/file-retention';
 export { FILES_COMMANDS, FILES_DOWNLOADS, FilesController } from './api/files.controller';
 export { FileResolver, FILE_ATTACHMENTS, UPLOAD_PATH } from './api/file.resolver';
 export { FileAttachmentDto } from './api/file.dto';

@@ -67,6 +67,14 @@ export const filesMigrations: readonly Migration[] = [
         primary key (tenant_id, conversation_id, message_id, ordinal)
       );
       create index ll_file_attachments_by_file on ll_file_attachments (tenant_id, file_id);
+
+      -- The retention job's own record: data keys (shredded) whose blobs it deleted.
+      create table ll_file_purges (
+        key_id text primary key,
+        tenant_id text not null,
+        blobs integer not null,
+        purged_at timestamptz not null
+      );
     `,
   },
 ];
