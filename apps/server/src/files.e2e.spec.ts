@@ -20,9 +20,10 @@ import {
   ClamdProcess,
   EICAR,
   EICAR_SIGNATURE,
+  FILE_RETENTION,
   clamdMissing,
-} from '../../../libs/files/src/testing/clamd-process';
-import { FILE_RETENTION, type FileRetention } from '@ledgerline/files';
+  type FileRetention,
+} from '@ledgerline/files';
 import { startServer, type RunningServer } from './bootstrap';
 
 // Files through the running server as a client sends them: tus uploads over HTTP (resumed across

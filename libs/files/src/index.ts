@@ -47,4 +47,6 @@ export type {
 } from './domain/file.events';
 export { FILE_EVENT_VERSIONS } from './domain/file.events';
 export { filesMigrations } from './projections/files.migrations';
+/** For tests (of this lib and of the apps): a local S3 server, and clamd with an EICAR signature. */
 export { LocalS3Server } from './testing/local-s3-server';
+export { ClamdProcess, EICAR, EICAR_SIGNATURE, clamdMissing } from './testing/clamd-process';

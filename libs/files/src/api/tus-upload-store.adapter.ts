@@ -47,8 +47,9 @@ export class TusUploadStore extends DataStore {
     await this.uploads.abandon(currentPrincipal(), id).catch(notFound);
   }
 
-  override async declareUploadLength(): Promise<void> {
-    throw ERRORS.UNSUPPORTED_CREATION_DEFER_LENGTH_EXTENSION;
+  override declareUploadLength(): Promise<void> {
+    // Every upload declares its length at creation (it is bound into the sealed body's layout).
+    return Promise.reject(tusError(ERRORS.UNSUPPORTED_CREATION_DEFER_LENGTH_EXTENSION));
   }
 
   override getExpiration(): number {
@@ -57,6 +58,11 @@ export class TusUploadStore extends DataStore {
 }
 
 function notFound(error: unknown): never {
-  if (error instanceof FileNotFoundError) throw ERRORS.FILE_NOT_FOUND;
+  if (error instanceof FileNotFoundError) throw tusError(ERRORS.FILE_NOT_FOUND);
   throw error;
+}
+
+/** One of tus's own answers (`status_code`, `body`) as an Error the server still recognises. */
+function tusError(answer: { status_code: number; body: string }): Error {
+  return Object.assign(new Error(answer.body.trim()), answer);
 }

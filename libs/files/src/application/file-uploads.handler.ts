@@ -221,14 +221,10 @@ export class FileUploads {
             for (const piece of sealer.write(data)) this.push(piece);
           })().then(() => done(), done);
         },
-        async flush(done: TransformCallback) {
-          try {
-            // The whole file is shorter than the sniff window and has now arrived.
-            if (head !== undefined && sealer.position().received === layout.size) await check(head);
-            done();
-          } catch (error) {
-            done(error as Error);
-          }
+        flush(done: TransformCallback) {
+          // The whole file is shorter than the sniff window and has now arrived.
+          if (head === undefined || sealer.position().received !== layout.size) return done();
+          check(head).then(() => done(), done);
         },
       });
       try {

@@ -213,9 +213,14 @@ describe('file names', () => {
     ['é'.repeat(128), 'too_long'],
     ['a'.repeat(10_000), 'too_long'],
   ])('refuses %j (%s)', (name, problem) => {
-    expect(() => checkFileName(name)).toThrow(
-      expect.objectContaining({ problem }) as unknown as Error,
-    );
+    let thrown: unknown;
+    try {
+      checkFileName(name);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidFileInput);
+    expect((thrown as InvalidFileInput).problem).toBe(problem);
   });
 
   it('keeps an ordinary name, normalised to NFC', () => {

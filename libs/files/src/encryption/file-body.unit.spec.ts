@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { v7 as uuidV7 } from 'uuid';
@@ -36,9 +36,12 @@ async function open(
   await pipeline(
     Readable.from([blob.subarray(span.start, span.end + 1)]),
     openingStream(key, layout, range),
-    async function* (source: AsyncIterable<Buffer>) {
-      for await (const piece of source) out.push(piece);
-    },
+    new Writable({
+      write(piece: Buffer, _encoding, done) {
+        out.push(piece);
+        done();
+      },
+    }),
   );
   return Buffer.concat(out);
 }
@@ -181,9 +184,12 @@ describe('file body encryption', () => {
         pipeline(
           Readable.from([longer]),
           openingStream(deriveFileKey(dataKey, layout.fileId), layout),
-          async function* (s: AsyncIterable<Buffer>) {
-            for await (const p of s) out.push(p);
-          },
+          new Writable({
+            write(piece: Buffer, _encoding, done) {
+              out.push(piece);
+              done();
+            },
+          }),
         ),
       ).rejects.toBeInstanceOf(FileBodyCorruptError);
     });

@@ -25,7 +25,7 @@ export class LocalS3Server {
       directory,
       configureBuckets: [{ name: bucket, configs: [] }],
     });
-    const address = (await server.run()) as AddressInfo;
+    const address: AddressInfo = await server.run();
     return new LocalS3Server(server, directory, `http://127.0.0.1:${address.port}`, bucket);
   }
 
