@@ -1,6 +1,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  createReadStream,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -146,11 +153,13 @@ describe('a 1 GiB upload through the compiled server', () => {
       samples.push(rss);
     }, 50);
     let answer: Response;
+    const uploadStarted = performance.now();
     try {
       answer = await send(GIB);
     } finally {
       clearInterval(sampler);
     }
+    const uploadMs = performance.now() - uploadStarted;
     expect(answer.status).toBe(204);
     expect(answer.headers.get('ledgerline-file-status')).toBe('available');
     const growth = peak - baseline;
@@ -161,6 +170,47 @@ describe('a 1 GiB upload through the compiled server', () => {
         .join(' ')} MiB\n`,
     );
     expect(growth).toBeLessThan(64 * 1024 * 1024);
+
+    // Bench figures (printed, never asserted): the download streamed back through decryption, a
+    // plain copy of the stored blob on the same disk, and memory per concurrent upload.
+    const fileId = answer.headers.get('ledgerline-file-id')!;
+    const downloadStarted = performance.now();
+    const download = await fetch(`${server.url}/v1/files/${fileId}`, {
+      headers: clientHeaders(token),
+    });
+    let downloaded = 0;
+    for await (const piece of download.body!) downloaded += (piece as Uint8Array).length;
+    const downloadMs = performance.now() - downloadStarted;
+    expect(downloaded).toBe(GIB);
+    const blobDir = join(dataDir, 'files', 'f', fileId);
+    const blob = join(blobDir, readdirSync(blobDir)[0]!);
+    const copyStarted = performance.now();
+    copyFileSync(blob, join(dataDir, 'plain-copy'));
+    const copyMs = performance.now() - copyStarted;
+    rmSync(join(dataDir, 'plain-copy'));
+    const concurrent = 4;
+    const before = rssBytes(pid);
+    let concurrentPeak = before;
+    const sampling = setInterval(() => {
+      concurrentPeak = Math.max(concurrentPeak, rssBytes(pid));
+    }, 50);
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: concurrent }, () => send(128 * 1024 * 1024)),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(concurrent).fill(204));
+    } finally {
+      clearInterval(sampling);
+    }
+    const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
+    const rate = (ms: number) => `${(1024 / (ms / 1000)).toFixed(0)} MiB/s`;
+    process.stderr.write(
+      [
+        `files bench (1 GiB, local store): upload ${rate(uploadMs)} (${(uploadMs / copyMs).toFixed(1)}x a plain copy's time),`,
+        `download ${rate(downloadMs)} (${(downloadMs / copyMs).toFixed(1)}x), plain copy ${rate(copyMs)};`,
+        `${concurrent} concurrent 128 MiB uploads: +${mib(concurrentPeak - before)} MiB RSS, ${mib((concurrentPeak - before) / concurrent)} MiB per upload\n`,
+      ].join(' '),
+    );
 
     const needle = Buffer.from(CANARY, 'latin1');
     expect(await filesContaining(dataDir, needle)).toEqual([]);
