@@ -21,8 +21,10 @@ import {
   EICAR,
   EICAR_SIGNATURE,
   FILE_RETENTION,
+  FILE_UPLOADS,
   clamdMissing,
   type FileRetention,
+  type FileUploads,
 } from '@ledgerline/files';
 import { startServer, type RunningServer } from './bootstrap';
 
@@ -324,6 +326,27 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
     const fileId = done.headers.get('ledgerline-file-id')!;
     const back = await download(doctor, fileId);
     expect(Buffer.from(await back.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
+  it('drops unfinished uploads once they expire, parts and all', async () => {
+    const created = await create(nurse, 200_000, {
+      conversationId,
+      filename: 'abandoned.pdf',
+      filetype: 'application/pdf',
+    });
+    const location = created.headers.get('location')!;
+    expect((await patch(nurse, location, 0, canaryPdf(200_000).subarray(0, 100_000))).status).toBe(
+      204,
+    );
+    const fileId = location.split('/').pop()!;
+    expect(readdirSync(join(dataDir, 'files', 'f', fileId))).toEqual(['p0']);
+    expect(await server.app.get<FileUploads>(FILE_UPLOADS).expire(0)).toBeGreaterThanOrEqual(1);
+    const head = await fetch(new URL(location, server.url), {
+      method: 'HEAD',
+      headers: tus(nurse),
+    });
+    expect(head.status).toBe(404);
+    expect(readdirSync(join(dataDir, 'files', 'f', fileId))).toEqual([]);
   });
 
   it('never serves a tampered blob: a flipped byte fails the download cleanly', async () => {

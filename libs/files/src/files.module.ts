@@ -86,12 +86,16 @@ class FileRetentionSchedule implements OnApplicationBootstrap, OnModuleDestroy {
   private first: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
-  constructor(@Inject(FILE_RETENTION) private readonly retention: FileRetention) {}
+  constructor(
+    @Inject(FILE_RETENTION) private readonly retention: FileRetention,
+    @Inject(FILES_TUS_SERVER) private readonly tus: TusServer,
+  ) {}
 
   onApplicationBootstrap(): void {
     const run = () => {
-      this.running ??= this.retention
-        .sweep()
+      this.running ??= this.tus
+        .cleanUpExpiredUploads()
+        .then(() => this.retention.sweep())
         .then(({ keyIds, blobsDeleted }) => {
           if (keyIds.length > 0) {
             this.logger.log({

@@ -55,6 +55,10 @@ export class TusUploadStore extends DataStore {
   override getExpiration(): number {
     return this.expiryMs;
   }
+
+  override deleteExpired(): Promise<number> {
+    return this.uploads.expire(this.expiryMs);
+  }
 }
 
 function notFound(error: unknown): never {

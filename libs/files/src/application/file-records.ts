@@ -63,23 +63,6 @@ export class FileRecords {
       uploads.reduce((sum, u) => sum + sealedSize(Number(u.size), u.chunk_size), 0)
     );
   }
-
-  /** Files (and thumbnails) whose bodies are sealed under one of these data keys. */
-  async blobsUnderKeys(keyIds: readonly string[]): Promise<{ fileId: string; blobKey: string }[]> {
-    if (keyIds.length === 0) return [];
-    const rows = await this.db.query<{
-      file_id: string;
-      blob_key: string;
-      thumbnail_blob_key: string | null;
-    }>(
-      `select file_id, blob_key, thumbnail_blob_key from ll_files where key_id = any($1::text[])`,
-      [[...keyIds]],
-    );
-    return rows.flatMap((r) => [
-      { fileId: r.file_id, blobKey: r.blob_key },
-      ...(r.thumbnail_blob_key ? [{ fileId: r.file_id, blobKey: r.thumbnail_blob_key }] : []),
-    ]);
-  }
 }
 
 function fromRow(r: Row): FileRecord {

@@ -10,7 +10,6 @@ import {
 } from '@ledgerline/identity';
 import {
   ConflictError,
-  LedgerlineError,
   TooLargeError,
   type Clock,
   type GlobalPosition,
@@ -389,6 +388,19 @@ export class FileUploads {
     }
   }
 
+  /**
+   * Drops uploads begun more than `maxAgeMs` ago and never finished (their parts and rows), so
+   * they stop counting against the tenant's cap; how many.
+   */
+  async expire(maxAgeMs: number, limit = 500): Promise<number> {
+    const stale = await this.sessions.startedBefore(
+      new Date(this.clock.now().getTime() - maxAgeMs),
+      limit,
+    );
+    for (const session of stale) await this.drop(session);
+    return stale.length;
+  }
+
   /** Abandons an upload: its parts and its row. */
   async abandon(principal: Principal, fileId: string): Promise<void> {
     await this.drop(await this.session(principal, fileId));
@@ -466,9 +478,4 @@ export class FileUploads {
       openFileBox(key, 'upload-meta', session.fileId, session.meta).toString('utf8'),
     ) as UploadMeta;
   }
-}
-
-/** True for the errors a client caused (4xx), as opposed to a failure on our side. */
-export function isClientError(error: unknown): error is LedgerlineError {
-  return error instanceof LedgerlineError && !error.retryable;
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomFillSync } from 'node:crypto';
 import { parse as parseUuid } from 'uuid';
 
 /**
@@ -77,11 +77,18 @@ export function sealChunk(
   index: number,
   plaintext: Buffer,
 ): Buffer {
-  const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  // One output buffer per chunk: nonce, then the ciphertext and the tag copied in after it.
+  const sealed = Buffer.allocUnsafe(NONCE_BYTES + plaintext.length + TAG_BYTES);
+  randomFillSync(sealed, 0, NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_BYTES), {
+    authTagLength: TAG_BYTES,
+  });
   cipher.setAAD(chunkAad(layout, index));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+  let at = NONCE_BYTES;
+  at += cipher.update(plaintext).copy(sealed, at);
+  at += cipher.final().copy(sealed, at);
+  cipher.getAuthTag().copy(sealed, at);
+  return sealed;
 }
 
 /** The chunk's plaintext; throws (a bare Error the caller names) when it does not authenticate. */

@@ -205,7 +205,8 @@ export function openingStream(key: Buffer, layout: BodyLayout, range?: ByteRange
         have += take;
         rest = rest.subarray(take);
         if (have < wanted()) break;
-        const whole = Buffer.concat(parts);
+        // A chunk that arrived in one piece is opened in place, without a copy.
+        const whole = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
         parts = [];
         have = 0;
         if (needHeader) {
