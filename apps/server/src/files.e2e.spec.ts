@@ -1,5 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -27,6 +35,7 @@ import {
   type FileUploads,
 } from '@ledgerline/files';
 import { startServer, type RunningServer } from './bootstrap';
+import { RealtimeTestClient } from './testing/realtime-test-client';
 
 // Files through the running server as a client sends them: tus uploads over HTTP (resumed across
 // requests), downloads with Range, the bad input the issue lists, a tampered blob on disk, and a
@@ -328,6 +337,39 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
     expect(Buffer.from(await back.arrayBuffer()).equals(bytes)).toBe(true);
   });
 
+  it('answers a storage backend that is down with a retryable error, and resumes once it is back', async () => {
+    const bytes = canaryPdf(150_000);
+    const created = await create(nurse, bytes.length, {
+      conversationId,
+      filename: 'outage.pdf',
+      filetype: 'application/pdf',
+    });
+    const location = created.headers.get('location')!;
+    expect((await patch(nurse, location, 0, bytes.subarray(0, 70_000))).status).toBe(204);
+    // The blob directory becomes unusable: a file where the directory was.
+    const store = join(dataDir, 'files');
+    renameSync(store, `${store}.away`);
+    writeFileSync(store, 'not a directory');
+    try {
+      const down = await patch(nurse, location, 70_000, bytes.subarray(70_000));
+      expect(down.status).toBe(503);
+      expect(await down.json()).toMatchObject({ code: 'blob_store_unavailable', retryable: true });
+    } finally {
+      rmSync(store);
+      renameSync(`${store}.away`, store);
+    }
+    // Nothing of the failed request counts: the upload still stands where it stood.
+    const head = await fetch(new URL(location, server.url), {
+      method: 'HEAD',
+      headers: tus(nurse),
+    });
+    expect(head.headers.get('upload-offset')).toBe('70000');
+    const done = await patch(nurse, location, 70_000, bytes.subarray(70_000));
+    expect(done.status).toBe(204);
+    const back = await download(doctor, done.headers.get('ledgerline-file-id')!);
+    expect(Buffer.from(await back.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
   it('drops unfinished uploads once they expire, parts and all', async () => {
     const created = await create(nurse, 200_000, {
       conversationId,
@@ -520,6 +562,43 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
         },
       ),
     ).rejects.toThrow(/NOT_FOUND|file_not_found/);
+  });
+
+  it('sends with attachments over the realtime protocol too, and members receive their ids', async () => {
+    const fileId = await upload(canaryPdf(2_000), 'realtime.pdf');
+    const sender = await RealtimeTestClient.hello('nurse', server.url, { token: nurse });
+    const reader = await RealtimeTestClient.hello('doctor', server.url, { token: doctor });
+    try {
+      const synced = await reader.request('sync', {
+        conversations: [{ conversationId, revision: -1 }],
+      });
+      expect(synced.ok).toBe(true);
+      const reply = await sender.request('send', {
+        conversationId,
+        clientMessageId: `rt-file-${kind}`,
+        text: 'Over the socket',
+        attachmentIds: [fileId],
+      });
+      expect(reply).toMatchObject({ ok: true });
+      const messageId = (reply as unknown as { messageId: string }).messageId;
+      let arrived: object | undefined;
+      for (let i = 0; i < 200 && !arrived; i++) {
+        arrived = reader
+          .events(conversationId)
+          .find((e) => (e as unknown as { messageId?: string }).messageId === messageId);
+        if (!arrived) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(arrived).toMatchObject({ kind: 'MessageSent', attachmentIds: [fileId] });
+      const refused = await sender.request('send', {
+        conversationId,
+        clientMessageId: `rt-bad-${kind}`,
+        text: 'x',
+        attachmentIds: ['not-a-uuid'],
+      });
+      expect(refused.ok).toBe(false);
+    } finally {
+      await Promise.all([sender.close(), reader.close()]);
+    }
   });
 
   it('makes a sealed thumbnail of an image, served to members', async () => {
