@@ -10,6 +10,8 @@ import {
 import { CryptoModule } from '@ledgerline/crypto';
 import { DatabaseModule } from '@ledgerline/database';
 import { EventStoreModule } from '@ledgerline/event-store';
+// libs/files
+import { FilesModule } from '@ledgerline/files';
 import { GraphqlEdgeModule } from '@ledgerline/graphql';
 import { AccessCatalogue, IdentityModule, identityConfig } from '@ledgerline/identity';
 import {
@@ -66,6 +68,9 @@ export class AppModule {
         RealtimeModule.forRoot(),
         OperatorMetricsModule,
         TurnModule.forRoot({ relay: true, coturnStats: false }),
+        // libs/files: its commands ride in the conversations' streams (their state loader is
+        // exported to it through this module's exports below).
+        FilesModule.forRoot(),
         // libs/push
         PushModule.forRoot(),
       ],
@@ -74,7 +79,15 @@ export class AppModule {
         ...(config.slice(identityConfig).devTokens ? [DevTokenController] : []),
       ],
       providers: [...kernelProviders(config), Readiness, ...realtimeProviders, ...graphqlResolvers],
-      exports: [CONFIG, CLOCK, ID_GENERATOR, Readiness, ...realtimeExports],
+      exports: [
+        CONFIG,
+        CLOCK,
+        ID_GENERATOR,
+        Readiness,
+        ...realtimeExports,
+        // libs/files
+        ConversationsModule,
+      ],
     };
   }
 }

@@ -9,6 +9,8 @@ import {
   ReactionResolver,
   ReceiptResolver,
 } from '@ledgerline/conversations';
+// libs/files
+import { FileResolver } from '@ledgerline/files';
 import { PresenceResolver } from '@ledgerline/presence';
 import { ConversationMutedResolver, PushResolver } from '@ledgerline/push';
 import { IceServersResolver } from '@ledgerline/turn';
@@ -33,4 +35,6 @@ export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [
   // libs/push
   PushResolver,
   ConversationMutedResolver,
+  // libs/files
+  FileResolver,
 ];

@@ -5,6 +5,7 @@ import { eventStoreManifest } from '@ledgerline/event-store/manifest';
 import { identityManifest } from '@ledgerline/identity/manifest';
 import type { LibManifest } from '@ledgerline/kernel';
 import { pipelineManifest } from '@ledgerline/pipeline/manifest';
+import { filesManifest } from '@ledgerline/files/manifest';
 import { presenceManifest } from '@ledgerline/presence/manifest';
 import { pushManifest } from '@ledgerline/push/manifest';
 import { turnManifest } from '@ledgerline/turn/manifest';
@@ -23,5 +24,6 @@ export const LEDGERLINE_LIBS: readonly LibManifest[] = [
   presenceManifest,
   auditManifest,
   turnManifest,
+  filesManifest,
   pushManifest,
 ];

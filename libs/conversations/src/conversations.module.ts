@@ -33,6 +33,7 @@ import { ConversationCommands } from './application/conversation-commands.handle
 import { SqlConversationSnapshots } from './application/conversation-snapshots.adapter';
 import { ConversationStates } from './application/conversation-states';
 import { EmergencyAccess } from './application/emergency/emergency-access.handler';
+import { AttachmentChecks } from './application/attachment-checks';
 import { ConversationQueries } from './application/queries/conversation-queries.handler';
 import {
   ConversationReplay,
@@ -52,7 +53,10 @@ export interface ConversationsModuleOptions {
   readonly maxPageSize?: number;
 }
 
-const CONVERSATION_STATES = Symbol('ConversationStates');
+/** The conversations' state loader, shared with domains whose events live in their streams (libs/files). */
+export const CONVERSATION_STATES = Symbol('ConversationStates');
+/** libs/files: where the check of a send's attachments is registered. */
+export const ATTACHMENT_CHECKS = Symbol('AttachmentChecks');
 const CONVERSATION_SNAPSHOTS = Symbol('ConversationSnapshots');
 const CONVERSATIONS_OPTIONS = Symbol('ConversationsModuleOptions');
 
@@ -110,6 +114,8 @@ export class ConversationsModule {
             return states;
           },
         },
+        // libs/files
+        { provide: ATTACHMENT_CHECKS, useValue: new AttachmentChecks() },
         {
           provide: ConversationCommands,
           inject: [
@@ -118,6 +124,7 @@ export class ConversationsModule {
             CONVERSATION_SNAPSHOTS,
             CLOCK,
             ID_GENERATOR,
+            ATTACHMENT_CHECKS,
           ],
           useFactory: (
             runner: CommandRunner,
@@ -125,11 +132,13 @@ export class ConversationsModule {
             snapshots: SqlConversationSnapshots,
             clock: Clock,
             ids: IdGenerator,
+            attachments: AttachmentChecks,
           ) => {
             const logger = new Logger('ConversationCommands');
             return new ConversationCommands(runner, states, snapshots, {
               clock,
               ids,
+              attachments,
               limits: options.limits,
               snapshotEvery: options.snapshotEvery,
               onSnapshotError: (streamId, error) =>
@@ -214,6 +223,8 @@ export class ConversationsModule {
       ],
       exports: [
         EmergencyAccess,
+        CONVERSATION_STATES,
+        ATTACHMENT_CHECKS,
         ConversationCommands,
         ConversationQueries,
         ConversationProjections,

@@ -98,6 +98,7 @@ export {
   type ResultOf,
 } from './application/conversation-commands.handler';
 export { permissionFor } from './application/conversation-permissions';
+export { AttachmentChecks, type AttachmentCheck } from './application/attachment-checks';
 export {
   ConversationStates,
   type ConversationStatesOptions,
@@ -197,7 +198,12 @@ export {
 } from './projections/conversation-projections';
 export type { ConversationProjection, ProjectedEvent } from './projections/conversation-projection';
 export { conversationsManifest } from './manifest';
-export { ConversationsModule, type ConversationsModuleOptions } from './conversations.module';
+export {
+  ConversationsModule,
+  CONVERSATION_STATES,
+  ATTACHMENT_CHECKS,
+  type ConversationsModuleOptions,
+} from './conversations.module';
 export {
   CONVERSATION_API_LIMITS,
   CONVERSATION_API_MAX_PAGE_SIZE,
@@ -207,6 +213,7 @@ export { ConversationResolver } from './api/conversation.resolver';
 export { MemberResolver } from './api/member.resolver';
 export { AuditConversationHistoryResolver } from './api/audit-history.resolver';
 export { MessageResolver } from './api/message.resolver';
+export { Message } from './api/message.dto'; // libs/files
 export { ReactionResolver } from './api/reaction.resolver';
 export { ReceiptResolver } from './api/receipt.resolver';
 export { ConversationEventsResolver } from './api/conversation-events.resolver';

@@ -104,6 +104,15 @@ export class ConversationEventPayload {
   })
   mentions!: string[] | null;
 
+  // libs/files
+  @Field(() => [ID], {
+    nullable: true,
+    description:
+      'MESSAGE_SENT: the ids of the message’s files, in order (see Message.attachments).',
+    complexity: unboundedListCost,
+  })
+  attachmentIds!: string[] | null;
+
   @Field(() => String, { nullable: true, description: 'REACTION_ADDED, REACTION_REMOVED.' })
   emoji!: string | null;
 

@@ -12,6 +12,7 @@ export function sendMessageRequest(input: {
   readonly clientMessageId: string;
   readonly text: string;
   readonly threadRootId?: string | null;
+  readonly attachmentIds?: readonly string[] | null;
 }): SendMessageRequest {
   return {
     type: 'SendMessage',
@@ -20,6 +21,8 @@ export function sendMessageRequest(input: {
       clientMessageId: input.clientMessageId,
       text: input.text,
       ...(input.threadRootId == null ? {} : { threadRootId: input.threadRootId }),
+      // libs/files
+      ...(input.attachmentIds == null ? {} : { attachmentIds: input.attachmentIds }),
     },
   };
 }

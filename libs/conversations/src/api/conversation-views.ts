@@ -230,6 +230,7 @@ const NO_DETAILS = {
   deviceId: null,
   upToMessageId: null,
   upToSequence: null,
+  attachmentIds: null, // libs/files
 } as const satisfies Partial<ConversationEventPayload>;
 
 type EventDetails = { -readonly [K in keyof typeof NO_DETAILS]: ConversationEventPayload[K] };
@@ -285,6 +286,8 @@ function detailsOf(event: ConversationEvent): Partial<EventDetails> {
         contentStatus: 'available',
         text: event.data.text,
         mentions: [...event.data.mentions],
+        // libs/files
+        attachmentIds: [...(event.data.attachmentIds ?? [])],
       };
     case 'MessageEdited':
       return {

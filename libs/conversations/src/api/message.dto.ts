@@ -1,5 +1,14 @@
 import { ArgsType, Field, ID, InputType, Int, IntersectionType, ObjectType } from '@nestjs/graphql';
-import { IsNotEmpty, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUUID,
+  MaxLength,
+} from 'class-validator';
+import { MAX_ATTACHMENTS } from '../domain/conversation.decider';
 import type { ConversationActor } from '../domain/conversation.events';
 import { CONVERSATION_API_LIMITS, unboundedListCost } from './conversation-api.config';
 import { ConversationAck, ConversationArgs, PageArgs } from './conversation-api.dto';
@@ -175,6 +184,17 @@ export class SendMessageInput {
   @IsOptional()
   @IsUUID()
   threadRootId?: string;
+
+  // libs/files
+  @Field(() => [ID], {
+    nullable: true,
+    description: `Files the sender uploaded to this conversation (at most ${MAX_ATTACHMENTS}), in order.`,
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_ATTACHMENTS)
+  @IsUUID('all', { each: true })
+  attachmentIds?: string[];
 }
 
 @InputType()

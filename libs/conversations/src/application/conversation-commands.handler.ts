@@ -23,6 +23,7 @@ import type {
   MessagePlacement,
 } from './conversation-states';
 import { ConversationBusyError } from './conversations.errors';
+import { AttachmentChecks } from './attachment-checks';
 
 type FromPrincipal<C> = C extends { readonly type: infer T; readonly data: infer D }
   ? { readonly type: T; readonly data: Omit<D, 'tenantId' | 'actor'> }
@@ -68,6 +69,8 @@ export interface ConversationCommandsOptions {
   readonly snapshotEvery?: number;
   /** A snapshot could not be written (the command itself succeeded). Ids only. */
   readonly onSnapshotError?: (streamId: string, error: unknown) => void;
+  /** libs/files: checks a send's attachments (none registered: sends with files are refused). */
+  readonly attachments?: AttachmentChecks;
 }
 
 type Result = ConversationCommandResult | SendMessageResult;
@@ -109,6 +112,14 @@ export class ConversationCommands {
         actor: { id: principal.id, kind: principal.kind },
       },
     } as ConversationCommand;
+    // libs/files
+    if (command.type === 'SendMessage' && command.data.attachmentIds?.length) {
+      await (this.options.attachments ?? new AttachmentChecks()).assert(
+        principal,
+        command.data.conversationId,
+        command.data.attachmentIds,
+      );
+    }
     const result = await this.runner.run(this.handler(causal), this.states, command, {
       principal,
     });

@@ -74,6 +74,9 @@ export function decodeConversationEvent(
 
 /** An opened ledger event as a decider event, or `undefined` when its data key was shredded. */
 export function openConversationEvent(opened: OpenedEvent): ConversationEvent | undefined {
+  // libs/files: a file's events live in its conversation's stream (sealed under its keys) and
+  // are read by libs/files; conversation reads pass over them.
+  if (!isConversationEventType(opened.type)) return undefined;
   if (opened.body.status === 'shredded') return undefined;
   return decodeConversationEvent(opened.type, opened.schemaVersion, opened.body.payload);
 }

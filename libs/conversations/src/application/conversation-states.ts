@@ -7,7 +7,7 @@ import {
   initialConversationState,
   type ConversationState,
 } from '../domain/conversation.state';
-import { decodeConversationEvent } from './conversation-events.codec';
+import { decodeConversationEvent, isConversationEventType } from './conversation-events.codec';
 import type {
   ConversationSnapshotRecord,
   ConversationSnapshotStore,
@@ -209,6 +209,12 @@ export class ConversationStates {
         if (opened.revision <= revision) {
           // The event the state already holds: check it is still the same one, never re-fold it.
           if (lastEventId !== undefined && opened.eventId !== lastEventId) return undefined;
+          continue;
+        }
+        // libs/files: a file's event in the stream moves the revision, not the state.
+        if (!isConversationEventType(opened.type)) {
+          revision = opened.revision;
+          lastEventId = opened.eventId;
           continue;
         }
         if (opened.body.status === 'shredded') {

@@ -52,7 +52,13 @@ export type UnarchiveConversation = Command<'UnarchiveConversation', object>;
  */
 export type SendMessage = Command<
   'SendMessage',
-  { clientMessageId: string; text: string; threadRootId?: string }
+  {
+    clientMessageId: string;
+    text: string;
+    threadRootId?: string;
+    /** libs/files: ids of files the sender uploaded to this conversation (checked before). */
+    attachmentIds?: readonly string[];
+  }
 >;
 
 export type EditMessage = Command<'EditMessage', { messageId: string; text: string }>;

@@ -330,6 +330,7 @@ function send(
   }
   assertText('text', d.text, { maxChars: ctx.limits.maxMessageChars, lineBreaks: true });
   const mentions = mentionedMembers(c, d.text, ctx);
+  const attachmentIds = checkAttachmentIds(d.attachmentIds);
   return [
     {
       type: 'MessageSent',
@@ -342,9 +343,30 @@ function send(
         text: d.text,
         ...(d.threadRootId === undefined ? {} : { threadRootId: d.threadRootId }),
         mentions,
+        ...(attachmentIds.length === 0 ? {} : { attachmentIds }),
       },
     },
   ];
+}
+
+// libs/files: a message's attachments are file ids; that each is a file the sender uploaded to
+// this conversation is checked by the application before deciding (ConversationCommands).
+export const MAX_ATTACHMENTS = 10;
+const FILE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function checkAttachmentIds(ids: readonly string[] | undefined): string[] {
+  if (ids === undefined) return [];
+  if (ids.length > MAX_ATTACHMENTS) {
+    throw new InvalidConversationInput('attachmentIds', 'too_many', MAX_ATTACHMENTS);
+  }
+  const lower = ids.map((id) => id.toLowerCase());
+  if (lower.some((id) => !FILE_ID.test(id))) {
+    throw new InvalidConversationInput('attachmentIds', 'invalid_format');
+  }
+  if (new Set(lower).size !== lower.length) {
+    throw new InvalidConversationInput('attachmentIds', 'duplicate');
+  }
+  return lower;
 }
 
 function edit(

@@ -690,6 +690,46 @@ describe('SendMessage', () => {
       ]);
   });
 
+  // libs/files
+  it('carries the ids of attached files, lower-cased, in order; refuses malformed, repeated or too many', () => {
+    const files = ['0193A000-0000-7000-8000-0000000000F1', '0193a000-0000-7000-8000-0000000000f2'];
+    spec
+      .given(chat)
+      .when(
+        command('SendMessage', carol, {
+          clientMessageId: 'c-f',
+          text: 'Scans',
+          attachmentIds: files,
+        }),
+      )
+      .then(({ events }) => {
+        expect(events[0]).toMatchObject({
+          data: { attachmentIds: files.map((f) => f.toLowerCase()) },
+        });
+      });
+    const bad = (attachmentIds: string[]) =>
+      command('SendMessage', carol, { clientMessageId: 'c-x', text: 'x', attachmentIds });
+    spec
+      .given(chat)
+      .when(bad(['not-a-uuid']))
+      .thenThrows(InvalidConversationInput);
+    spec
+      .given(chat)
+      .when(bad([files[0]!, files[0]!.toLowerCase()]))
+      .thenThrows(InvalidConversationInput);
+    spec
+      .given(chat)
+      .when(
+        bad(
+          Array.from(
+            { length: 11 },
+            (_, i) => `0193a000-0000-7000-8000-${String(i).padStart(12, '0')}`,
+          ),
+        ),
+      )
+      .thenThrows(InvalidConversationInput);
+  });
+
   it('never duplicates a retried send: nothing new, and the original id is found', () => {
     const outcome = spec
       .given(chat)

@@ -88,6 +88,8 @@ export type MessageSent = Versioned<
     text: string;
     threadRootId?: string;
     mentions: readonly string[];
+    /** libs/files: the message's files, in order. */
+    attachmentIds?: readonly string[];
   }
 >;
 

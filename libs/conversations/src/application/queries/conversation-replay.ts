@@ -11,7 +11,7 @@ import type {
   MemberRole,
   ParticipantKind,
 } from '../../domain/conversation.events';
-import { openConversationEvent } from '../conversation-events.codec';
+import { isConversationEventType, openConversationEvent } from '../conversation-events.codec';
 
 // Point-in-time replay: what one conversation held at a past moment, rebuilt by a pure fold over
 // its opened events. The decider's state is not reused: it keeps no text, no times and no history
@@ -426,6 +426,7 @@ export class ConversationReplayFold {
    * names for it; anything else is a gap.
    */
   private foldShredded(opened: OpenedEvent): void {
+    if (!isConversationEventType(opened.type)) return; // libs/files: a file's event, not a gap
     const actor = opened.metadata.actor;
     const hinted = this.hints.messageIdsByRevision.get(opened.revision);
     switch (opened.type) {
