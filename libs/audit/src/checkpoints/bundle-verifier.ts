@@ -6,7 +6,6 @@ import {
   type AuditBundle,
   type BundleRecord,
 } from './audit-bundle';
-import type { EventMetadata } from '@ledgerline/kernel';
 import { canonicalHeader, chainHash } from '@ledgerline/ledger';
 import { accessContentDigest, CONTENT_DIGEST_KEY } from '../access/access-content';
 import { parseAccessRecorded } from '../access/access-recorded.event';
@@ -328,7 +327,7 @@ function checkAccessContent(
     recordedAt: new Date(r.recordedAt),
     keyId: access.keyId,
     epoch: access.epoch,
-    metadata: access.metadata as EventMetadata,
+    metadata: access.metadata,
   });
   if (chainHash(header, Buffer.from(access.sealedBody, 'base64'), r.sealPrev) !== r.sealHash) {
     findings.fail(
