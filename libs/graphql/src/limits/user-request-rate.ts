@@ -1,4 +1,4 @@
-import { UserRequestBudget, type Principal } from '@ledgerline/identity';
+import { type UserRequestBudget, type Principal } from '@ledgerline/identity';
 import { EdgeError } from '../errors/edge-error';
 
 /**

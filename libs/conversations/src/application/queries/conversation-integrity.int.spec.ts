@@ -59,7 +59,7 @@ for (const kind of availableDatabases()) {
           type: 'SendMessage',
           data: { conversationId, clientMessageId: text, text },
         });
-        ids.push(sent.messageId!);
+        ids.push(sent.messageId);
       }
       await projections.waitFor(last);
       // The second message's event, altered in the store.
