@@ -41,9 +41,10 @@ export type AcceptCall = Command<'AcceptCall', Membership & { deviceId: string; 
 export type DeclineCall = Command<'DeclineCall', { deviceId: string }>;
 export type CancelCall = Command<'CancelCall', object>;
 export type JoinCall = Command<'JoinCall', Membership & { deviceId: string; role: CallRole }>;
+/** `userId` names the device's user when the system removes it (its SFU transport died). */
 export type LeaveCall = Command<
   'LeaveCall',
-  { deviceId: string; reason: 'left' | 'transport_timeout' }
+  { deviceId: string; reason: 'left' | 'transport_timeout'; userId?: string }
 >;
 export type EndCall = Command<'EndCall', object>;
 

@@ -176,7 +176,10 @@ export function decideCall(command: CallCommand, state: CallState): CallEvent[] 
       ];
     }
     case 'LeaveCall': {
-      const userId = participantId(data.actor);
+      const userId =
+        data.actor.kind === 'system' && command.data.userId !== undefined
+          ? command.data.userId
+          : participantId(data.actor);
       const device = state.devices[deviceKey(userId, command.data.deviceId)];
       if (!device) {
         if (

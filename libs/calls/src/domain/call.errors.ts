@@ -13,6 +13,8 @@ export const CallRefusalReason = {
   DirectCall: 'direct_call',
   NotInvited: 'not_invited',
   NotParticipant: 'not_participant',
+  /** A signal to a device that is not in the call. */
+  TargetNotInCall: 'target_not_in_call',
   AlreadyAnswered: 'already_answered',
   NotInitiator: 'not_initiator',
   CallFull: 'call_full',

@@ -55,6 +55,15 @@ export const ACCESS_ACTIONS = [
   'keys.hold.released',
   /** A KEK version was destroyed in the local key ring once nothing was wrapped under it. */
   'keys.kek.retired',
+  // libs/calls
+  /** A device joined a call (who, which device, from where). */
+  'call.joined',
+  /** A device left a call (why; the call's events hold when). */
+  'call.left',
+  /** An SFU media session ended: participant, device, bytes each way, the remote address. */
+  'call.media',
+  /** The SFU engine failed under a call. */
+  'call.engine_failed',
 ] as const;
 
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];

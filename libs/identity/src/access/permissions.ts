@@ -23,6 +23,13 @@ export const PERMISSIONS = [
   'keys.rotate',
   'keys.shred',
   'apikeys.manage',
+  // libs/calls
+  /** Start a call in a conversation one is a member of. */
+  'call.start',
+  /** Answer, decline, join, leave and signal in calls of one's conversations. */
+  'call.join',
+  /** Send media in a call; without it a participant may only listen. */
+  'call.speak',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];

@@ -121,6 +121,24 @@ export interface LedgerlineConfig {
     readonly maxLifetimeSeconds: number;
     readonly coturnStatsDbUrl?: string;
   };
+  // libs/calls
+  /** Read by libs/calls (call lifecycle and signalling). */
+  readonly calls: {
+    /** How long a callee's devices ring before the call is missed. */
+    readonly ringTimeoutMs: number;
+    /** A participant whose connection died leaves after this long unless it comes back. */
+    readonly graceMs: number;
+    /** Devices in one call at most. */
+    readonly maxParticipants: number;
+    /** How often each node looks for due ring timeouts and grace periods. */
+    readonly sweepIntervalMs: number;
+    /** An SDP offer or answer larger than this is refused. */
+    readonly maxSdpBytes: number;
+    /** ICE candidates one device may send per call per window. */
+    readonly iceRateLimit: { readonly points: number; readonly windowMs: number };
+    /** How long a relayed signal waits for its device (sealed, in the database) before it is dropped. */
+    readonly signalTtlMs: number;
+  };
 }
 
 export interface EventStoreLimits {
@@ -365,6 +383,19 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       maxBandwidthBytesPerSecond: e.LEDGERLINE_TURN_MAX_BANDWIDTH_BYTES,
       maxLifetimeSeconds: e.LEDGERLINE_TURN_MAX_LIFETIME_SEC,
       coturnStatsDbUrl: e.LEDGERLINE_TURN_COTURN_STATSDB_URL,
+    },
+    // libs/calls
+    calls: {
+      ringTimeoutMs: e.LEDGERLINE_CALL_RING_TIMEOUT_MS,
+      graceMs: e.LEDGERLINE_CALL_GRACE_MS,
+      maxParticipants: e.LEDGERLINE_CALL_MAX_PARTICIPANTS,
+      sweepIntervalMs: e.LEDGERLINE_CALL_SWEEP_INTERVAL_MS,
+      maxSdpBytes: e.LEDGERLINE_CALL_MAX_SDP_BYTES,
+      iceRateLimit: {
+        points: e.LEDGERLINE_CALL_ICE_RATE_LIMIT,
+        windowMs: e.LEDGERLINE_CALL_ICE_RATE_WINDOW_MS,
+      },
+      signalTtlMs: e.LEDGERLINE_CALL_SIGNAL_TTL_MS,
     },
   };
 }
