@@ -133,6 +133,8 @@ export class CallService {
   private sweeping: Promise<void> | undefined;
   private stopSfuEvents: (() => void) | undefined;
   private readonly inflight = new Set<Promise<unknown>>();
+  /** SFU participants the engine reported gone (their media session is recorded already). */
+  private readonly gone = new Set<string>();
 
   constructor(
     private readonly runner: Pick<CommandRunner, 'run'>,
@@ -204,12 +206,15 @@ export class CallService {
     ]);
     const maySpeak = this.maySpeak(principal);
     if (input.kind === 'group' && !this.sfu) throw new CallSfuUnavailableError('not_configured');
-    const [row] = await this.client.query<{ next: number }>(
-      `select coalesce(max(sequence) + 1, 0)::int as next from ll_calls
+    const [row] = await this.client.query<{ latest: number }>(
+      `select coalesce(max(sequence), 0)::int as latest from ll_calls
        where tenant_id = $1 and conversation_id = $2`,
       [tenantId, input.conversationId],
     );
-    let sequence = Number(row?.next ?? 0);
+    // From the latest call the read model knows (it may lag): a live one refuses, an ended one
+    // passes to the next id. So call n+1 is only ever started after call n was seen ended in its
+    // own stream, and two nodes starting n+1 race on one stream, where one append wins.
+    let sequence = Number(row?.latest ?? 0);
     // The read model may lag: ids of calls that ended are passed over; a live one refuses.
     for (let tries = 0; ; tries++) {
       const id = callIdOf(input.conversationId, sequence);
@@ -773,15 +778,11 @@ export class CallService {
   }
 
   /** The device left the SFU room: its counters become a media audit event and access record. */
-  private async sfuLeft(
-    state: CallState,
-    device: DeviceRef,
-    known?: SfuParticipantStats,
-  ): Promise<void> {
-    const stats =
-      known ??
-      (await this.sfu!.leave(sfuRef(state.tenantId, state.callId, device.userId, device.deviceId)));
-    if (!stats) return;
+  private async sfuLeft(state: CallState, device: DeviceRef): Promise<void> {
+    const ref = sfuRef(state.tenantId, state.callId, device.userId, device.deviceId);
+    const stats = await this.sfu!.leave(ref);
+    // The engine reported it gone with its counters already (recorded then).
+    if (this.gone.delete(`${ref.roomId} ${ref.participantId}`) || !stats) return;
     await this.recordMedia(state, device, stats);
   }
 
@@ -846,6 +847,7 @@ export class CallService {
       case 'participant-gone': {
         const device = parseParticipantId(event.ref.participantId);
         if (!device) return;
+        this.gone.add(`${event.ref.roomId} ${event.ref.participantId}`);
         await this.recordMedia(state, device, event.stats);
         await this.runSystem({
           type: 'LeaveCall',

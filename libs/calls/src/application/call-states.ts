@@ -8,9 +8,11 @@ import { openCallEvent } from './call-events.codec';
 export type LoadedCall = LoadedState<CallState>;
 
 /**
- * Calls' decided states for the command runner: from memory when asked for a cached one (the
- * append's expected revision proves it current), else from the call's stream (a call has tens of
- * events, so it is read whole). Events of a shredded stream fold as nothing.
+ * Calls' decided states for the command runner: the state held in memory brought up to date by
+ * reading only the events after it (usually none: one short read), or, after a lost race, the
+ * call's whole stream (a call has tens of events). A cached state never goes back to an older
+ * revision, so a decision that appends nothing is never made on a stale state. Events of a
+ * shredded stream fold as nothing.
  */
 export class CallStates implements StateLoader<CallState, LoadedCall> {
   private readonly cache: LRUCache<string, LoadedCall>;
@@ -27,12 +29,9 @@ export class CallStates implements StateLoader<CallState, LoadedCall> {
     streamId: string,
     options: { readonly cached: boolean },
   ): Promise<LoadedCall> {
-    if (options.cached) {
-      const hit = this.cache.get(streamId);
-      if (hit) return hit;
-    }
-    let state = initialCallState();
-    let revision = -1n;
+    const hit = options.cached ? this.cache.get(streamId) : undefined;
+    let state = hit?.state ?? initialCallState();
+    let revision = hit?.revision ?? -1n;
     for (;;) {
       const page = await this.ledger.readStream(streamId, {
         fromRevision: revision + 1n,
@@ -45,20 +44,23 @@ export class CallStates implements StateLoader<CallState, LoadedCall> {
       }
       if (page.length < 500) break;
     }
-    const loaded = { streamId, state, revision };
-    this.cache.set(streamId, loaded);
-    return loaded;
+    return this.keep({ streamId, state, revision });
   }
 
   /** The state after `events` were appended at `revision` (the last one's). */
   appended(loaded: LoadedCall, events: readonly CallEvent[], revision: bigint): LoadedCall {
-    const next = {
+    return this.keep({
       streamId: loaded.streamId,
       state: events.reduce(evolveCall, loaded.state),
       revision,
-    };
-    this.cache.set(loaded.streamId, next);
-    return next;
+    });
+  }
+
+  /** Caches `loaded` unless a newer state is cached already. */
+  private keep(loaded: LoadedCall): LoadedCall {
+    const known = this.cache.get(loaded.streamId);
+    if (!known || known.revision <= loaded.revision) this.cache.set(loaded.streamId, loaded);
+    return loaded;
   }
 
   forget(streamId: string): void {
