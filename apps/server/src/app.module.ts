@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from '@ledgerline/audit';
+import { CALL_ICE_SERVERS, CallsModule } from '@ledgerline/calls';
 import {
   CONVERSATION_API_LIMITS,
   CONVERSATION_API_MAX_PAGE_SIZE,
@@ -23,7 +24,7 @@ import { LedgerModule } from '@ledgerline/ledger';
 import { PipelineModule } from '@ledgerline/pipeline';
 import { PresenceModule } from '@ledgerline/presence';
 import { RealtimeModule } from '@ledgerline/realtime';
-import { TurnModule } from '@ledgerline/turn';
+import { IceServerIssuer, TurnModule } from '@ledgerline/turn';
 import { DevTokenController } from './dev-tokens/dev-token.controller';
 import { graphqlResolvers } from './graphql-resolvers';
 import { HealthController } from './health/health.controller';
@@ -63,10 +64,19 @@ export class AppModule {
         RealtimeModule.forRoot(),
         OperatorMetricsModule,
         TurnModule.forRoot({ relay: true, coturnStats: false }),
+        // libs/calls: membership from the conversations' read model, like presence; iceServers
+        // from libs/turn (CALL_ICE_SERVERS below); group calls through SFU_PORT when bound.
+        CallsModule.forRoot({ memberships: (client) => new ConversationMemberships(client) }),
       ],
       controllers: [HealthController, ...(config.identity.devTokens ? [DevTokenController] : [])],
-      providers: [...kernelProviders(config), Readiness, ...realtimeProviders, ...graphqlResolvers],
-      exports: [CONFIG, CLOCK, ID_GENERATOR, Readiness, ...realtimeExports],
+      providers: [
+        ...kernelProviders(config),
+        Readiness,
+        ...realtimeProviders,
+        ...graphqlResolvers,
+        { provide: CALL_ICE_SERVERS, useExisting: IceServerIssuer }, // libs/calls
+      ],
+      exports: [CONFIG, CLOCK, ID_GENERATOR, Readiness, ...realtimeExports, CALL_ICE_SERVERS],
     };
   }
 }

@@ -1,4 +1,5 @@
 import { AuditLogResolver } from '@ledgerline/audit';
+import { CallResolver } from '@ledgerline/calls';
 import {
   AuditConversationHistoryResolver,
   ConversationEventsResolver,
@@ -26,4 +27,5 @@ export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [
   AuditLogResolver,
   AuditConversationHistoryResolver,
   IceServersResolver,
+  CallResolver, // libs/calls
 ];

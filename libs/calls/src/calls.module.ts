@@ -45,12 +45,11 @@ import { CallProjections } from './projections/call-projections';
 export interface CallsModuleOptions {
   /** Who is in which conversation (the app composes libs/conversations' ConversationMemberships). */
   readonly memberships: (client: SqlClient) => CallMemberships;
-  /** The token of the ICE server issuer (libs/turn's IceServerIssuer). */
-  readonly iceServers: unknown;
 }
 
 const CALL_MEMBERSHIPS = Symbol('CallMemberships');
-const CALL_ICE_SERVERS = Symbol('CallIceServers');
+/** The app binds the ICE server issuer here (libs/turn's IceServerIssuer). */
+export const CALL_ICE_SERVERS = Symbol('CallIceServers');
 
 function logOf(context: string): CallLog {
   const logger = new Logger(context);
@@ -79,7 +78,7 @@ class CallsLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
  * PROJECTION_PROCESSOR, the sealed signal relay, the live fan-out, the sweep of due timers),
  * global so the realtime gateway and the GraphQL resolvers share it. Group calls use SFU_PORT when
  * the app provides one. Needs, from the app: CONFIG, CLOCK, ID_GENERATOR, SQL_CLIENT, EVENT_STORE,
- * LEDGER, DATA_KEYS, ACCESS_POLICY, ACCESS_RECORDER and PipelineModule.
+ * LEDGER, DATA_KEYS, ACCESS_POLICY, ACCESS_RECORDER, CALL_ICE_SERVERS and PipelineModule.
  */
 @Module({})
 export class CallsModule {
@@ -93,7 +92,6 @@ export class CallsModule {
           inject: [SQL_CLIENT],
           useFactory: (client: SqlClient) => options.memberships(client),
         },
-        { provide: CALL_ICE_SERVERS, useExisting: options.iceServers as symbol },
         {
           provide: CallProjections,
           inject: [SQL_CLIENT, PROJECTION_PROCESSOR],

@@ -58,4 +58,6 @@ export { callSignalMigrations } from './application/calls.migrations';
 export { callReadModelMigrations } from './projections/calls.migrations';
 export { callStateProjection, CALL_STATE_PROJECTION } from './projections/call-state.projection';
 export { CallProjections } from './projections/call-projections';
-export { CallsModule, type CallsModuleOptions } from './calls.module';
+export { CallsModule, CALL_ICE_SERVERS, type CallsModuleOptions } from './calls.module';
+export { CallRealtimeOperations } from './api/call-realtime.operations';
+export { CallResolver } from './api/call.resolver';
