@@ -63,6 +63,21 @@ const HISTORY = /* GraphQL */ `
   }
 `;
 
+const CONVERSATION_CALLS = /* GraphQL */ `
+  query {
+    conversations {
+      items {
+        id
+        calls {
+          callId
+          participants
+          outcome
+        }
+      }
+    }
+  }
+`;
+
 interface Stats {
   videoFramesDecoded: number;
   audioPacketsReceived: number;
@@ -246,6 +261,19 @@ describeWithChromium('a 1:1 call between two browsers', () => {
         outcome: 'completed',
       });
       expect(history?.callHistory[0]?.durationMs).toBeGreaterThan(0);
+
+      // The conversation itself shows the call as an entry of its history.
+      const listed = await gql.request<{
+        conversations: {
+          items: {
+            id: string;
+            calls: { callId: string; participants: string[]; outcome: string | null }[];
+          }[];
+        };
+      }>(CONVERSATION_CALLS);
+      expect(listed.conversations.items.find((c) => c.id === conversationId)?.calls).toEqual([
+        { callId, participants: [alice, bob], outcome: 'completed' },
+      ]);
 
       const ledger = server.app.get<Ledger>(LEDGER);
       let records: NonNullable<ReturnType<typeof parseAccessRecorded>>[] = [];

@@ -1,5 +1,5 @@
 import { AuditLogResolver } from '@ledgerline/audit';
-import { CallResolver } from '@ledgerline/calls';
+import { CallResolver, ConversationCallsResolver } from '@ledgerline/calls';
 import {
   AuditConversationHistoryResolver,
   ConversationEventsResolver,
@@ -28,4 +28,5 @@ export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [
   AuditConversationHistoryResolver,
   IceServersResolver,
   CallResolver, // libs/calls
+  ConversationCallsResolver, // libs/calls
 ];

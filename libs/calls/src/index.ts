@@ -60,4 +60,4 @@ export { callStateProjection, CALL_STATE_PROJECTION } from './projections/call-s
 export { CallProjections } from './projections/call-projections';
 export { CallsModule, CALL_ICE_SERVERS, type CallsModuleOptions } from './calls.module';
 export { CallRealtimeOperations } from './api/call-realtime.operations';
-export { CallResolver } from './api/call.resolver';
+export { CallResolver, ConversationCallsResolver } from './api/call.resolver';

@@ -205,6 +205,8 @@ export {
   CONVERSATION_API_DEFAULT_PAGE_SIZE,
 } from './api/conversation-api.config';
 export { ConversationResolver } from './api/conversation.resolver';
+/** The GraphQL `Conversation` type, for other libs' fields on it (libs/calls: `calls`). */
+export { Conversation as ConversationType } from './api/conversation.dto';
 export { MemberResolver } from './api/member.resolver';
 export { AuditConversationHistoryResolver } from './api/audit-history.resolver';
 export { MessageResolver } from './api/message.resolver';

@@ -1,12 +1,19 @@
 import { Catch, Inject, Logger, UseFilters } from '@nestjs/common';
 import {
   Args,
+  ArgsType,
+  Field,
+  Int,
   Mutation,
+  Parent,
   Query,
+  ResolveField,
   Resolver,
   Subscription,
   type GqlExceptionFilter,
 } from '@nestjs/graphql';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ConversationType } from '@ledgerline/conversations';
 import { CurrentPrincipal, createSubscriptionIterator } from '@ledgerline/graphql';
 import type { Principal } from '@ledgerline/identity';
 import { ValidationError } from '@ledgerline/kernel';
@@ -220,4 +227,38 @@ function jsonObject(field: string, text: string): Record<string, unknown> {
     throw new ValidationError(`${field}: not a JSON object`, field);
   }
   return parsed as Record<string, unknown>;
+}
+
+@ArgsType()
+class ConversationCallsArgs {
+  @Field(() => Int, {
+    nullable: true,
+    description: 'At most this many, newest first (default 20).',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+}
+
+/** `Conversation.calls`: the conversation's history shows its calls, each as one entry. */
+@Resolver(() => ConversationType)
+@UseFilters(CallErrorFilter)
+export class ConversationCallsResolver {
+  constructor(@Inject(CallService) private readonly service: CallService) {}
+
+  @ResolveField(() => [CallHistoryEntryDto], {
+    description:
+      'The conversation’s calls, newest first: started by, participants, duration, outcome.',
+  })
+  async calls(
+    @Parent() conversation: ConversationType,
+    @CurrentPrincipal() principal: Principal,
+    @Args() args: ConversationCallsArgs,
+  ): Promise<CallHistoryEntryDto[]> {
+    return (await this.service.history(principal, conversation.id, args.limit ?? 20)).map(
+      toHistoryDto,
+    );
+  }
 }

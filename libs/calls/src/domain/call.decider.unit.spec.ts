@@ -1,6 +1,6 @@
 import { DeciderSpecification } from '@ledgerline/testing';
 import type { CallCommand } from './call.commands';
-import { callDecider, nextDeadline, type CallState } from './call.decider';
+import { callDecider, nextDeadline } from './call.decider';
 import { CallConversationNotFoundError, CallNotFoundError } from './call.errors';
 import type { CallActor, CallEvent, CallEventBase } from './call.events';
 
@@ -126,7 +126,7 @@ describe('call decider', () => {
         .given([])
         .when(startDirect(0, { media: 'audio' }))
         .then(({ events }) =>
-          expect(events[0]!.type === 'CallStarted' && events[0]!.data.media).toBe('audio'),
+          expect(events[0]!.type === 'CallStarted' && events[0].data.media).toBe('audio'),
         );
     });
 
@@ -598,7 +598,7 @@ describe('call decider', () => {
         )
         .then(({ state, events }) => {
           expect(events.map((e) => e.type)).toEqual(['MediaEngineFailed']);
-          expect((state as CallState).status).toBe('ringing');
+          expect(state.status).toBe('ringing');
         });
     });
   });
