@@ -33,7 +33,8 @@ export interface CallFanOutLog {
  * Every node follows the call streams (one ledger subscription from the head of the log) and hands
  * each change of a call to the local watchers of the users it concerns: those in it, those being
  * rung, and those who were in it or rung just before (so a ringing phone stops when the call is
- * answered elsewhere or cancelled). Audit-only events (media sessions) are not pushed.
+ * answered elsewhere or cancelled) and, for its end, everyone ever in it. Audit-only events (media
+ * sessions) are not pushed.
  */
 export class CallFanOut {
   private readonly feed: LiveLedgerFeed;
@@ -110,6 +111,8 @@ export class CallFanOut {
       for (const d of Object.values(s.devices)) audience.add(d.userId);
       for (const u of s.ringing) audience.add(u);
     }
+    // The end reaches everyone who was in the call (the last ones left in the same decision).
+    if (event.type === 'CallEnded') for (const u of after.state.everJoined) audience.add(u);
     if (event.type === 'CallDeclined' || event.type === 'RingingStopped') {
       // The declining user's other devices stop ringing too.
       for (const u of event.type === 'CallDeclined' ? [event.data.userId] : event.data.unanswered) {
