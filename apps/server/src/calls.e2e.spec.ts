@@ -386,7 +386,13 @@ describe.each(availableDatabases())('calls API on a booted server (%s)', (kind) 
     await b.waitFor(
       (f) => f.type === 'call' && (f['call'] as { status: string }).status === 'ended',
     );
-    const history = await a.request('callHistory', { conversationId });
+    // The history is a read model: read it until it shows the end.
+    let history = await a.request('callHistory', { conversationId });
+    for (let i = 0; i < 200; i++) {
+      if ((history['calls'] as { status: string }[])[0]?.status === 'ended') break;
+      await new Promise((r) => setTimeout(r, 50));
+      history = await a.request('callHistory', { conversationId });
+    }
     expect(history['calls']).toEqual([
       expect.objectContaining({
         callId,

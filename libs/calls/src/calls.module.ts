@@ -130,6 +130,7 @@ export class CallsModule {
             CONFIG,
             CLOCK,
             CallProjections,
+            PROJECTION_PROCESSOR,
             { token: SFU_PORT, optional: true },
           ],
           useFactory: (
@@ -145,6 +146,7 @@ export class CallsModule {
             config: LedgerlineConfig,
             clock: Clock,
             _projections: CallProjections,
+            processor: ProjectionProcessor,
             sfu: SfuPort | undefined,
           ) => {
             const states = new CallStates(ledger);
@@ -160,7 +162,15 @@ export class CallsModule {
               relay,
               new CallFanOut(ledger, store, states, log),
               sfu,
-              { clock, ...config.calls, log },
+              {
+                clock,
+                ...config.calls,
+                log,
+                catchUp: async () => {
+                  const head = await store.headPosition();
+                  if (head) await processor.waitFor(head, { timeoutMs: 5_000 });
+                },
+              },
             );
           },
         },

@@ -82,6 +82,8 @@ export interface CallServiceOptions {
   readonly maxSdpBytes: number;
   readonly iceRateLimit: { readonly points: number; readonly windowMs: number };
   readonly log: CallLog;
+  /** Resolves once the read models hold everything committed so far (bounded; may reject). */
+  readonly catchUp?: () => Promise<void>;
 }
 
 /** What a start, accept or join answers: the call, the ICE servers, and the SFU's reply for group calls. */
@@ -200,10 +202,8 @@ export class CallService {
       type: 'conversation',
       id: input.conversationId,
     });
-    const [isMember, members] = await Promise.all([
-      this.memberships.isMember(tenantId, input.conversationId, principal.id),
-      this.memberships.membersOf(tenantId, input.conversationId),
-    ]);
+    const isMember = await this.isMember(tenantId, input.conversationId, principal.id);
+    const members = await this.memberships.membersOf(tenantId, input.conversationId);
     const maySpeak = this.maySpeak(principal);
     if (input.kind === 'group' && !this.sfu) throw new CallSfuUnavailableError('not_configured');
     const [row] = await this.client.query<{ latest: number }>(
@@ -427,7 +427,7 @@ export class CallService {
     });
     if (
       principal.kind !== 'service' &&
-      !(await this.memberships.isMember(principal.tenantId, conversationId, principal.id))
+      !(await this.isMember(principal.tenantId, conversationId, principal.id))
     ) {
       throw new CallNotFoundError(`${conversationId}.*`);
     }
@@ -566,7 +566,7 @@ export class CallService {
     const conversationId = await this.authorize(principal, input.callId, { membership: false });
     assertId('deviceId', input.deviceId, DEVICE_ID);
     const tenantId = principal.tenantId;
-    const isMember = await this.memberships.isMember(tenantId, conversationId, principal.id);
+    const isMember = await this.isMember(tenantId, conversationId, principal.id);
     const maySpeak = this.maySpeak(principal);
     const before = await this.states.load(tenantId, callStreamId(tenantId, input.callId), {
       cached: true,
@@ -660,11 +660,27 @@ export class CallService {
     if (
       options.membership &&
       principal.kind !== 'service' &&
-      !(await this.memberships.isMember(principal.tenantId, parsed.conversationId, principal.id))
+      !(await this.isMember(principal.tenantId, parsed.conversationId, principal.id))
     ) {
       throw new CallNotFoundError(callId);
     }
     return parsed.conversationId;
+  }
+
+  /**
+   * Membership from the conversations' read model. A "no" may only mean the read model has not
+   * caught up with a conversation (or a member) added a moment ago: it is asked again once the
+   * read models hold everything committed so far (read-your-writes for a create-then-call).
+   */
+  private async isMember(
+    tenantId: string,
+    conversationId: string,
+    userId: string,
+  ): Promise<boolean> {
+    if (await this.memberships.isMember(tenantId, conversationId, userId)) return true;
+    if (!this.options.catchUp) return false;
+    await this.options.catchUp();
+    return this.memberships.isMember(tenantId, conversationId, userId);
   }
 
   private maySpeak(principal: Principal): boolean {

@@ -118,6 +118,10 @@ export async function openCallsFixture(kind: TestDatabaseKind): Promise<CallsFix
           maxSdpBytes: 4_096,
           iceRateLimit: { points: 5, windowMs: 60_000 },
           log,
+          catchUp: async () => {
+            const head = await f.store.headPosition();
+            if (head) await processor.waitFor(head, { timeoutMs: 30_000 });
+          },
           ...options,
         },
       );
