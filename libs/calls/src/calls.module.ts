@@ -166,6 +166,8 @@ export class CallsModule {
                 clock,
                 ...config.calls,
                 log,
+                nodeId: config.node.id,
+                connectionLeaseMs: config.presence.connectionLeaseMs,
                 catchUp: async () => {
                   const head = await store.headPosition();
                   if (head) await processor.waitFor(head, { timeoutMs: 5_000 });

@@ -413,6 +413,67 @@ describe.each(availableDatabases())('CallService on %s', (kind) => {
     back.stop();
   });
 
+  it('a node that dies without closing its connections: after its lease another node disconnects its devices, and they leave after the grace period', async () => {
+    const LEASE_MS = 60_000;
+    const dying = await f.newNode(undefined, {
+      nodeId: `dying-${kind}`,
+      connectionLeaseMs: LEASE_MS,
+    });
+    const survivor = await f.newNode(undefined, {
+      nodeId: `survivor-${kind}`,
+      connectionLeaseMs: LEASE_MS,
+    });
+    const { alice, bob, tenantId } = newTenant();
+    const conversationId = await f.conversation(alice, ['bob']);
+    const a = device(survivor, alice, 'a');
+    device(dying, bob, 'b'); // never closed: its node "dies" (stops renewing)
+    const { call } = await survivor.startCall(alice, {
+      conversationId,
+      kind: 'direct',
+      media: 'video',
+      deviceId: 'a',
+    });
+    await dying.acceptCall(bob, { callId: call.callId, deviceId: 'b' });
+    const client = f.ledgerFixture.db.client;
+    for (let i = 0; i < 1_000; i++) {
+      const rows = await client.query(
+        `select node_id from ll_call_connections where tenant_id = $1 order by node_id`,
+        [tenantId],
+      );
+      if (rows.length === 2) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await f.settled();
+    await survivor.sweep(); // within the lease: nothing happens to bob
+    expect((await survivor.callOf(alice, call.callId)).devices.every((d) => d.connected)).toBe(
+      true,
+    );
+    f.ledgerFixture.clock.advance(LEASE_MS + 1);
+    await survivor.sweep();
+    await a.updates.until(
+      (u) =>
+        u.some((x) => x.change.type === 'ParticipantDisconnected' && x.change.userId === 'bob'),
+      'bob disconnected',
+    );
+    // Alice's own record was renewed by her node's sweep: she stays connected.
+    expect(
+      (await survivor.callOf(alice, call.callId)).devices.find((d) => d.userId === 'alice')
+        ?.connected,
+    ).toBe(true);
+    await f.settled();
+    f.ledgerFixture.clock.advance(GRACE_MS);
+    await survivor.sweep();
+    const ended = await a.updates.until(
+      (u) => u.some((x) => x.change.type === 'CallEnded'),
+      'call ended',
+    );
+    expect(
+      ended.find((x) => x.change.type === 'ParticipantLeft' && x.change.userId === 'bob')?.change
+        .reason,
+    ).toBe('connection_lost');
+    a.stop();
+  });
+
   it('group calls without an SFU are refused with sfu_unavailable, changing nothing', async () => {
     const { alice } = newTenant();
     const conversationId = await f.conversation(alice, ['bob', 'carol']);

@@ -84,6 +84,13 @@ export interface CallServiceOptions {
   readonly log: CallLog;
   /** Resolves once the read models hold everything committed so far (bounded; may reject). */
   readonly catchUp?: () => Promise<void>;
+  /**
+   * This node, and how long its record of a device's connection lasts unless its sweep renews
+   * it: a node that dies leaves rows that expire, and another node's sweep disconnects those
+   * devices. Both unset: connections are only known on the node that holds them.
+   */
+  readonly nodeId?: string;
+  readonly connectionLeaseMs?: number;
 }
 
 /** What a start, accept or join answers: the call, the ICE servers, and the SFU's reply for group calls. */
@@ -166,6 +173,23 @@ export class CallService {
     this.fanOut.start();
     await this.relay.start();
     this.stopSfuEvents = this.sfu?.onEvent((event) => this.track(this.onSfuEvent(event)));
+    // Connections an earlier process under this node id left behind died with it.
+    const leased = this.leased;
+    if (leased) {
+      const stale = await this.client.query<{
+        tenant_id: string;
+        user_id: string;
+        device_id: string;
+      }>(
+        `delete from ll_call_connections where node_id = $1 returning tenant_id, user_id, device_id`,
+        [leased.nodeId],
+      );
+      for (const row of stale) {
+        this.track(
+          this.deviceOffline(row.tenant_id, { userId: row.user_id, deviceId: row.device_id }),
+        );
+      }
+    }
     if (this.options.sweepIntervalMs > 0) {
       this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
       this.sweeper.unref();
@@ -487,7 +511,7 @@ export class CallService {
     const key = JSON.stringify([principal.tenantId, principal.id, deviceId]);
     const count = (this.localDevices.get(key) ?? 0) + 1;
     this.localDevices.set(key, count);
-    if (count === 1) this.track(this.deviceSeen(principal.tenantId, device, 'ReconnectDevice'));
+    if (count === 1) this.track(this.deviceOnline(principal.tenantId, device));
     let stopped = false;
     return () => {
       if (stopped) return;
@@ -500,7 +524,7 @@ export class CallService {
         return;
       }
       this.localDevices.delete(key);
-      this.track(this.deviceSeen(principal.tenantId, device, 'DisconnectDevice'));
+      this.track(this.deviceOffline(principal.tenantId, device));
     };
   }
 
@@ -548,6 +572,7 @@ export class CallService {
         );
       }
       await this.relay.sweep();
+      await this.sweepConnections(now);
     } catch (error) {
       this.options.log.warn({
         msg: 'call sweep failed; next one retries',
@@ -940,6 +965,83 @@ export class CallService {
         }
         return;
       }
+    }
+  }
+
+  private get leased(): { nodeId: string; leaseMs: number } | undefined {
+    const { nodeId, connectionLeaseMs } = this.options;
+    return nodeId !== undefined && connectionLeaseMs !== undefined
+      ? { nodeId, leaseMs: connectionLeaseMs }
+      : undefined;
+  }
+
+  /** A device's first connection on this node: recorded (leased), and its calls told. */
+  private async deviceOnline(tenantId: string, device: DeviceRef): Promise<void> {
+    const leased = this.leased;
+    if (leased) {
+      await this.client.query(
+        `insert into ll_call_connections (node_id, tenant_id, user_id, device_id, renewed_at)
+         values ($1, $2, $3, $4, $5)
+         on conflict (node_id, tenant_id, user_id, device_id) do update set renewed_at = $5`,
+        [leased.nodeId, tenantId, device.userId, device.deviceId, this.options.clock.now()],
+      );
+    }
+    await this.deviceSeen(tenantId, device, 'ReconnectDevice');
+  }
+
+  /** A device's last connection on this node closed: its calls are told, unless it is live elsewhere. */
+  private async deviceOffline(tenantId: string, device: DeviceRef): Promise<void> {
+    const leased = this.leased;
+    if (leased) {
+      await this.client.query(
+        `delete from ll_call_connections
+         where node_id = $1 and tenant_id = $2 and user_id = $3 and device_id = $4`,
+        [leased.nodeId, tenantId, device.userId, device.deviceId],
+      );
+      if (await this.liveElsewhere(tenantId, device)) return;
+    }
+    await this.deviceSeen(tenantId, device, 'DisconnectDevice');
+  }
+
+  private async liveElsewhere(tenantId: string, device: DeviceRef): Promise<boolean> {
+    const leased = this.leased!;
+    const rows = await this.client.query(
+      `select 1 from ll_call_connections
+       where tenant_id = $1 and user_id = $2 and device_id = $3 and renewed_at >= $4 limit 1`,
+      [
+        tenantId,
+        device.userId,
+        device.deviceId,
+        new Date(this.options.clock.now().getTime() - leased.leaseMs),
+      ],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Renews this node's connection records, and disconnects the devices whose records expired
+   * (their node died without closing them) unless they are connected on another node.
+   */
+  private async sweepConnections(now: Date): Promise<void> {
+    const leased = this.leased;
+    if (!leased) return;
+    await this.client.query(`update ll_call_connections set renewed_at = $2 where node_id = $1`, [
+      leased.nodeId,
+      now,
+    ]);
+    const expired = await this.client.query<{
+      tenant_id: string;
+      user_id: string;
+      device_id: string;
+    }>(
+      `delete from ll_call_connections where renewed_at < $1
+       returning tenant_id, user_id, device_id`,
+      [new Date(now.getTime() - leased.leaseMs)],
+    );
+    for (const row of expired) {
+      const device = { userId: row.user_id, deviceId: row.device_id };
+      if (await this.liveElsewhere(row.tenant_id, device)) continue;
+      await this.deviceSeen(row.tenant_id, device, 'DisconnectDevice');
     }
   }
 
