@@ -100,6 +100,7 @@ describeWithChromium('a 1:1 call between two browsers', () => {
         NODE_ENV: 'development',
         LOG_LEVEL: 'silent',
         LEDGERLINE_PORT: '0',
+        LEDGERLINE_METRICS_PORT: '0',
         LEDGERLINE_DATA_DIR: dataDir,
         LEDGERLINE_TURN_SECRETS: 'e2e-calls-secret-0123456789',
         LEDGERLINE_CALL_GRACE_MS: '1500',
@@ -123,11 +124,11 @@ describeWithChromium('a 1:1 call between two browsers', () => {
     afterAll(async () => {
       for (const b of browsers) await b.close().catch(() => undefined);
       for (const l of launchedServers) await l.close().catch(() => undefined);
-      await new Promise((resolve) => pages?.close(resolve));
+      if (pages) await new Promise((resolve) => pages.close(resolve));
       await server?.shutdown('test done');
       await db?.close();
       rmSync(dataDir, { recursive: true, force: true });
-    }, 60_000);
+    }, STARTUP_TIMEOUT_MS);
 
     async function open(
       userId: string,
@@ -148,6 +149,8 @@ describeWithChromium('a 1:1 call between two browsers', () => {
       const browser = await chromium.connect(launched.wsEndpoint());
       browsers.push(browser);
       const page = await (await browser.newContext()).newPage();
+      // Waits are on signals; on a busy machine they may take long (never asserted).
+      page.setDefaultTimeout(E2E_TEST_TIMEOUT_MS);
       await page.goto(`${pageUrl}?user=${userId}&device=${deviceId}`);
       const token = await devToken(server.url, { tenantId: TENANT, userId });
       const wsUrl = `${server.url.replace(/^http/, 'ws')}/v1/realtime`;

@@ -138,6 +138,7 @@ describe.each(availableDatabases())('calls API on a booted server (%s)', (kind) 
       NODE_ENV: 'development',
       LOG_LEVEL: 'silent',
       LEDGERLINE_PORT: '0',
+      LEDGERLINE_METRICS_PORT: '0',
       LEDGERLINE_DATA_DIR: dataDir,
       LEDGERLINE_TURN_SECRETS: 'e2e-calls-api-secret-0123456789',
       LEDGERLINE_CALL_MAX_SDP_BYTES: '2048',
@@ -154,7 +155,7 @@ describe.each(availableDatabases())('calls API on a booted server (%s)', (kind) 
     await server?.shutdown('test done');
     await db?.close();
     rmSync(dataDir, { recursive: true, force: true });
-  }, 60_000);
+  }, STARTUP_TIMEOUT_MS);
 
   const gqlFor = async (userId: string, tenantId = TENANT) => {
     const token = await devToken(server.url, { tenantId, userId });

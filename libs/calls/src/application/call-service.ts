@@ -32,7 +32,12 @@ import {
   parseCallId,
 } from '../domain/call-stream';
 import { decideCall, deviceKey, type CallState } from '../domain/call.decider';
-import { CallNotFoundError, CallRefusalReason, CallRefused } from '../domain/call.errors';
+import {
+  CallConversationNotFoundError,
+  CallNotFoundError,
+  CallRefusalReason,
+  CallRefused,
+} from '../domain/call.errors';
 import type {
   CallActor,
   CallEvent,
@@ -229,7 +234,14 @@ export class CallService {
     const isMember = await this.isMember(tenantId, input.conversationId, principal.id);
     const members = await this.memberships.membersOf(tenantId, input.conversationId);
     const maySpeak = this.maySpeak(principal);
-    if (input.kind === 'group' && !this.sfu) throw new CallSfuUnavailableError('not_configured');
+    if (input.kind === 'group') {
+      if (!this.sfu) throw new CallSfuUnavailableError('not_configured');
+      // Refusals that need no state come before a room is made for nothing.
+      if (!isMember) throw new CallConversationNotFoundError(input.conversationId);
+      if (input.role === 'speaker' && !maySpeak) {
+        throw new CallRefused(CallRefusalReason.ListenOnly);
+      }
+    }
     const [row] = await this.client.query<{ latest: number }>(
       `select coalesce(max(sequence), 0)::int as latest from ll_calls
        where tenant_id = $1 and conversation_id = $2`,
