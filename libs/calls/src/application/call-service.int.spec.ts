@@ -1,4 +1,4 @@
-import { TooLargeError } from '@ledgerline/kernel';
+import { TooLargeError, UnavailableError } from '@ledgerline/kernel';
 import { availableDatabases } from '@ledgerline/testing';
 import { CallNotFoundError, CallRefused } from '../domain/call.errors';
 import { callStreamId } from '../domain/call-stream';
@@ -472,6 +472,25 @@ describe.each(availableDatabases())('CallService on %s', (kind) => {
         .reason,
     ).toBe('connection_lost');
     a.stop();
+  });
+
+  it('without TURN credentials to hand out a start is refused, retryable, and nothing changes', async () => {
+    const noTurn = await f.newNode(
+      undefined,
+      {},
+      {
+        forMember: () => {
+          throw new UnavailableError('TURN is not configured');
+        },
+      },
+    );
+    const { alice } = newTenant();
+    const conversationId = await f.conversation(alice, ['bob']);
+    await expect(
+      noTurn.startCall(alice, { conversationId, kind: 'direct', media: 'audio', deviceId: 'a' }),
+    ).rejects.toMatchObject({ retryable: true });
+    await f.settled();
+    expect(await noTurn.history(alice, conversationId)).toEqual([]);
   });
 
   it('group calls without an SFU are refused with sfu_unavailable, changing nothing', async () => {

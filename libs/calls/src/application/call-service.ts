@@ -234,6 +234,8 @@ export class CallService {
     const isMember = await this.isMember(tenantId, input.conversationId, principal.id);
     const members = await this.memberships.membersOf(tenantId, input.conversationId);
     const maySpeak = this.maySpeak(principal);
+    // Before anything is appended: TURN not configured refuses the start, changing nothing.
+    const ice = this.iceServers.forMember(tenantId, principal.id);
     if (input.kind === 'group') {
       if (!this.sfu) throw new CallSfuUnavailableError('not_configured');
       // Refusals that need no state come before a room is made for nothing.
@@ -271,7 +273,7 @@ export class CallService {
             ringTimeoutMs: this.options.ringTimeoutMs,
           },
         });
-        return await this.entered(principal, decided, input.deviceId);
+        return await this.entered(principal, decided, input.deviceId, ice);
       } catch (error) {
         if (
           error instanceof CallRefused &&
@@ -605,6 +607,7 @@ export class CallService {
     const tenantId = principal.tenantId;
     const isMember = await this.isMember(tenantId, conversationId, principal.id);
     const maySpeak = this.maySpeak(principal);
+    const ice = this.iceServers.forMember(tenantId, principal.id);
     const before = await this.states.load(tenantId, callStreamId(tenantId, input.callId), {
       cached: true,
     });
@@ -622,7 +625,7 @@ export class CallService {
         role: input.role ?? (maySpeak ? 'speaker' : 'listener'),
       },
     });
-    return this.entered(principal, decided, input.deviceId);
+    return this.entered(principal, decided, input.deviceId, ice);
   }
 
   /** The reply of a start/accept/join: ICE servers, and for a group call the SFU's admission. */
@@ -630,9 +633,9 @@ export class CallService {
     principal: Principal,
     decided: Decided,
     deviceId: string,
+    ice: ReturnType<CallIceServers['forMember']>,
   ): Promise<CallEntry> {
     const { state, revision } = decided.loaded;
-    const ice = this.iceServers.forMember(principal.tenantId, principal.id);
     let sfu: SfuJoinReply | undefined;
     const device = state.devices[deviceKey(principal.id, deviceId)];
     if (state.kind === 'group' && this.sfu && device) {

@@ -20,7 +20,7 @@ import {
 } from '@ledgerline/testing';
 import { CallProjections } from '../../projections/call-projections';
 import { CallFanOut } from '../call-fan-out';
-import { CallService, type CallServiceOptions } from '../call-service';
+import { CallService, type CallIceServers, type CallServiceOptions } from '../call-service';
 import { CallSignalRelay } from '../call-signal-relay';
 import { CallStates } from '../call-states';
 
@@ -35,7 +35,11 @@ export interface CallsFixture {
   readonly accessLog: CollectedAccessRecords;
   readonly processor: ProjectionProcessor;
   /** A "node": its own service, relay, fan-out and state cache over the shared database. */
-  newNode(sfu?: SfuPort, options?: Partial<CallServiceOptions>): Promise<CallService>;
+  newNode(
+    sfu?: SfuPort,
+    options?: Partial<CallServiceOptions>,
+    iceServers?: CallIceServers,
+  ): Promise<CallService>;
   /** A conversation of these members (the first owns it), once the read models show it. */
   conversation(owner: Principal, others: readonly string[]): Promise<string>;
   /** Resolves once the read models hold everything appended so far. */
@@ -72,7 +76,7 @@ export async function openCallsFixture(kind: TestDatabaseKind): Promise<CallsFix
     ledgerFixture: f,
     accessLog,
     processor,
-    async newNode(sfu, options = {}) {
+    async newNode(sfu, options = {}, iceServers) {
       const dataKeys = new DataKeys(
         f.provider,
         f.keyStore,
@@ -94,7 +98,7 @@ export async function openCallsFixture(kind: TestDatabaseKind): Promise<CallsFix
         access,
         accessLog,
         memberships,
-        {
+        iceServers ?? {
           forMember: (tenantId, userId) => ({
             iceServers: [
               {
