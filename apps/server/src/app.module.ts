@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from '@ledgerline/audit';
+import { CALL_ICE_SERVERS, CallsModule } from '@ledgerline/calls';
 import {
   CONVERSATION_API_LIMITS,
   CONVERSATION_API_MAX_PAGE_SIZE,
@@ -27,7 +28,7 @@ import { PipelineModule } from '@ledgerline/pipeline';
 import { PresenceModule } from '@ledgerline/presence';
 import { PushModule } from '@ledgerline/push';
 import { RealtimeModule } from '@ledgerline/realtime';
-import { TurnModule } from '@ledgerline/turn';
+import { IceServerIssuer, TurnModule } from '@ledgerline/turn';
 import { DevTokenController } from './dev-tokens/dev-token.controller';
 import { graphqlResolvers } from './graphql-resolvers';
 import { HealthController } from './health/health.controller';
@@ -73,12 +74,21 @@ export class AppModule {
         FilesModule.forRoot(),
         // libs/push
         PushModule.forRoot(),
+        // libs/calls: membership from the conversations' read model, like presence; iceServers
+        // from libs/turn (CALL_ICE_SERVERS below); group calls through SFU_PORT when bound.
+        CallsModule.forRoot({ memberships: (client) => new ConversationMemberships(client) }),
       ],
       controllers: [
         HealthController,
         ...(config.slice(identityConfig).devTokens ? [DevTokenController] : []),
       ],
-      providers: [...kernelProviders(config), Readiness, ...realtimeProviders, ...graphqlResolvers],
+      providers: [
+        ...kernelProviders(config),
+        Readiness,
+        ...realtimeProviders,
+        ...graphqlResolvers,
+        { provide: CALL_ICE_SERVERS, useExisting: IceServerIssuer }, // libs/calls
+      ],
       exports: [
         CONFIG,
         CLOCK,
@@ -87,6 +97,7 @@ export class AppModule {
         ...realtimeExports,
         // libs/files
         ConversationsModule,
+        CALL_ICE_SERVERS,
       ],
     };
   }

@@ -100,7 +100,7 @@ describe('a cut tail, against the latest signed checkpoint (the whole server in 
     const clock = app.get<Clock>(CLOCK);
     const job = new CheckpointJob(
       app.get<EventStore>(EVENT_STORE),
-      await MerkleLogStore.create(client),
+      MerkleLogStore.create(client),
       await TreeHeadSigner.open({ dir: join(dataDir, 'test-signing'), clock }),
       clock,
     );

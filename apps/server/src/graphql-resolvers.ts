@@ -1,4 +1,5 @@
 import { AuditLogResolver } from '@ledgerline/audit';
+import { CallResolver, ConversationCallsResolver } from '@ledgerline/calls';
 import {
   AuditConversationHistoryResolver,
   ConversationEventsResolver,
@@ -37,4 +38,6 @@ export const graphqlResolvers: (new (...args: never[]) => unknown)[] = [
   ConversationMutedResolver,
   // libs/files
   FileResolver,
+  CallResolver, // libs/calls
+  ConversationCallsResolver, // libs/calls
 ];

@@ -1,4 +1,5 @@
 import { auditManifest } from '@ledgerline/audit/manifest';
+import { callsManifest } from '@ledgerline/calls/manifest';
 import { conversationsManifest } from '@ledgerline/conversations/manifest';
 import { cryptoManifest } from '@ledgerline/crypto/manifest';
 import { eventStoreManifest } from '@ledgerline/event-store/manifest';
@@ -25,5 +26,6 @@ export const LEDGERLINE_LIBS: readonly LibManifest[] = [
   auditManifest,
   turnManifest,
   filesManifest,
+  callsManifest,
   pushManifest,
 ];

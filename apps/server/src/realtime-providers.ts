@@ -1,4 +1,5 @@
 import type { Provider } from '@nestjs/common';
+import { CallRealtimeOperations } from '@ledgerline/calls';
 import {
   ConversationLiveEvents,
   ConversationRealtimeFeed,
@@ -6,10 +7,12 @@ import {
 } from '@ledgerline/conversations';
 import { PresenceService, TypingIndicators } from '@ledgerline/presence';
 import {
+  REALTIME_CHANNELS,
   REALTIME_FEED,
   REALTIME_OPERATIONS,
   REALTIME_PRESENCE,
   REALTIME_TYPING,
+  type RealtimeChannel,
   type RealtimeOperation,
   type RealtimePresence,
   type RealtimeTyping,
@@ -24,12 +27,20 @@ export const realtimeProviders: Provider[] = [
   ConversationLiveEvents,
   ConversationRealtimeOperations,
   ConversationRealtimeFeed,
+  CallRealtimeOperations, // libs/calls
   {
     provide: REALTIME_OPERATIONS,
-    inject: [ConversationRealtimeOperations],
-    useFactory: (conversations: ConversationRealtimeOperations): RealtimeOperation[] => [
-      ...conversations.operations,
-    ],
+    inject: [ConversationRealtimeOperations, CallRealtimeOperations],
+    useFactory: (
+      conversations: ConversationRealtimeOperations,
+      calls: CallRealtimeOperations,
+    ): RealtimeOperation[] => [...conversations.operations, ...calls.operations],
+  },
+  // libs/calls: pushes of call state and signals to each connection.
+  {
+    provide: REALTIME_CHANNELS,
+    inject: [CallRealtimeOperations],
+    useFactory: (calls: CallRealtimeOperations): RealtimeChannel[] => [calls],
   },
   { provide: REALTIME_FEED, useExisting: ConversationRealtimeFeed },
   {
@@ -47,6 +58,7 @@ export const realtimeProviders: Provider[] = [
 /** The tokens RealtimeModule takes from the app. */
 export const realtimeExports = [
   REALTIME_OPERATIONS,
+  REALTIME_CHANNELS,
   REALTIME_FEED,
   REALTIME_PRESENCE,
   REALTIME_TYPING,

@@ -210,6 +210,8 @@ export {
   CONVERSATION_API_DEFAULT_PAGE_SIZE,
 } from './api/conversation-api.config';
 export { ConversationResolver } from './api/conversation.resolver';
+/** The GraphQL `Conversation` type, for other libs' fields on it (libs/calls `calls`, libs/push `muted`). */
+export { Conversation as ConversationType } from './api/conversation.dto';
 export { MemberResolver } from './api/member.resolver';
 export { AuditConversationHistoryResolver } from './api/audit-history.resolver';
 export { MessageResolver } from './api/message.resolver';
@@ -257,5 +259,3 @@ export {
   EmergencyGrantNotFoundError,
   EmergencyGrantRefusedError,
 } from './application/emergency/emergency-access.errors';
-// libs/push resolves `Conversation.muted` on this type.
-export { Conversation as ConversationType } from './api/conversation.dto';

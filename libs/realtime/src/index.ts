@@ -12,6 +12,7 @@ export {
   REALTIME_FEED,
   REALTIME_PRESENCE,
   REALTIME_TYPING,
+  REALTIME_CHANNELS,
 } from './realtime.tokens';
 export { RealtimeModule, type RealtimeModuleOptions } from './realtime.module';
 export { RealtimeGateway, type RealtimeGatewayStats } from './gateway/realtime.gateway';
@@ -20,6 +21,7 @@ export {
   realtimeOperation,
   type RealtimeContext,
   type RealtimeOperation,
+  type RealtimeChannel,
 } from './protocol/realtime-operation.port';
 export {
   PROTOCOL_VERSION,

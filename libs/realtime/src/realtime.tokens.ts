@@ -8,3 +8,5 @@ export const REALTIME_FEED = Symbol('RealtimeFeed');
 export const REALTIME_PRESENCE = Symbol('RealtimePresence');
 /** The RealtimeTyping port (libs/presence's TypingIndicators). */
 export const REALTIME_TYPING = Symbol('RealtimeTyping');
+/** RealtimeChannel list: domain libs' pushes to a connection (libs/calls: call state, signals). */
+export const REALTIME_CHANNELS = Symbol('RealtimeChannels');

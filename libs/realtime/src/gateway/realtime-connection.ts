@@ -23,6 +23,7 @@ import {
 } from '../protocol/realtime-frames';
 import {
   realtimeOperation,
+  type RealtimeChannel,
   type RealtimeContext,
   type RealtimeOperation,
 } from '../protocol/realtime-operation.port';
@@ -53,6 +54,8 @@ export interface RealtimeConnectionDependencies {
   readonly feed?: RealtimeFeed;
   readonly presence?: RealtimePresence;
   readonly typing?: RealtimeTyping;
+  /** Domain libs' pushes (calls), attached after hello, detached on close. */
+  readonly channels?: readonly RealtimeChannel[];
   readonly log: RealtimeLog;
   /** Deliveries, append-to-deliver and send-to-ack, when the app has metrics. */
   readonly metrics?: Metrics;
@@ -393,6 +396,12 @@ export class RealtimeConnection {
         operations: [...this.sessionOperations.keys(), ...this.deps.operations.keys()],
       }),
     );
+    // After the hello's reply: a domain's first push (a call ringing) follows it.
+    for (const channel of this.deps.channels ?? []) {
+      this.cleanups.push(
+        channel.attach(this.context(), (type, fields) => this.outbox.send(pushFrame(type, fields))),
+      );
+    }
   }
 
   private sessionOperationList(): RealtimeOperation[] {

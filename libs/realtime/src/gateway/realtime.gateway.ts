@@ -27,9 +27,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { RealtimeFeed } from '../feed/realtime-feed.port';
 import type { RealtimePresence, RealtimeTyping } from '../presence/realtime-presence.port';
 import { internalErrorReport } from '../protocol/internal-errors';
-import type { RealtimeOperation } from '../protocol/realtime-operation.port';
+import type { RealtimeChannel, RealtimeOperation } from '../protocol/realtime-operation.port';
 import { REALTIME_SUBPROTOCOL, type RealtimeSettings } from '../realtime.config';
 import {
+  REALTIME_CHANNELS,
   REALTIME_FEED,
   REALTIME_OPERATIONS,
   REALTIME_PRESENCE,
@@ -100,6 +101,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
     @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
     @Optional() @Inject(API_KEY_REVOCATIONS) private readonly revocations?: ApiKeyRevocations,
     @Optional() @Inject(USER_REQUEST_BUDGET) budget?: UserRequestBudget,
+    @Optional() @Inject(REALTIME_CHANNELS) channels?: readonly RealtimeChannel[],
   ) {
     const byOp = new Map<string, RealtimeOperation>();
     for (const operation of operations) {
@@ -114,6 +116,7 @@ export class RealtimeGateway implements OnApplicationBootstrap, OnModuleDestroy 
       ...(feed ? { feed } : {}),
       ...(presence ? { presence } : {}),
       ...(typing ? { typing } : {}),
+      ...(channels ? { channels } : {}),
       ...(metrics ? { metrics } : {}),
       log: {
         debug: (fields) => this.logger.debug(fields),

@@ -36,3 +36,14 @@ export function realtimeOperation<Input extends object>(
 ): RealtimeOperation<Input> {
   return { op, input, handle };
 }
+
+/**
+ * Pushes a domain lib sends to a connection of its own accord (libs/calls: call state and
+ * signals). `attach` is called once the connection's `hello` is done (so `context.deviceId` is
+ * the device it named) and returns what detaches it, which the connection calls when it closes:
+ * the domain may take the close as the device going away. `push` serialises a frame
+ * `{ v, type, ...fields }`; `type` must not be one of the protocol's own (`reply`, `event`…).
+ */
+export interface RealtimeChannel {
+  attach(context: RealtimeContext, push: (type: string, fields: ReplyFields) => void): () => void;
+}

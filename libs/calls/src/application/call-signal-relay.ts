@@ -1,0 +1,321 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { DataKeys } from '@ledgerline/crypto';
+import type { SqlClient } from '@ledgerline/database';
+import { describeError, type Clock, type IdGenerator } from '@ledgerline/kernel';
+import type { DeviceRef } from '../domain/call.events';
+
+/** The NOTIFY channel signal ids travel on between nodes. */
+export const CALL_SIGNAL_CHANNEL = 'll_call_signal';
+
+/** A signal as its target device receives it. `payload` is the sender's (SDP, candidate, engine data). */
+export interface RelayedSignal {
+  readonly tenantId: string;
+  readonly callId: string;
+  readonly to: DeviceRef;
+  /** Absent for signalling from the SFU engine itself. */
+  readonly from?: DeviceRef;
+  readonly kind: 'offer' | 'answer' | 'candidate' | 'sfu';
+  readonly payload: Readonly<Record<string, unknown>>;
+}
+
+export interface SignalRelayLog {
+  warn(fields: Record<string, unknown>): void;
+}
+
+interface Notification {
+  readonly v: 1;
+  readonly i: string;
+  readonly t: string;
+  readonly u: string;
+  readonly d: string;
+}
+
+const NONCE = 12;
+const TAG = 16;
+
+/**
+ * Relays WebRTC signalling to one device on whichever node it is connected to, storing nothing in
+ * clear: a signal is sealed (AES-256-GCM, a data key of the call's signal stream, associated data
+ * binding tenant, call, signal id and target) into a short-lived row, and its id (never its
+ * content: SDP is often larger than PostgreSQL's 8,000-byte NOTIFY payload) is announced on
+ * `ll_call_signal`. The node that holds the device claims the row by deleting it, opens it and
+ * hands it to the device: delivered at most once. A row nobody claims expires and is removed by
+ * `sweep`. A device that (re)attaches claims what waited for it.
+ */
+export class CallSignalRelay {
+  private readonly devices = new Map<string, Set<(signal: RelayedSignal) => void>>();
+  private unlisten: (() => Promise<void>) | undefined;
+  private listening: Promise<void> | undefined;
+  private delivering: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly client: SqlClient,
+    private readonly keys: Pick<DataKeys, 'sealingKey' | 'openingKey'>,
+    private readonly options: {
+      readonly clock: Clock;
+      readonly ids: IdGenerator;
+      readonly ttlMs: number;
+      readonly log: SignalRelayLog;
+    },
+  ) {}
+
+  static create(
+    client: SqlClient,
+    keys: Pick<DataKeys, 'sealingKey' | 'openingKey'>,
+    options: { clock: Clock; ids: IdGenerator; ttlMs: number; log: SignalRelayLog },
+  ): CallSignalRelay {
+    return new CallSignalRelay(client, keys, options);
+  }
+
+  start(): Promise<void> {
+    this.listening ??= this.client
+      .listen(CALL_SIGNAL_CHANNEL, (payload) => this.onNotify(payload))
+      .then((stop) => {
+        this.unlisten = stop;
+      })
+      .catch((error: unknown) => {
+        this.listening = undefined;
+        throw error;
+      });
+    return this.listening;
+  }
+
+  async stop(): Promise<void> {
+    await this.listening?.catch(() => undefined);
+    const stop = this.unlisten;
+    this.unlisten = undefined;
+    this.listening = undefined;
+    await stop?.();
+    await this.delivering;
+  }
+
+  /** Seals and stores the signal, then tells every node its id. Resolves once it is durable. */
+  async send(signal: RelayedSignal): Promise<void> {
+    const id = this.options.ids.next();
+    const streamId = signalStreamId(signal.tenantId, signal.callId);
+    const now = this.options.clock.now();
+    const sealing = await this.keys.sealingKey({
+      tenantId: signal.tenantId,
+      streamId,
+      epoch: now.toISOString().slice(0, 7),
+    });
+    let sealed: Buffer;
+    try {
+      const nonce = randomBytes(NONCE);
+      const cipher = createCipheriv('aes-256-gcm', sealing.key, nonce, { authTagLength: TAG });
+      cipher.setAAD(aadOf(id, signal));
+      const body = Buffer.from(
+        JSON.stringify({ from: signal.from ?? null, kind: signal.kind, payload: signal.payload }),
+        'utf8',
+      );
+      sealed = Buffer.concat([nonce, cipher.update(body), cipher.final(), cipher.getAuthTag()]);
+    } finally {
+      sealing.key.fill(0);
+    }
+    await this.client.query(
+      `insert into ll_call_signals (signal_id, tenant_id, call_id, to_user, to_device, key_id, sealed, expires_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        id,
+        signal.tenantId,
+        signal.callId,
+        signal.to.userId,
+        signal.to.deviceId,
+        sealing.keyId,
+        sealed,
+        new Date(now.getTime() + this.options.ttlMs),
+      ],
+    );
+    const note: Notification = {
+      v: 1,
+      i: id,
+      t: signal.tenantId,
+      u: signal.to.userId,
+      d: signal.to.deviceId,
+    };
+    await this.client.query('select pg_notify($1, $2)', [
+      CALL_SIGNAL_CHANNEL,
+      JSON.stringify(note),
+    ]);
+  }
+
+  /**
+   * Hands this node's signals for the device to `deliver` until the returned function is called,
+   * and claims at once those that waited for it.
+   */
+  attach(
+    tenantId: string,
+    device: DeviceRef,
+    deliver: (signal: RelayedSignal) => void,
+  ): () => void {
+    const key = deviceKeyOf(tenantId, device.userId, device.deviceId);
+    let set = this.devices.get(key);
+    if (!set) {
+      set = new Set();
+      this.devices.set(key, set);
+    }
+    set.add(deliver);
+    this.start().catch((error: unknown) =>
+      this.options.log.warn({ msg: 'call signals not listened to', ...describeError(error) }),
+    );
+    this.queue(() => this.claimWaiting(tenantId, device));
+    const listeners = set;
+    return () => {
+      listeners.delete(deliver);
+      if (listeners.size === 0 && this.devices.get(key) === listeners) this.devices.delete(key);
+    };
+  }
+
+  /** Removes signals nobody claimed in time. */
+  async sweep(): Promise<number> {
+    const rows = await this.client.query(
+      `delete from ll_call_signals where expires_at < $1 returning signal_id`,
+      [this.options.clock.now()],
+    );
+    return rows.length;
+  }
+
+  private onNotify(payload: string | undefined): void {
+    if (payload === undefined) {
+      // (Re)connected: notifications may have been missed; claim whatever waits for our devices.
+      for (const key of this.devices.keys()) {
+        const [tenantId, userId, deviceId] = JSON.parse(key) as [string, string, string];
+        this.queue(() => this.claimWaiting(tenantId, { userId, deviceId }));
+      }
+      return;
+    }
+    const note = parseNotification(payload);
+    if (!note) return;
+    if (!this.devices.has(deviceKeyOf(note.t, note.u, note.d))) return; // not on this node
+    this.queue(() => this.claim(`signal_id = $1`, [note.i]));
+  }
+
+  private queue(work: () => Promise<void>): void {
+    this.delivering = this.delivering.then(() =>
+      work().catch((error: unknown) =>
+        this.options.log.warn({ msg: 'call signal not delivered', ...describeError(error) }),
+      ),
+    );
+  }
+
+  private claimWaiting(tenantId: string, device: DeviceRef): Promise<void> {
+    return this.claim(`tenant_id = $1 and to_user = $2 and to_device = $3`, [
+      tenantId,
+      device.userId,
+      device.deviceId,
+    ]);
+  }
+
+  private async claim(where: string, params: readonly unknown[]): Promise<void> {
+    const rows = await this.client.query<{
+      signal_id: string;
+      tenant_id: string;
+      call_id: string;
+      to_user: string;
+      to_device: string;
+      key_id: string;
+      sealed: Uint8Array;
+      expires_at: Date | string;
+    }>(
+      // Deleting is claiming: of two nodes (or two connections) only one gets the row.
+      `delete from ll_call_signals where ${where} returning *`,
+      params,
+    );
+    const now = this.options.clock.now().getTime();
+    for (const row of rows.sort((a, b) => a.signal_id.localeCompare(b.signal_id))) {
+      if (new Date(row.expires_at).getTime() < now) continue;
+      const listeners = this.devices.get(deviceKeyOf(row.tenant_id, row.to_user, row.to_device));
+      if (!listeners || listeners.size === 0) continue;
+      const signal = await this.open(row);
+      for (const deliver of listeners) deliver(signal);
+    }
+  }
+
+  private async open(row: {
+    signal_id: string;
+    tenant_id: string;
+    call_id: string;
+    to_user: string;
+    to_device: string;
+    key_id: string;
+    sealed: Uint8Array;
+  }): Promise<RelayedSignal> {
+    const key = await this.keys.openingKey(row.key_id, {
+      tenantId: row.tenant_id,
+      streamId: signalStreamId(row.tenant_id, row.call_id),
+    });
+    const to = { userId: row.to_user, deviceId: row.to_device };
+    try {
+      const sealed = Buffer.from(row.sealed);
+      const nonce = sealed.subarray(0, NONCE);
+      const tag = sealed.subarray(sealed.length - TAG);
+      const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG });
+      decipher.setAAD(aadOf(row.signal_id, { tenantId: row.tenant_id, callId: row.call_id, to }));
+      decipher.setAuthTag(tag);
+      const body = JSON.parse(
+        Buffer.concat([
+          decipher.update(sealed.subarray(NONCE, sealed.length - TAG)),
+          decipher.final(),
+        ]).toString('utf8'),
+      ) as {
+        from: DeviceRef | null;
+        kind: RelayedSignal['kind'];
+        payload: Record<string, unknown>;
+      };
+      return {
+        tenantId: row.tenant_id,
+        callId: row.call_id,
+        to,
+        ...(body.from ? { from: body.from } : {}),
+        kind: body.kind,
+        payload: body.payload,
+      };
+    } finally {
+      key.fill(0);
+    }
+  }
+}
+
+/** The stream whose data keys seal a call's signals (shredding the call's keys covers them). */
+export function signalStreamId(tenantId: string, callId: string): string {
+  return `call-signal:${tenantId}:${callId}`;
+}
+
+function aadOf(
+  id: string,
+  s: { readonly tenantId: string; readonly callId: string; readonly to: DeviceRef },
+): Buffer {
+  return Buffer.from(
+    JSON.stringify([
+      'll-call-signal-v1',
+      s.tenantId,
+      s.callId,
+      id.toLowerCase(),
+      s.to.userId,
+      s.to.deviceId,
+    ]),
+    'utf8',
+  );
+}
+
+function deviceKeyOf(tenantId: string, userId: string, deviceId: string): string {
+  return JSON.stringify([tenantId, userId, deviceId]);
+}
+
+function parseNotification(payload: string): Notification | undefined {
+  try {
+    const n = JSON.parse(payload) as Partial<Notification>;
+    if (
+      n.v === 1 &&
+      typeof n.i === 'string' &&
+      typeof n.t === 'string' &&
+      typeof n.u === 'string' &&
+      typeof n.d === 'string'
+    ) {
+      return n as Notification;
+    }
+  } catch {
+    // not one of ours
+  }
+  return undefined;
+}

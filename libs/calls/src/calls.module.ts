@@ -1,0 +1,185 @@
+import {
+  Inject,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { DATA_KEYS, type DataKeys } from '@ledgerline/crypto';
+import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
+import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
+import {
+  ACCESS_POLICY,
+  ACCESS_RECORDER,
+  type AccessPolicy,
+  type AccessRecorder,
+} from '@ledgerline/identity';
+import {
+  CLOCK,
+  CONFIG,
+  ID_GENERATOR,
+  type Clock,
+  type IdGenerator,
+  type LedgerlineConfig,
+} from '@ledgerline/kernel';
+import { LEDGER, type Ledger } from '@ledgerline/ledger';
+import {
+  COMMAND_RUNNER,
+  PROJECTION_PROCESSOR,
+  type CommandRunner,
+  type ProjectionProcessor,
+} from '@ledgerline/pipeline';
+import { SFU_PORT, type SfuPort } from '@ledgerline/sfu';
+import { CallFanOut } from './application/call-fan-out';
+import {
+  CallService,
+  type CallIceServers,
+  type CallLog,
+  type CallMemberships,
+} from './application/call-service';
+import { CallSignalRelay } from './application/call-signal-relay';
+import { CallStates } from './application/call-states';
+import { CallProjections } from './projections/call-projections';
+import { callsConfig } from './calls.config';
+import { presenceConfig } from '@ledgerline/presence';
+
+export interface CallsModuleOptions {
+  /** Who is in which conversation (the app composes libs/conversations' ConversationMemberships). */
+  readonly memberships: (client: SqlClient) => CallMemberships;
+}
+
+const CALL_MEMBERSHIPS = Symbol('CallMemberships');
+/** The app binds the ICE server issuer here (libs/turn's IceServerIssuer). */
+export const CALL_ICE_SERVERS = Symbol('CallIceServers');
+
+function logOf(context: string): CallLog {
+  const logger = new Logger(context);
+  return { warn: (f) => logger.warn(f), error: (f) => logger.error(f) };
+}
+
+class CallsLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(@Inject(CallService) private readonly calls: CallService) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.calls.start();
+    new Logger('Calls').log(
+      this.calls.sfuEngine
+        ? `group calls through the ${this.calls.sfuEngine} SFU`
+        : 'no SFU configured: 1:1 calls only, group calls are refused (sfu_unavailable)',
+    );
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.calls.stop();
+  }
+}
+
+/**
+ * Calls: `CallService` (commands on the one COMMAND_RUNNER, the call-state read model on the one
+ * PROJECTION_PROCESSOR, the sealed signal relay, the live fan-out, the sweep of due timers),
+ * global so the realtime gateway and the GraphQL resolvers share it. Group calls use SFU_PORT when
+ * the app provides one. Needs, from the app: CONFIG, CLOCK, ID_GENERATOR, SQL_CLIENT, EVENT_STORE,
+ * LEDGER, DATA_KEYS, ACCESS_POLICY, ACCESS_RECORDER, CALL_ICE_SERVERS and PipelineModule.
+ */
+@Module({})
+export class CallsModule {
+  static forRoot(options: CallsModuleOptions): DynamicModule {
+    return {
+      module: CallsModule,
+      global: true,
+      providers: [
+        {
+          provide: CALL_MEMBERSHIPS,
+          inject: [SQL_CLIENT],
+          useFactory: (client: SqlClient) => options.memberships(client),
+        },
+        {
+          provide: CallProjections,
+          inject: [PROJECTION_PROCESSOR],
+          useFactory: (processor: ProjectionProcessor) => CallProjections.register(processor),
+        },
+        {
+          provide: CallSignalRelay,
+          inject: [SQL_CLIENT, DATA_KEYS, CONFIG, CLOCK, ID_GENERATOR],
+          useFactory: (
+            client: SqlClient,
+            keys: DataKeys,
+            config: LedgerlineConfig,
+            clock: Clock,
+            ids: IdGenerator,
+          ) =>
+            CallSignalRelay.create(client, keys, {
+              clock,
+              ids,
+              ttlMs: config.slice(callsConfig).signalTtlMs,
+              log: logOf('CallSignals'),
+            }),
+        },
+        {
+          provide: CallService,
+          inject: [
+            COMMAND_RUNNER,
+            LEDGER,
+            EVENT_STORE,
+            SQL_CLIENT,
+            ACCESS_POLICY,
+            ACCESS_RECORDER,
+            CALL_MEMBERSHIPS,
+            CALL_ICE_SERVERS,
+            CallSignalRelay,
+            CONFIG,
+            CLOCK,
+            CallProjections,
+            PROJECTION_PROCESSOR,
+            { token: SFU_PORT, optional: true },
+          ],
+          useFactory: (
+            runner: CommandRunner,
+            ledger: Ledger,
+            store: EventStore,
+            client: SqlClient,
+            access: AccessPolicy,
+            recorder: AccessRecorder,
+            memberships: CallMemberships,
+            iceServers: CallIceServers,
+            relay: CallSignalRelay,
+            config: LedgerlineConfig,
+            clock: Clock,
+            _projections: CallProjections,
+            processor: ProjectionProcessor,
+            sfu: SfuPort | undefined,
+          ) => {
+            const states = new CallStates(ledger);
+            const log = logOf('Calls');
+            return new CallService(
+              runner,
+              states,
+              client,
+              access,
+              recorder,
+              memberships,
+              iceServers,
+              relay,
+              new CallFanOut(ledger, store, states, log),
+              sfu,
+              {
+                clock,
+                ...config.slice(callsConfig),
+                log,
+                nodeId: config.node.id,
+                connectionLeaseMs: config.slice(presenceConfig).connectionLeaseMs,
+                catchUp: async () => {
+                  const head = await store.headPosition();
+                  if (head) await processor.waitFor(head, { timeoutMs: 5_000 });
+                },
+              },
+            );
+          },
+        },
+        CallsLifecycle,
+      ],
+      exports: [CallService, CallProjections],
+    };
+  }
+}
