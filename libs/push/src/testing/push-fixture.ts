@@ -183,8 +183,9 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
         },
       ),
     caughtUp: async (position) => {
+      // A bound for a hung processor, not a budget: a 10,000-message burst on a busy machine is slow.
       if (position)
-        await processor.waitFor(position, { timeoutMs: 60_000, names: [PUSH_PROJECTION] });
+        await processor.waitFor(position, { timeoutMs: 300_000, names: [PUSH_PROJECTION] });
     },
     async close() {
       await processor.stop();
