@@ -111,7 +111,7 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
     teamId: 'TEAM765432',
     address: { host: '127.0.0.1', port: apns.port },
     ca: [tls.ca],
-    timeoutMs: 2_000,
+    timeoutMs: 30_000, // a bound for a hung stand-in; a busy machine can take seconds
   });
   const account = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const serviceAccountFile = join(tls.dir, 'service-account.json');
@@ -134,7 +134,7 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
     serviceAccountFile,
     address: { host: '127.0.0.1', port: fcm.port },
     ca: [tls.ca],
-    timeoutMs: 2_000,
+    timeoutMs: 30_000, // a bound for a hung stand-in; a busy machine can take seconds
   });
   const reports: DispatchReport[] = [];
   const logLines: Record<string, unknown>[] = [];
