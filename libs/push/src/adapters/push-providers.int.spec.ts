@@ -12,7 +12,8 @@ import { pushProviderContract, type ContractTarget } from './contract/push-provi
 
 jest.setTimeout(60_000);
 
-const TIMEOUT_MS = 1_500;
+// Long enough for a TLS handshake on a busy machine; the `hang` cases wait it out.
+const TIMEOUT_MS = 10_000;
 const apnsToken = () => randomBytes(32).toString('hex');
 const fcmToken = () =>
   `${randomBytes(11).toString('base64url')}:APA91b${randomBytes(100).toString('base64url')}`;

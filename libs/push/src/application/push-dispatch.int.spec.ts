@@ -518,7 +518,7 @@ for (const kind of availableDatabases()) {
           expect(JSON.parse(pushes[0]!.body)).toMatchObject({ ll: { count: 10_000 } });
         }
         expect(JSON.stringify(x.apns.received.items)).not.toContain(PUSH_CANARY);
-      });
+      }, 600_000);
     });
   });
 }

@@ -111,7 +111,7 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
     teamId: 'TEAM765432',
     address: { host: '127.0.0.1', port: apns.port },
     ca: [tls.ca],
-    timeoutMs: 2_000,
+    timeoutMs: 30_000, // a bound for a hung stand-in; a busy machine can take seconds
   });
   const account = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const serviceAccountFile = join(tls.dir, 'service-account.json');
@@ -134,7 +134,7 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
     serviceAccountFile,
     address: { host: '127.0.0.1', port: fcm.port },
     ca: [tls.ca],
-    timeoutMs: 2_000,
+    timeoutMs: 30_000, // a bound for a hung stand-in; a busy machine can take seconds
   });
   const reports: DispatchReport[] = [];
   const logLines: Record<string, unknown>[] = [];
@@ -183,8 +183,9 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
         },
       ),
     caughtUp: async (position) => {
+      // A bound for a hung processor, not a budget: a 10,000-message burst on a busy machine is slow.
       if (position)
-        await processor.waitFor(position, { timeoutMs: 60_000, names: [PUSH_PROJECTION] });
+        await processor.waitFor(position, { timeoutMs: 300_000, names: [PUSH_PROJECTION] });
     },
     async close() {
       await processor.stop();
