@@ -711,8 +711,9 @@ describe.each(availableDatabases())('realtime protocol, booted server (%s)', (ki
       // Counted as a slow consumer: closed, or (the server's side of the close handshake may end
       // a moment after the client's) still closing.
       expect(slowConsumers()).toBe(before + 1);
-      // What waited for the sink never exceeded its cap, however much was sent.
-      expect(sent * 30_000).toBeGreaterThan(4 * SEND_BUFFER);
+      // What waited for the sink never exceeded its cap, though more than the cap was sent (how
+      // much more the kernel's socket buffers absorb first varies from machine to machine).
+      expect(sent * 30_000).toBeGreaterThan(SEND_BUFFER);
       expect(stats.peakBufferedBytes).toBeLessThanOrEqual(SEND_BUFFER);
       expect(stats.bufferedBytes).toBeLessThan(SEND_BUFFER);
 
