@@ -467,7 +467,7 @@ export class CallService {
       principal.kind !== 'service' &&
       !(await this.isMember(principal.tenantId, conversationId, principal.id))
     ) {
-      throw new CallNotFoundError(`${conversationId}.*`);
+      throw new CallConversationNotFoundError(conversationId);
     }
     const rows = await this.client.query<{
       call_id: string;
