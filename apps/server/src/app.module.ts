@@ -23,6 +23,8 @@ import { LedgerModule } from '@ledgerline/ledger';
 import { PipelineModule } from '@ledgerline/pipeline';
 import { PresenceModule } from '@ledgerline/presence';
 import { RealtimeModule } from '@ledgerline/realtime';
+// libs/sfu
+import { SfuModule } from '@ledgerline/sfu';
 import { TurnModule } from '@ledgerline/turn';
 import { DevTokenController } from './dev-tokens/dev-token.controller';
 import { graphqlResolvers } from './graphql-resolvers';
@@ -63,6 +65,8 @@ export class AppModule {
         RealtimeModule.forRoot(),
         OperatorMetricsModule,
         TurnModule.forRoot({ relay: true, coturnStats: false }),
+        // libs/sfu: SFU_PORT for group calls (mediasoup when its worker is found, else none).
+        SfuModule.forRoot(),
       ],
       controllers: [HealthController, ...(config.identity.devTokens ? [DevTokenController] : [])],
       providers: [...kernelProviders(config), Readiness, ...realtimeProviders, ...graphqlResolvers],

@@ -1,1 +1,10 @@
 export * from './sfu.port';
+export { MediasoupSfu, MEDIASOUP_CODECS, type MediasoupSfuOptions } from './adapters/mediasoup/mediasoup-sfu.adapter';
+export {
+  locateMediasoupWorker,
+  installedMediasoupVersion,
+  cachedWorkerPath,
+  type MediasoupWorkerBinary,
+} from './adapters/mediasoup/mediasoup-worker-binary';
+export { MEDIASOUP_REQUESTS, type MediasoupMethod } from './adapters/mediasoup/mediasoup-requests';
+export { SfuModule, selectSfu, type SelectedSfu } from './sfu.module';

@@ -160,6 +160,21 @@ export const envSchema = z.object({
   LEDGERLINE_TURN_MAX_LIFETIME_SEC: int(600, 86_400).default(3_600),
   /** coturn's Redis statistics database (`redis://host:port/db`): its allocations become audit events. */
   LEDGERLINE_TURN_COTURN_STATSDB_URL: url(['redis']).optional(),
+  // libs/sfu
+  /** Group calls' SFU: `auto` uses mediasoup when its worker binary is found, else none. */
+  LEDGERLINE_SFU_ENGINE: z.enum(['auto', 'mediasoup', 'none']).default('auto'),
+  /** mediasoup's worker binary (default: the one `npm run media:worker` cached for this version). */
+  MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
+  /** mediasoup workers; default one per core. */
+  LEDGERLINE_SFU_WORKERS: int(1, 256).optional(),
+  /** Address WebRTC transports listen on. */
+  LEDGERLINE_SFU_LISTEN_IP: z.string().min(1).default('127.0.0.1'),
+  /** Address put in ICE candidates when clients reach the SFU at another one (NAT, container). */
+  LEDGERLINE_SFU_ANNOUNCED_ADDRESS: z.string().min(1).max(253).optional(),
+  LEDGERLINE_SFU_RTC_MIN_PORT: int(1024, 65535).default(40_000),
+  LEDGERLINE_SFU_RTC_MAX_PORT: int(1024, 65535).default(49_999),
+  /** A participant with no transport connected this long after joining is removed. */
+  LEDGERLINE_SFU_CONNECT_TIMEOUT_MS: int(1_000, 300_000).default(30_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

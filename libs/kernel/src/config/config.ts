@@ -121,6 +121,20 @@ export interface LedgerlineConfig {
     readonly maxLifetimeSeconds: number;
     readonly coturnStatsDbUrl?: string;
   };
+  // libs/sfu
+  /** Read by libs/sfu: which engine group calls use, and mediasoup's settings. */
+  readonly sfu: {
+    readonly engine: 'auto' | 'mediasoup' | 'none';
+    readonly mediasoup: {
+      readonly workerBin?: string;
+      readonly workers?: number;
+      readonly listenIp: string;
+      readonly announcedAddress?: string;
+      readonly minPort: number;
+      readonly maxPort: number;
+      readonly connectTimeoutMs: number;
+    };
+  };
 }
 
 export interface EventStoreLimits {
@@ -365,6 +379,38 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       maxBandwidthBytesPerSecond: e.LEDGERLINE_TURN_MAX_BANDWIDTH_BYTES,
       maxLifetimeSeconds: e.LEDGERLINE_TURN_MAX_LIFETIME_SEC,
       coturnStatsDbUrl: e.LEDGERLINE_TURN_COTURN_STATSDB_URL,
+    },
+    // libs/sfu
+    sfu: sfuConfig(e),
+  };
+}
+
+// libs/sfu
+function sfuConfig(e: Env): LedgerlineConfig['sfu'] {
+  const problems: { variable: string; problem: string }[] = [];
+  if (e.LEDGERLINE_SFU_RTC_MIN_PORT > e.LEDGERLINE_SFU_RTC_MAX_PORT) {
+    problems.push({
+      variable: 'LEDGERLINE_SFU_RTC_MIN_PORT',
+      problem: 'must not exceed LEDGERLINE_SFU_RTC_MAX_PORT',
+    });
+  }
+  if (isUnspecified(e.LEDGERLINE_SFU_LISTEN_IP) && !e.LEDGERLINE_SFU_ANNOUNCED_ADDRESS) {
+    problems.push({
+      variable: 'LEDGERLINE_SFU_ANNOUNCED_ADDRESS',
+      problem: 'required when LEDGERLINE_SFU_LISTEN_IP listens on every interface',
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    engine: e.LEDGERLINE_SFU_ENGINE,
+    mediasoup: {
+      workerBin: e.MEDIASOUP_WORKER_BIN,
+      workers: e.LEDGERLINE_SFU_WORKERS,
+      listenIp: e.LEDGERLINE_SFU_LISTEN_IP,
+      announcedAddress: e.LEDGERLINE_SFU_ANNOUNCED_ADDRESS,
+      minPort: e.LEDGERLINE_SFU_RTC_MIN_PORT,
+      maxPort: e.LEDGERLINE_SFU_RTC_MAX_PORT,
+      connectTimeoutMs: e.LEDGERLINE_SFU_CONNECT_TIMEOUT_MS,
     },
   };
 }

@@ -1,0 +1,29 @@
+import { ConfigError } from '@ledgerline/kernel';
+import { selectSfu } from './sfu.module';
+
+const mediasoup = {
+  listenIp: '127.0.0.1',
+  minPort: 40_000,
+  maxPort: 49_999,
+  connectTimeoutMs: 30_000,
+};
+
+describe('selectSfu', () => {
+  it('runs no engine when told so', async () => {
+    const selected = await selectSfu({ engine: 'none', mediasoup });
+    expect(selected.port).toBeUndefined();
+    expect(selected.description).toMatch(/^none/);
+  });
+
+  it('falls back to none under auto when the worker binary is missing, saying why', async () => {
+    const selected = await selectSfu({ engine: 'auto', mediasoup: { ...mediasoup, workerBin: '/nonexistent/worker' } });
+    expect(selected.port).toBeUndefined();
+    expect(selected.description).toContain('MEDIASOUP_WORKER_BIN');
+  });
+
+  it('refuses to start when mediasoup is required and its binary is missing', async () => {
+    await expect(
+      selectSfu({ engine: 'mediasoup', mediasoup: { ...mediasoup, workerBin: '/nonexistent/worker' } }),
+    ).rejects.toBeInstanceOf(ConfigError);
+  });
+});
