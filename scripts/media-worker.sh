@@ -78,7 +78,7 @@ echo "media-worker: built mediasoup $version worker in $(( $(date +%s) - start )
 
 # A real DTLS handshake (werift as the client). Known: this build crashes in SSL_read on it (see
 # docs/adr/0025-sfu-engines.md); the SFU contract suite probes again and skips its media tests.
-if MEDIASOUP_WORKER_BIN="$bin" node "$root/scripts/mediasoup/dtls-probe.cjs"; then
+if MEDIASOUP_WORKER_BIN="$bin" node "$root/scripts/mediasoup/dtls-probe.mjs"; then
   echo "media-worker: DTLS probe connected"
 else
   echo "media-worker: WARNING: the worker did not complete a DTLS handshake (exit $?); WebRTC media will not flow through it" >&2

@@ -1,5 +1,9 @@
 export * from './sfu.port';
-export { MediasoupSfu, MEDIASOUP_CODECS, type MediasoupSfuOptions } from './adapters/mediasoup/mediasoup-sfu.adapter';
+export {
+  MediasoupSfu,
+  MEDIASOUP_CODECS,
+  type MediasoupSfuOptions,
+} from './adapters/mediasoup/mediasoup-sfu.adapter';
 export {
   locateMediasoupWorker,
   installedMediasoupVersion,

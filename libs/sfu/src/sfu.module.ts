@@ -44,7 +44,10 @@ export async function selectSfu(config: LedgerlineConfig['sfu']): Promise<Select
     };
   } catch (error) {
     if (explicit) throw error;
-    return { port: undefined, description: `none: mediasoup did not start (${(error as Error).message}); 1:1 calls only` };
+    return {
+      port: undefined,
+      description: `none: mediasoup did not start (${(error as Error).message}); 1:1 calls only`,
+    };
   }
 }
 
@@ -68,7 +71,10 @@ export class SfuModule {
           inject: [CONFIG],
           useFactory: async (config: LedgerlineConfig) => {
             const selected = await selectSfu(config.sfu);
-            new Logger('Sfu').log({ msg: `SFU engine: ${selected.description}`, engine: selected.port?.engine ?? 'none' });
+            new Logger('Sfu').log({
+              msg: `SFU engine: ${selected.description}`,
+              engine: selected.port?.engine ?? 'none',
+            });
             return selected.port;
           },
         },

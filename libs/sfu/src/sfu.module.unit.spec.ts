@@ -16,14 +16,20 @@ describe('selectSfu', () => {
   });
 
   it('falls back to none under auto when the worker binary is missing, saying why', async () => {
-    const selected = await selectSfu({ engine: 'auto', mediasoup: { ...mediasoup, workerBin: '/nonexistent/worker' } });
+    const selected = await selectSfu({
+      engine: 'auto',
+      mediasoup: { ...mediasoup, workerBin: '/nonexistent/worker' },
+    });
     expect(selected.port).toBeUndefined();
     expect(selected.description).toContain('MEDIASOUP_WORKER_BIN');
   });
 
   it('refuses to start when mediasoup is required and its binary is missing', async () => {
     await expect(
-      selectSfu({ engine: 'mediasoup', mediasoup: { ...mediasoup, workerBin: '/nonexistent/worker' } }),
+      selectSfu({
+        engine: 'mediasoup',
+        mediasoup: { ...mediasoup, workerBin: '/nonexistent/worker' },
+      }),
     ).rejects.toBeInstanceOf(ConfigError);
   });
 });

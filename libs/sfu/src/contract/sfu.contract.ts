@@ -42,7 +42,11 @@ export interface SfuContractSubject {
    */
   readonly mediaUnavailable?: string | undefined;
   open(options: { readonly connectTimeoutMs: number }): Promise<SfuPort>;
-  join(port: SfuPort, ref: SfuParticipantRef, options?: { listenOnly?: boolean }): Promise<ContractPeer>;
+  join(
+    port: SfuPort,
+    ref: SfuParticipantRef,
+    options?: { listenOnly?: boolean },
+  ): Promise<ContractPeer>;
   /** The engine's request for preferred simulcast layers of a consumer. */
   preferLayer(consumerId: string, spatialLayer: number): SfuRequest;
   /** Kills the engine process carrying the room, for engines that recover from that. */
@@ -70,7 +74,9 @@ export function sfuContract(subject: SfuContractSubject): void {
   }
 
   const media = (name: string, fn: () => Promise<void>) =>
-    subject.mediaUnavailable ? it.skip(`${name} [skipped: ${subject.mediaUnavailable}]`, fn) : it(name, fn);
+    subject.mediaUnavailable
+      ? it.skip(`${name} [skipped: ${subject.mediaUnavailable}]`, fn)
+      : it(name, fn);
 
   describe(title, () => {
     jest.setTimeout(STARTUP_TIMEOUT_MS);
@@ -110,29 +116,32 @@ export function sfuContract(subject: SfuContractSubject): void {
       await expect(join(`${roomId}-missing`, 'a')).rejects.toBeInstanceOf(SfuRequestError);
     });
 
-    media('forwards a publisher’s audio and video to every subscriber and counts bytes each way', async () => {
-      const roomId = room();
-      await port.createRoom(roomId, { maxParticipants: 4 });
-      const publisher = await join(roomId, 'pub');
-      const { audioProducerId, videoProducerId } = await publisher.publish();
-      const [alice, bob] = [await join(roomId, 'alice'), await join(roomId, 'bob')];
-      for (const subscriber of [alice, bob]) {
-        await subscriber.connectRecv();
-        const audio = await subscriber.consume(audioProducerId);
-        const video = await subscriber.consume(videoProducerId);
-        await subscriber.until(
-          () => audio.packets >= FLOWING && video.packets >= FLOWING,
-          `${subscriber.ref.participantId} receives audio and video`,
-        );
-      }
-      const stats = await port.stats(roomId);
-      const pub = stats.participants.get('pub')!;
-      const sub = stats.participants.get('alice')!;
-      expect(pub.bytesSent).toBeGreaterThan(0);
-      expect(sub.bytesReceived).toBeGreaterThan(0);
-      expect(pub.remoteAddress).toMatch(/^[\d.]+:\d+$/);
-      expect(sub.remoteAddress).toMatch(/^[\d.]+:\d+$/);
-    });
+    media(
+      'forwards a publisher’s audio and video to every subscriber and counts bytes each way',
+      async () => {
+        const roomId = room();
+        await port.createRoom(roomId, { maxParticipants: 4 });
+        const publisher = await join(roomId, 'pub');
+        const { audioProducerId, videoProducerId } = await publisher.publish();
+        const [alice, bob] = [await join(roomId, 'alice'), await join(roomId, 'bob')];
+        for (const subscriber of [alice, bob]) {
+          await subscriber.connectRecv();
+          const audio = await subscriber.consume(audioProducerId);
+          const video = await subscriber.consume(videoProducerId);
+          await subscriber.until(
+            () => audio.packets >= FLOWING && video.packets >= FLOWING,
+            `${subscriber.ref.participantId} receives audio and video`,
+          );
+        }
+        const stats = await port.stats(roomId);
+        const pub = stats.participants.get('pub')!;
+        const sub = stats.participants.get('alice')!;
+        expect(pub.bytesSent).toBeGreaterThan(0);
+        expect(sub.bytesReceived).toBeGreaterThan(0);
+        expect(pub.remoteAddress).toMatch(/^[\d.]+:\d+$/);
+        expect(sub.remoteAddress).toMatch(/^[\d.]+:\d+$/);
+      },
+    );
 
     it('refuses anything a listen-only participant produces', async () => {
       const roomId = room();
@@ -169,7 +178,10 @@ export function sfuContract(subject: SfuContractSubject): void {
         port.request(a.ref, { method: 'consume', data: { producerId: 7 } }),
       ).rejects.toBeInstanceOf(SfuRequestError);
       await expect(
-        port.request(a.ref, { method: 'consume', data: { producerId: 'nope', rtpCapabilities: {} } }),
+        port.request(a.ref, {
+          method: 'consume',
+          data: { producerId: 'nope', rtpCapabilities: {} },
+        }),
       ).rejects.toBeInstanceOf(SfuRequestError);
       await expect(
         port.request({ roomId, participantId: 'stranger' }, { method: 'list-producers', data: {} }),
@@ -187,13 +199,22 @@ export function sfuContract(subject: SfuContractSubject): void {
       await subscriber.connectRecv();
       const audio = await subscriber.consume(audioProducerId);
       await subscriber.until(() => audio.packets >= FLOWING, 'audio flows');
-      await port.request(subscriber.ref, { method: 'pause-consumer', data: { consumerId: audio.consumerId } });
+      await port.request(subscriber.ref, {
+        method: 'pause-consumer',
+        data: { consumerId: audio.consumerId },
+      });
       // Packets already on the wire may still land; after many more are sent, hardly any did.
       const atPause = audio.packets;
       const sentAtPause = publisher.sent;
-      await publisher.until(() => publisher.sent >= sentAtPause + 6 * FLOWING, 'the publisher sends on');
+      await publisher.until(
+        () => publisher.sent >= sentAtPause + 6 * FLOWING,
+        'the publisher sends on',
+      );
       expect(audio.packets - atPause).toBeLessThan(FLOWING / 2);
-      await port.request(subscriber.ref, { method: 'resume-consumer', data: { consumerId: audio.consumerId } });
+      await port.request(subscriber.ref, {
+        method: 'resume-consumer',
+        data: { consumerId: audio.consumerId },
+      });
       const atResume = audio.packets;
       await subscriber.until(() => audio.packets >= atResume + FLOWING, 'audio flows again');
     });
@@ -208,7 +229,10 @@ export function sfuContract(subject: SfuContractSubject): void {
       const video = await subscriber.consume(videoProducerId);
       for (const layer of [0, 2, 1]) {
         await port.request(subscriber.ref, subject.preferLayer(video.consumerId, layer));
-        await subscriber.until(() => video.lastWidth === LAYER_WIDTHS[layer], `layer ${layer} arrives`);
+        await subscriber.until(
+          () => video.lastWidth === LAYER_WIDTHS[layer],
+          `layer ${layer} arrives`,
+        );
       }
     });
 
@@ -221,7 +245,8 @@ export function sfuContract(subject: SfuContractSubject): void {
       await quiet.publish();
       await loud.publish();
       await events.next(
-        (e) => e.kind === 'active-speaker' && e.ref.roomId === roomId && e.ref.participantId === 'loud',
+        (e) =>
+          e.kind === 'active-speaker' && e.ref.roomId === roomId && e.ref.participantId === 'loud',
         'active-speaker for the loud participant',
       );
     });
@@ -262,7 +287,8 @@ export function sfuContract(subject: SfuContractSubject): void {
       await port.createRoom(roomId, { maxParticipants: 4 });
       const peer = await join(roomId, 'p');
       const stats = await port.leave(peer.ref);
-      expect(stats).toMatchObject({ joinedAt: expect.any(String), leftAt: expect.any(String) });
+      expect(typeof stats?.joinedAt).toBe('string');
+      expect(typeof stats?.leftAt).toBe('string');
       expect((await port.stats(roomId)).participants.size).toBe(0);
       expect(await port.leave(peer.ref)).toBeUndefined();
       await port.closeRoom(roomId);
@@ -283,7 +309,10 @@ export function sfuContract(subject: SfuContractSubject): void {
           (e) => e.kind === 'engine-failure' && e.roomId === roomId,
           'engine-failure',
         );
-        expect(failure.kind === 'engine-failure' && [...failure.reconnect].sort()).toEqual(['pub', 'sub']);
+        expect(failure.kind === 'engine-failure' && [...failure.reconnect].sort()).toEqual([
+          'pub',
+          'sub',
+        ]);
         // The call goes on: both join again in the room's new home (and media flows, where it can).
         await Promise.all([publisher.close(), subscriber.close()]);
         const again = await join(roomId, 'pub');

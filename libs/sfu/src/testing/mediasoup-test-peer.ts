@@ -26,7 +26,13 @@ export const LAYER_WIDTHS = [320, 640, 1280] as const;
 interface TransportInfo {
   id: string;
   iceParameters: { usernameFragment: string; password: string };
-  iceCandidates: { foundation: string; priority: number; address: string; port: number; protocol: string }[];
+  iceCandidates: {
+    foundation: string;
+    priority: number;
+    address: string;
+    port: number;
+    protocol: string;
+  }[];
   dtlsParameters: { fingerprints: { algorithm: string; value: string }[] };
 }
 
@@ -41,7 +47,13 @@ export interface ReceivedMedia {
 
 export const CLIENT_RTP_CAPABILITIES = {
   codecs: [
-    { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: OPUS_PT },
+    {
+      kind: 'audio',
+      mimeType: 'audio/opus',
+      clockRate: 48000,
+      channels: 2,
+      preferredPayloadType: OPUS_PT,
+    },
     { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, preferredPayloadType: VP8_PT },
   ],
   headerExtensions: [],
@@ -135,7 +147,12 @@ export class MediasoupTestPeer {
     const consumerId = reply.data['consumerId'] as string;
     const rtp = reply.data['rtpParameters'] as { encodings: { ssrc: number }[] };
     const ssrc = rtp.encodings[0]!.ssrc;
-    const media: ReceivedMedia = { consumerId, kind: reply.data['kind'] as 'audio' | 'video', ssrc, packets: 0 };
+    const media: ReceivedMedia = {
+      consumerId,
+      kind: reply.data['kind'] as 'audio' | 'video',
+      ssrc,
+      packets: 0,
+    };
     this.received.set(ssrc, media);
     await this.port.request(this.ref, { method: 'resume-consumer', data: { consumerId } });
     return media;
@@ -206,7 +223,7 @@ export class MediasoupTestPeer {
           const header = new RtpHeader({
             payloadType: VP8_PT,
             ssrc,
-            sequenceNumber: videoSeq[layer]!,
+            sequenceNumber: videoSeq[layer],
             timestamp: (tick * 1800) >>> 0,
             marker: true,
           });
@@ -224,7 +241,16 @@ export class MediasoupTestPeer {
     direction: 'sendonly' | 'recvonly',
   ): Promise<{ pc: RTCPeerConnection; dtls: RTCDtlsTransport }> {
     const pc = new RTCPeerConnection({
-      codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: OPUS_PT })] },
+      codecs: {
+        audio: [
+          new RTCRtpCodecParameters({
+            mimeType: 'audio/opus',
+            clockRate: 48000,
+            channels: 2,
+            payloadType: OPUS_PT,
+          }),
+        ],
+      },
       iceUseIpv6: false,
       iceUseTcp: false,
       iceTcpPassive: false,
@@ -235,14 +261,20 @@ export class MediasoupTestPeer {
     await pc.setLocalDescription(await pc.createOffer());
     const fingerprint = /a=fingerprint:(\S+) (\S+)/.exec(pc.localDescription!.sdp);
     if (!fingerprint) throw new Error('werift offered no DTLS fingerprint');
-    await pc.setRemoteDescription({ type: 'answer', sdp: remoteAnswer(info, transceiver.mid ?? '0', direction) });
+    await pc.setRemoteDescription({
+      type: 'answer',
+      sdp: remoteAnswer(info, transceiver.mid ?? '0', direction),
+    });
     // ICE-lite remote: werift is the controlling agent and, as offerer answered with
     // setup:passive, the DTLS client.
     await this.port.request(this.ref, {
       method: 'connect-transport',
       data: {
         transportId: info.id,
-        dtlsParameters: { role: 'server', fingerprints: [{ algorithm: fingerprint[1]!, value: fingerprint[2]! }] },
+        dtlsParameters: {
+          role: 'server',
+          fingerprints: [{ algorithm: fingerprint[1]!, value: fingerprint[2]! }],
+        },
       },
     });
     await new Promise<void>((resolve, reject) => {
@@ -262,7 +294,11 @@ export class MediasoupTestPeer {
 }
 
 /** The SFU's side as an SDP answer to werift's single-m-section offer. */
-function remoteAnswer(info: TransportInfo, mid: string, localDirection: 'sendonly' | 'recvonly'): string {
+function remoteAnswer(
+  info: TransportInfo,
+  mid: string,
+  localDirection: 'sendonly' | 'recvonly',
+): string {
   const fingerprint = info.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256')!;
   const candidates = info.iceCandidates
     .filter((c) => c.protocol === 'udp')
@@ -297,7 +333,14 @@ function remoteAnswer(info: TransportInfo, mid: string, localDirection: 'sendonl
  */
 function vp8KeyFrame(pictureId: number, width: number): Buffer {
   const pid = pictureId & 0x7fff;
-  const descriptor = Buffer.from([0x90, 0xe0, 0x80 | (pid >> 8), pid & 0xff, pictureId & 0xff, 0x20]);
+  const descriptor = Buffer.from([
+    0x90,
+    0xe0,
+    0x80 | (pid >> 8),
+    pid & 0xff,
+    pictureId & 0xff,
+    0x20,
+  ]);
   const frame = Buffer.alloc(30);
   frame[0] = 0x10; // key frame (P=0), version 0, show_frame
   frame.writeUInt8(0x9d, 3);

@@ -8,7 +8,10 @@ describe('parseMediasoupRequest', () => {
         method: 'set-preferred-layers',
         data: { consumerId: 'c1', spatialLayer: 2, temporalLayer: 0 },
       }),
-    ).toEqual({ method: 'set-preferred-layers', data: { consumerId: 'c1', spatialLayer: 2, temporalLayer: 0 } });
+    ).toEqual({
+      method: 'set-preferred-layers',
+      data: { consumerId: 'c1', spatialLayer: 2, temporalLayer: 0 },
+    });
   });
 
   it('refuses an unknown method, including inherited names', () => {
@@ -20,7 +23,10 @@ describe('parseMediasoupRequest', () => {
   it('refuses malformed data naming the fields, never their values', () => {
     const secret = 'v=0 o=- 1 1 IN IP4 10.1.2.3';
     try {
-      parseMediasoupRequest({ method: 'connect-transport', data: { transportId: secret, dtlsParameters: {} } });
+      parseMediasoupRequest({
+        method: 'connect-transport',
+        data: { transportId: secret, dtlsParameters: {} },
+      });
       throw new Error('accepted');
     } catch (error) {
       expect(error).toBeInstanceOf(SfuRequestError);

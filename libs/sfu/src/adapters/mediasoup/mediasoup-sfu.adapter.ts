@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type * as MediasoupModule from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 import {
   SfuRequestError,
@@ -37,7 +38,13 @@ export interface MediasoupSfuOptions {
 
 /** Opus and VP8 (simulcast-capable); VP8's feedback lets mediasoup run transport-cc / REMB. */
 export const MEDIASOUP_CODECS: ms.RouterRtpCodecCapability[] = [
-  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100 },
+  {
+    kind: 'audio',
+    mimeType: 'audio/opus',
+    clockRate: 48000,
+    channels: 2,
+    preferredPayloadType: 100,
+  },
   {
     kind: 'video',
     mimeType: 'video/VP8',
@@ -97,7 +104,7 @@ export class MediasoupSfu implements SfuPort {
   private readonly slots: WorkerSlot[] = [];
   private readonly rooms = new Map<string, Room>();
   private readonly listeners = new Set<(event: SfuEvent) => void>();
-  private mediasoup!: typeof import('mediasoup');
+  private mediasoup!: typeof MediasoupModule;
   private closed = false;
 
   private constructor(
@@ -106,7 +113,10 @@ export class MediasoupSfu implements SfuPort {
   ) {}
 
   /** Starts the workers; throws SfuUnavailableError when the binary does not run. */
-  static async start(options: MediasoupSfuOptions, now: () => Date = () => new Date()): Promise<MediasoupSfu> {
+  static async start(
+    options: MediasoupSfuOptions,
+    now: () => Date = () => new Date(),
+  ): Promise<MediasoupSfu> {
     // mediasoup reads the binary's path from the environment when it is first loaded.
     process.env['MEDIASOUP_WORKER_BIN'] = options.workerBin;
     const sfu = new MediasoupSfu(options, now);
@@ -194,7 +204,9 @@ export class MediasoupSfu implements SfuPort {
       payload: {
         routerRtpCapabilities: room.router.rtpCapabilities,
         recvTransport: transportInfo(participant.recvTransport),
-        ...(participant.sendTransport ? { sendTransport: transportInfo(participant.sendTransport) } : {}),
+        ...(participant.sendTransport
+          ? { sendTransport: transportInfo(participant.sendTransport) }
+          : {}),
         producers: this.producersFor(room, participant),
       },
     };
@@ -242,8 +254,8 @@ export class MediasoupSfu implements SfuPort {
     return { roomId, participants };
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     for (const room of this.rooms.values()) {
       for (const participant of room.participants.values()) clearTimeout(participant.connectTimer);
@@ -254,6 +266,7 @@ export class MediasoupSfu implements SfuPort {
       slot.worker.close();
     }
     this.listeners.clear();
+    return Promise.resolve();
   }
 
   // --- requests ------------------------------------------------------------------------------
@@ -266,7 +279,9 @@ export class MediasoupSfu implements SfuPort {
     switch (request.method) {
       case 'connect-transport': {
         const transport = this.transport(participant, request.data.transportId);
-        await transport.connect({ dtlsParameters: request.data.dtlsParameters as ms.DtlsParameters });
+        await transport.connect({
+          dtlsParameters: request.data.dtlsParameters as ms.DtlsParameters,
+        });
         return {};
       }
       case 'restart-ice': {
@@ -306,7 +321,12 @@ export class MediasoupSfu implements SfuPort {
         await this.producer(participant, request.data.producerId).resume();
         return {};
       case 'consume':
-        return this.consume(room, participant, request.data.producerId, request.data.rtpCapabilities);
+        return this.consume(
+          room,
+          participant,
+          request.data.producerId,
+          request.data.rtpCapabilities,
+        );
       case 'pause-consumer':
         await this.consumer(participant, request.data.consumerId).pause();
         return {};
@@ -320,7 +340,9 @@ export class MediasoupSfu implements SfuPort {
         }
         await consumer.setPreferredLayers({
           spatialLayer: request.data.spatialLayer,
-          ...(request.data.temporalLayer === undefined ? {} : { temporalLayer: request.data.temporalLayer }),
+          ...(request.data.temporalLayer === undefined
+            ? {}
+            : { temporalLayer: request.data.temporalLayer }),
         });
         return { preferredLayers: consumer.preferredLayers ?? null };
       }
@@ -355,7 +377,11 @@ export class MediasoupSfu implements SfuPort {
     });
     participant.consumers.set(consumer.id, consumer);
     const signal = (data: Record<string, unknown>) =>
-      this.emit({ kind: 'signal', ref: participant.ref, data: { ...data, consumerId: consumer.id } });
+      this.emit({
+        kind: 'signal',
+        ref: participant.ref,
+        data: { ...data, consumerId: consumer.id },
+      });
     consumer.observer.once('close', () => participant.consumers.delete(consumer.id));
     consumer.on('producerclose', () => {
       participant.consumers.delete(consumer.id);
@@ -363,7 +389,9 @@ export class MediasoupSfu implements SfuPort {
     });
     consumer.on('producerpause', () => signal({ type: 'consumer-paused' }));
     consumer.on('producerresume', () => signal({ type: 'consumer-resumed' }));
-    consumer.on('layerschange', (layers) => signal({ type: 'consumer-layers', layers: layers ?? null }));
+    consumer.on('layerschange', (layers) =>
+      signal({ type: 'consumer-layers', layers: layers ?? null }),
+    );
     return {
       consumerId: consumer.id,
       producerId,
@@ -437,7 +465,11 @@ export class MediasoupSfu implements SfuPort {
     reason: 'transport-timeout' | 'transport-closed',
   ): void {
     if (this.closed || room.participants.get(participant.ref.participantId) !== participant) return;
-    if (transport && transport !== participant.sendTransport && transport !== participant.recvTransport) {
+    if (
+      transport &&
+      transport !== participant.sendTransport &&
+      transport !== participant.recvTransport
+    ) {
       return; // a transport replaced by a later join
     }
     room.participants.delete(participant.ref.participantId);
@@ -485,9 +517,13 @@ export class MediasoupSfu implements SfuPort {
         const stats = await transport.getStats().catch(() => []);
         for (const stat of stats) {
           // From the participant's side: what the SFU received from it is what it sent.
-          participant.polled.set(transport.id, { sent: stat.bytesReceived, received: stat.bytesSent });
+          participant.polled.set(transport.id, {
+            sent: stat.bytesReceived,
+            received: stat.bytesSent,
+          });
           const tuple = stat.iceSelectedTuple;
-          if (tuple?.remoteIp) participant.remoteAddress = `${tuple.remoteIp}:${tuple.remotePort ?? 0}`;
+          if (tuple?.remoteIp)
+            participant.remoteAddress = `${tuple.remoteIp}:${tuple.remotePort ?? 0}`;
         }
       }
       const last = participant.polled.get(transport.id);
@@ -517,7 +553,10 @@ export class MediasoupSfu implements SfuPort {
     slot: WorkerSlot,
     roomId: string,
   ): Promise<{ router: ms.Router; speakers: ms.ActiveSpeakerObserver }> {
-    const router = await slot.worker.createRouter({ mediaCodecs: MEDIASOUP_CODECS, appData: { roomId } });
+    const router = await slot.worker.createRouter({
+      mediaCodecs: MEDIASOUP_CODECS,
+      appData: { roomId },
+    });
     const speakers = await router.createActiveSpeakerObserver({ interval: 300 });
     speakers.on('dominantspeaker', ({ producer }) => {
       const room = this.rooms.get(roomId);
@@ -555,8 +594,14 @@ export class MediasoupSfu implements SfuPort {
         room.speakers = speakers;
       } catch {
         this.rooms.delete(room.id);
-        for (const participant of room.participants.values()) clearTimeout(participant.connectTimer);
-        this.emit({ kind: 'engine-failure', roomId: room.id, detail: `${detail}; room lost`, reconnect: [] });
+        for (const participant of room.participants.values())
+          clearTimeout(participant.connectTimer);
+        this.emit({
+          kind: 'engine-failure',
+          roomId: room.id,
+          detail: `${detail}; room lost`,
+          reconnect: [],
+        });
         continue;
       }
       for (const participant of room.participants.values()) this.armConnectTimer(room, participant);
@@ -567,7 +612,8 @@ export class MediasoupSfu implements SfuPort {
   private leastLoaded(): WorkerSlot {
     const live = this.slots.filter((slot) => slot.alive);
     if (live.length === 0) throw new SfuUnavailableError('no mediasoup worker is running');
-    const load = (slot: WorkerSlot) => [...this.rooms.values()].filter((room) => room.slot === slot).length;
+    const load = (slot: WorkerSlot) =>
+      [...this.rooms.values()].filter((room) => room.slot === slot).length;
     return live.reduce((best, slot) => (load(slot) < load(best) ? slot : best));
   }
 
@@ -581,7 +627,9 @@ export class MediasoupSfu implements SfuPort {
   }
 
   private transport(participant: Participant, transportId: string): ms.WebRtcTransport {
-    const transport = [participant.sendTransport, participant.recvTransport].find((t) => t?.id === transportId);
+    const transport = [participant.sendTransport, participant.recvTransport].find(
+      (t) => t?.id === transportId,
+    );
     if (!transport) throw new SfuRequestError('no such transport for this participant');
     return transport;
   }
@@ -634,7 +682,9 @@ export class MediasoupSfu implements SfuPort {
   }
 }
 
-function transportInfo(transport: ms.WebRtcTransport | undefined): Record<string, unknown> | undefined {
+function transportInfo(
+  transport: ms.WebRtcTransport | undefined,
+): Record<string, unknown> | undefined {
   if (!transport) return undefined;
   return {
     id: transport.id,

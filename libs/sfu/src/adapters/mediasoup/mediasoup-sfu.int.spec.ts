@@ -10,18 +10,22 @@ import { MediasoupSfu } from './mediasoup-sfu.adapter';
 const binary = locateMediasoupWorker(process.env['MEDIASOUP_WORKER_BIN'] || undefined);
 
 /**
- * Whether this worker completes a real DTLS handshake (scripts/mediasoup/dtls-probe.cjs, a couple
+ * Whether this worker completes a real DTLS handshake (scripts/mediasoup/dtls-probe.mjs, a couple
  * of seconds): the worker built against Debian's libssl 3.0 / libsrtp2 crashed in SSL_read on the
  * first handshake (docs/adr/0025-sfu-engines.md); the media tests then skip, saying so.
  */
 function probeDtls(path: string): string | undefined {
-  const probe = spawnSync(process.execPath, [join(__dirname, '../../../../../scripts/mediasoup/dtls-probe.cjs')], {
-    env: { ...process.env, MEDIASOUP_WORKER_BIN: path },
-    timeout: 120_000,
-  });
+  const probe = spawnSync(
+    process.execPath,
+    [join(__dirname, '../../../../../scripts/mediasoup/dtls-probe.mjs')],
+    {
+      env: { ...process.env, MEDIASOUP_WORKER_BIN: path },
+      timeout: 120_000,
+    },
+  );
   if (probe.status === 0) return undefined;
   return probe.status === 3
-    ? 'this mediasoup worker crashes in the DTLS handshake (dtls-probe.cjs), so no media can flow'
+    ? 'this mediasoup worker crashes in the DTLS handshake (dtls-probe.mjs), so no media can flow'
     : `the DTLS probe did not connect (exit ${probe.status ?? probe.signal})`;
 }
 
