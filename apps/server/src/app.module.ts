@@ -28,6 +28,7 @@ import { PipelineModule } from '@ledgerline/pipeline';
 import { PresenceModule } from '@ledgerline/presence';
 import { PushModule } from '@ledgerline/push';
 import { RealtimeModule } from '@ledgerline/realtime';
+import { SfuModule } from '@ledgerline/sfu';
 import { IceServerIssuer, TurnModule } from '@ledgerline/turn';
 import { DevTokenController } from './dev-tokens/dev-token.controller';
 import { graphqlResolvers } from './graphql-resolvers';
@@ -77,6 +78,8 @@ export class AppModule {
         // libs/calls: membership from the conversations' read model, like presence; iceServers
         // from libs/turn (CALL_ICE_SERVERS below); group calls through SFU_PORT when bound.
         CallsModule.forRoot({ memberships: (client) => new ConversationMemberships(client) }),
+        // libs/sfu: SFU_PORT for group calls (mediasoup when its worker is found, else none).
+        SfuModule.forRoot(),
       ],
       controllers: [
         HealthController,

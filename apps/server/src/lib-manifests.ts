@@ -8,6 +8,7 @@ import type { LibManifest } from '@ledgerline/kernel';
 import { pipelineManifest } from '@ledgerline/pipeline/manifest';
 import { filesManifest } from '@ledgerline/files/manifest';
 import { presenceManifest } from '@ledgerline/presence/manifest';
+import { sfuManifest } from '@ledgerline/sfu/manifest';
 import { pushManifest } from '@ledgerline/push/manifest';
 import { turnManifest } from '@ledgerline/turn/manifest';
 
@@ -27,5 +28,6 @@ export const LEDGERLINE_LIBS: readonly LibManifest[] = [
   turnManifest,
   filesManifest,
   callsManifest,
+  sfuManifest,
   pushManifest,
 ];

@@ -1,0 +1,364 @@
+import { randomBytes } from 'node:crypto';
+import {
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtpHeader,
+  type RTCDtlsTransport,
+  type RtpPacket,
+} from 'werift';
+import type { SfuJoinReply, SfuParticipantRef, SfuPort } from '../sfu.port';
+
+/**
+ * A programmatic WebRTC client for the mediasoup engine, in place of a browser with
+ * mediasoup-client: werift does ICE, DTLS and SRTP for real against the engine's transports (the
+ * remote description is built from the transport's parameters, ICE-lite), and the peer writes its
+ * own RTP through that SRTP session: Opus with an audio-level header extension (the active-speaker
+ * observer reads it) and VP8 key frames on three simulcast SSRCs, each layer's frames carrying
+ * their own width so a receiver can tell which layer it is being sent.
+ */
+const OPUS_PT = 100;
+const VP8_PT = 101;
+const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+const AUDIO_LEVEL_ID = 10;
+/** Frame widths of simulcast layers 0, 1, 2. */
+export const LAYER_WIDTHS = [320, 640, 1280] as const;
+
+interface TransportInfo {
+  id: string;
+  iceParameters: { usernameFragment: string; password: string };
+  iceCandidates: {
+    foundation: string;
+    priority: number;
+    address: string;
+    port: number;
+    protocol: string;
+  }[];
+  dtlsParameters: { fingerprints: { algorithm: string; value: string }[] };
+}
+
+export interface ReceivedMedia {
+  readonly consumerId: string;
+  readonly kind: 'audio' | 'video';
+  readonly ssrc: number;
+  packets: number;
+  /** Width of the last VP8 key frame received (video only). */
+  lastWidth?: number;
+}
+
+export const CLIENT_RTP_CAPABILITIES = {
+  codecs: [
+    {
+      kind: 'audio',
+      mimeType: 'audio/opus',
+      clockRate: 48000,
+      channels: 2,
+      preferredPayloadType: OPUS_PT,
+    },
+    { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, preferredPayloadType: VP8_PT },
+  ],
+  headerExtensions: [],
+};
+
+export class MediasoupTestPeer {
+  private send?: { pc: RTCPeerConnection; dtls: RTCDtlsTransport };
+  private recv?: { pc: RTCPeerConnection; dtls: RTCDtlsTransport };
+  private timer?: NodeJS.Timeout;
+  private readonly received = new Map<number, ReceivedMedia>();
+  private readonly watchers = new Set<() => void>();
+  /** RTP packets sent so far (audio and every video layer). */
+  sent = 0;
+  /** Loudness sent: 0 is the loudest (-dBov), 127 silence. */
+  audioLevel = 127;
+
+  private constructor(
+    private readonly port: SfuPort,
+    readonly ref: SfuParticipantRef,
+    readonly join: SfuJoinReply,
+  ) {}
+
+  /** Joins through the port (not yet connecting any transport). */
+  static async join(
+    port: SfuPort,
+    ref: SfuParticipantRef,
+    options: { listenOnly?: boolean } = {},
+  ): Promise<MediasoupTestPeer> {
+    const reply = await port.join(ref, {
+      userId: `user-${ref.participantId}`,
+      deviceId: `device-${ref.participantId}`,
+      listenOnly: options.listenOnly ?? false,
+    });
+    return new MediasoupTestPeer(port, ref, reply);
+  }
+
+  get sendTransportId(): string | undefined {
+    return (this.join.payload['sendTransport'] as TransportInfo | undefined)?.id;
+  }
+
+  /** Connects the receive transport (ICE + DTLS); media arriving on it is counted per SSRC. */
+  async connectRecv(): Promise<void> {
+    const info = this.join.payload['recvTransport'] as TransportInfo;
+    this.recv = await this.connect(info, 'recvonly');
+    this.recv.dtls.onRtp.subscribe((rtp) => this.count(rtp));
+  }
+
+  /** Connects the send transport and produces audio and three-layer VP8, sending RTP until closed. */
+  async publish(): Promise<{ audioProducerId: string; videoProducerId: string }> {
+    const info = this.join.payload['sendTransport'] as TransportInfo | undefined;
+    if (!info) throw new Error('no send transport (listen-only)');
+    this.send = await this.connect(info, 'sendonly');
+    const audioSsrc = randomBytes(4).readUInt32BE() >>> 1;
+    const videoSsrcs = [1, 2, 3].map((i) => (audioSsrc + i * 1000) >>> 0);
+    const audio = await this.port.request(this.ref, {
+      method: 'produce',
+      data: {
+        kind: 'audio',
+        rtpParameters: {
+          codecs: [{ mimeType: 'audio/opus', payloadType: OPUS_PT, clockRate: 48000, channels: 2 }],
+          headerExtensions: [{ uri: AUDIO_LEVEL_URI, id: AUDIO_LEVEL_ID }],
+          encodings: [{ ssrc: audioSsrc }],
+          rtcp: { cname: this.ref.participantId },
+        },
+      },
+    });
+    const video = await this.port.request(this.ref, {
+      method: 'produce',
+      data: {
+        kind: 'video',
+        rtpParameters: {
+          codecs: [{ mimeType: 'video/VP8', payloadType: VP8_PT, clockRate: 90000 }],
+          encodings: videoSsrcs.map((ssrc) => ({ ssrc })),
+          rtcp: { cname: this.ref.participantId },
+        },
+      },
+    });
+    this.startSending(audioSsrc, videoSsrcs);
+    return {
+      audioProducerId: audio.data['producerId'] as string,
+      videoProducerId: video.data['producerId'] as string,
+    };
+  }
+
+  /** Consumes a producer and resumes it; its packets are then counted. */
+  async consume(producerId: string): Promise<ReceivedMedia> {
+    const reply = await this.port.request(this.ref, {
+      method: 'consume',
+      data: { producerId, rtpCapabilities: CLIENT_RTP_CAPABILITIES },
+    });
+    const consumerId = reply.data['consumerId'] as string;
+    const rtp = reply.data['rtpParameters'] as { encodings: { ssrc: number }[] };
+    const ssrc = rtp.encodings[0]!.ssrc;
+    const media: ReceivedMedia = {
+      consumerId,
+      kind: reply.data['kind'] as 'audio' | 'video',
+      ssrc,
+      packets: 0,
+    };
+    this.received.set(ssrc, media);
+    await this.port.request(this.ref, { method: 'resume-consumer', data: { consumerId } });
+    return media;
+  }
+
+  /** Stops sending and closes both peer connections (the SFU sees the transports go). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all([this.send?.pc.close(), this.recv?.pc.close()]);
+  }
+
+  /** Stops sending RTP but keeps the connections up. */
+  stopSending(): void {
+    clearInterval(this.timer);
+  }
+
+  private count(rtp: RtpPacket): void {
+    const media = this.received.get(rtp.header.ssrc);
+    if (!media) return;
+    media.packets += 1;
+    const width = vp8KeyFrameWidth(rtp.payload);
+    if (media.kind === 'video' && width !== undefined) media.lastWidth = width;
+    for (const watcher of this.watchers) watcher();
+  }
+
+  /**
+   * Resolves once `check` holds, looked at again on every packet received or sent; rejects at a
+   * generous backstop naming `what` (a silent stream is the failure, not slowness).
+   */
+  until(check: () => boolean, what: string, backstopMs = 120_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const watcher = () => {
+        if (!check()) return;
+        this.watchers.delete(watcher);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.watchers.delete(watcher);
+        reject(new Error(`${what}: never happened`));
+      }, backstopMs);
+      this.watchers.add(watcher);
+      watcher();
+    });
+  }
+
+  private startSending(audioSsrc: number, videoSsrcs: number[]): void {
+    const dtls = this.send!.dtls;
+    let seq = 0;
+    let tick = 0;
+    const videoSeq = [0, 0, 0];
+    this.timer = setInterval(() => {
+      tick += 1;
+      seq = (seq + 1) & 0xffff;
+      const audio = new RtpHeader({
+        payloadType: OPUS_PT,
+        ssrc: audioSsrc,
+        sequenceNumber: seq,
+        timestamp: (tick * 960) >>> 0,
+        extension: true,
+        extensions: [{ id: AUDIO_LEVEL_ID, payload: Buffer.from([0x80 | this.audioLevel]) }],
+      });
+      void dtls.sendRtp(randomBytes(60), audio).catch(() => undefined);
+      this.sent += 1;
+      if (tick % 2 === 0) {
+        videoSsrcs.forEach((ssrc, layer) => {
+          videoSeq[layer] = (videoSeq[layer]! + 1) & 0xffff;
+          const header = new RtpHeader({
+            payloadType: VP8_PT,
+            ssrc,
+            sequenceNumber: videoSeq[layer],
+            timestamp: (tick * 1800) >>> 0,
+            marker: true,
+          });
+          void dtls.sendRtp(vp8KeyFrame(tick, LAYER_WIDTHS[layer]!), header).catch(() => undefined);
+          this.sent += 1;
+        });
+      }
+      for (const watcher of this.watchers) watcher();
+    }, 20);
+    this.timer.unref();
+  }
+
+  private async connect(
+    info: TransportInfo,
+    direction: 'sendonly' | 'recvonly',
+  ): Promise<{ pc: RTCPeerConnection; dtls: RTCDtlsTransport }> {
+    const pc = new RTCPeerConnection({
+      codecs: {
+        audio: [
+          new RTCRtpCodecParameters({
+            mimeType: 'audio/opus',
+            clockRate: 48000,
+            channels: 2,
+            payloadType: OPUS_PT,
+          }),
+        ],
+      },
+      iceUseIpv6: false,
+      iceUseTcp: false,
+      iceTcpPassive: false,
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+      bundlePolicy: 'max-bundle',
+    });
+    const transceiver = pc.addTransceiver('audio', { direction });
+    await pc.setLocalDescription(await pc.createOffer());
+    const fingerprint = /a=fingerprint:(\S+) (\S+)/.exec(pc.localDescription!.sdp);
+    if (!fingerprint) throw new Error('werift offered no DTLS fingerprint');
+    await pc.setRemoteDescription({
+      type: 'answer',
+      sdp: remoteAnswer(info, transceiver.mid ?? '0', direction),
+    });
+    // ICE-lite remote: werift is the controlling agent and, as offerer answered with
+    // setup:passive, the DTLS client.
+    await this.port.request(this.ref, {
+      method: 'connect-transport',
+      data: {
+        transportId: info.id,
+        dtlsParameters: {
+          role: 'server',
+          fingerprints: [{ algorithm: fingerprint[1]!, value: fingerprint[2]! }],
+        },
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      if (pc.connectionState === 'connected') return resolve();
+      const { unSubscribe } = pc.connectionStateChange.subscribe((state) => {
+        if (state === 'connected') {
+          unSubscribe();
+          resolve();
+        } else if (state === 'failed' || state === 'closed') {
+          unSubscribe();
+          reject(new Error(`werift connection ${state}`));
+        }
+      });
+    });
+    return { pc, dtls: transceiver.dtlsTransport };
+  }
+}
+
+/** The SFU's side as an SDP answer to werift's single-m-section offer. */
+function remoteAnswer(
+  info: TransportInfo,
+  mid: string,
+  localDirection: 'sendonly' | 'recvonly',
+): string {
+  const fingerprint = info.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256')!;
+  const candidates = info.iceCandidates
+    .filter((c) => c.protocol === 'udp')
+    .map((c) => `a=candidate:${c.foundation} 1 udp ${c.priority} ${c.address} ${c.port} typ host`);
+  return [
+    'v=0',
+    'o=ledgerline-sfu 1 1 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'a=ice-lite',
+    `a=group:BUNDLE ${mid}`,
+    `m=audio 9 UDP/TLS/RTP/SAVPF ${OPUS_PT}`,
+    'c=IN IP4 127.0.0.1',
+    `a=mid:${mid}`,
+    localDirection === 'sendonly' ? 'a=recvonly' : 'a=sendonly',
+    `a=ice-ufrag:${info.iceParameters.usernameFragment}`,
+    `a=ice-pwd:${info.iceParameters.password}`,
+    ...candidates,
+    'a=end-of-candidates',
+    `a=fingerprint:sha-256 ${fingerprint.value}`,
+    'a=setup:active',
+    'a=rtcp-mux',
+    `a=rtpmap:${OPUS_PT} opus/48000/2`,
+    '',
+  ].join('\r\n');
+}
+
+/**
+ * One RTP packet holding a whole VP8 key frame header: payload descriptor with a 15-bit picture
+ * id, TL0PICIDX and TID (what mediasoup's simulcast rewriting needs), then the key frame's start
+ * code and dimensions.
+ */
+function vp8KeyFrame(pictureId: number, width: number): Buffer {
+  const pid = pictureId & 0x7fff;
+  const descriptor = Buffer.from([
+    0x90,
+    0xe0,
+    0x80 | (pid >> 8),
+    pid & 0xff,
+    pictureId & 0xff,
+    0x20,
+  ]);
+  const frame = Buffer.alloc(30);
+  frame[0] = 0x10; // key frame (P=0), version 0, show_frame
+  frame.writeUInt8(0x9d, 3);
+  frame.writeUInt8(0x01, 4);
+  frame.writeUInt8(0x2a, 5);
+  frame.writeUInt16LE(width, 6);
+  frame.writeUInt16LE((width * 9) / 16, 8);
+  return Buffer.concat([descriptor, frame]);
+}
+
+/** The width of a VP8 key frame in an RTP payload (as vp8KeyFrame writes it), else undefined. */
+function vp8KeyFrameWidth(payload: Buffer): number | undefined {
+  if (payload.length < 16 || (payload[0]! & 0x80) === 0) return undefined;
+  let offset = 1;
+  const ext = payload[offset++]!;
+  if (ext & 0x80) offset += payload[offset]! & 0x80 ? 2 : 1;
+  if (ext & 0x40) offset += 1;
+  if (ext & 0x30) offset += 1;
+  if (payload[offset]! & 0x01 || payload[offset + 3] !== 0x9d) return undefined;
+  return payload.readUInt16LE(offset + 6) & 0x3fff;
+}
