@@ -82,7 +82,7 @@ export class FilesController {
             duplex: 'half',
           }
         : {}),
-    } as RequestInit);
+    });
     const response = await this.tus.handleWeb(request);
     res.statusCode = response.status;
     response.headers.forEach((value, name) => res.setHeader(name, value));
