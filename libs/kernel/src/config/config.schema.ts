@@ -169,7 +169,10 @@ export const envSchema = z.object({
   /** An S3-compatible endpoint (MinIO, Ceph…); unset: AWS. Credentials come from the AWS chain. */
   LEDGERLINE_FILES_S3_ENDPOINT: z.string().url().optional(),
   LEDGERLINE_FILES_S3_REGION: z.string().min(1).default('us-east-1'),
-  LEDGERLINE_FILES_S3_PREFIX: z.string().regex(/^([a-z0-9][a-z0-9.-]*\/)*$/).default(''),
+  LEDGERLINE_FILES_S3_PREFIX: z
+    .string()
+    .regex(/^([a-z0-9][a-z0-9.-]*\/)*$/)
+    .default(''),
   LEDGERLINE_FILES_S3_PATH_STYLE: bool.default(true),
   /** Largest file, in bytes (refused at upload creation, before any byte is stored). */
   LEDGERLINE_FILES_MAX_FILE_BYTES: int(1, 2 ** 40).default(2 * 1024 ** 3),
