@@ -248,6 +248,11 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
     expect((await download(elsewhere, fileId)).status).toBe(404);
     const anonymous = await fetch(`${server.url}/v1/files/${fileId}`);
     expect(anonymous.status).toBe(401);
+    const noConversation = await create(nurse, 10, {
+      filename: 'x.pdf',
+      filetype: 'application/pdf',
+    });
+    expect(noConversation.status).toBe(400);
     const notMember = await create(outsider, 10, {
       conversationId,
       filename: 'x.pdf',

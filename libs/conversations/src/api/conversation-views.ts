@@ -287,7 +287,7 @@ function detailsOf(event: ConversationEvent): Partial<EventDetails> {
         text: event.data.text,
         mentions: [...event.data.mentions],
         // libs/files
-        attachmentIds: [...(event.data.attachmentIds ?? [])],
+        attachmentIds: event.data.attachmentIds ? [...event.data.attachmentIds] : null,
       };
     case 'MessageEdited':
       return {

@@ -1,5 +1,6 @@
 import { All, Controller, Delete, Get, HttpCode, Inject, Param, Req, Res } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import contentDisposition from 'content-disposition';
 import type { Server as TusServer } from '@tus/server';
 import {
@@ -21,6 +22,16 @@ export const FILES_TUS_SERVER = Symbol('FilesTusServer');
 export const FILES_DOWNLOADS = Symbol('FileDownloads');
 export const FILES_COMMANDS = Symbol('FileCommands');
 
+/** Headers of one connection, not of the request. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
+
 /** Types a browser may show inline when asked (`?disposition=inline`); anything else downloads. */
 const INLINE = /^(image|video|audio)\//;
 
@@ -41,10 +52,43 @@ export class FilesController {
   @All(['uploads', 'uploads/*upload'])
   async upload(@Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
     // A CORS preflight carries no credential; tus answers it with its capabilities only.
-    if (req.method === 'OPTIONS') return this.tus.handle(req, res);
+    if (req.method === 'OPTIONS') return this.handleTus(req, res);
     const principal = await this.authenticate(req, res);
     if (!principal) return;
-    await requestPrincipal.run(principal, () => this.tus.handle(req, res));
+    await requestPrincipal.run(principal, () => this.handleTus(req, res));
+  }
+
+  /**
+   * Hands the request to tus as a web Request whose body holds at most 256 KiB ahead of what the
+   * upload consumed. (tus's own Node adapter converts the request with a queue counted in chunks
+   * up to the socket's byte high-water mark, 16,384 chunks: when the disk is slower than the
+   * network that buffered up to a gigabyte.)
+   */
+  private async handleTus(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (HOP_BY_HOP.has(name) || value === undefined) continue;
+      for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+    }
+    const hasBody = !['GET', 'HEAD', 'OPTIONS', 'DELETE'].includes(req.method ?? 'GET');
+    const request = new Request(new URL(req.url ?? '/', 'http://ledgerline.invalid'), {
+      method: req.method ?? 'GET',
+      headers,
+      ...(hasBody
+        ? {
+            body: Readable.toWeb(req, {
+              strategy: new ByteLengthQueuingStrategy({ highWaterMark: 256 * 1024 }),
+            }),
+            duplex: 'half',
+          }
+        : {}),
+    });
+    const response = await this.tus.handleWeb(request);
+    res.statusCode = response.status;
+    response.headers.forEach((value, name) => res.setHeader(name, value));
+    res.end(Buffer.from(await response.arrayBuffer()));
+    // A request refused before its body was read: drop the rest instead of reading it.
+    if (hasBody && !req.readableEnded) req.destroy();
   }
 
   @Get(':fileId')

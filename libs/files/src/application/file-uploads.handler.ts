@@ -15,6 +15,7 @@ import {
   type GlobalPosition,
   type IdGenerator,
 } from '@ledgerline/kernel';
+import { isValidConversationId } from '@ledgerline/conversations';
 import type { BlobStore } from '../blob-store/blob-store.port';
 import { checkFileName } from '../domain/file-name';
 import { assertMayUpload } from '../domain/file.decider';
@@ -117,6 +118,9 @@ export class FileUploads {
   /** Checks and opens an upload under `fileId` (a fresh UUID the caller made). */
   async begin(principal: Principal, fileId: string, upload: NewUpload): Promise<void> {
     const { tenantId } = principal;
+    if (!isValidConversationId(upload.conversationId)) {
+      throw new InvalidFileInput('conversationId', 'invalid_format');
+    }
     await this.access.check(principal, 'file.upload', {
       tenantId,
       type: 'conversation',
