@@ -1,4 +1,4 @@
-import type { SqlClient, SqlExecutor } from '@ledgerline/database';
+import { ChannelListener, type SqlClient, type SqlExecutor } from '@ledgerline/database';
 import type { DataKeys } from './data-keys';
 import { assertId } from './key-provider.port';
 
@@ -78,8 +78,7 @@ export function parseKeyInvalidation(payload: string): KeyInvalidation | undefin
 export class KeyInvalidations {
   private readonly subscribers = new Set<(invalidation: KeyInvalidation) => void>();
   private readonly log: KeyInvalidationLog;
-  private unlisten: (() => Promise<void>) | undefined;
-  private listening: Promise<void> | undefined;
+  private readonly listener: ChannelListener;
   /** Notifications handled, for tests and metrics. */
   received = 0;
 
@@ -88,29 +87,19 @@ export class KeyInvalidations {
     private readonly dataKeys: Pick<DataKeys, 'forget' | 'forgetTenant' | 'forgetAll'>,
     options: { readonly log?: KeyInvalidationLog } = {},
   ) {
+    this.listener = new ChannelListener(this.client, KEY_INVALIDATION_CHANNEL, (payload) =>
+      this.onNotify(payload),
+    );
     this.log = options.log ?? SILENT;
   }
 
   /** Starts listening (idempotent); resolves once the channel is listened to. */
   start(): Promise<void> {
-    this.listening ??= this.client
-      .listen(KEY_INVALIDATION_CHANNEL, (payload) => this.onNotify(payload))
-      .then((stop) => {
-        this.unlisten = stop;
-      })
-      .catch((error: unknown) => {
-        this.listening = undefined;
-        throw error;
-      });
-    return this.listening;
+    return this.listener.start();
   }
 
   async stop(): Promise<void> {
-    await this.listening?.catch(() => undefined);
-    const stop = this.unlisten;
-    this.unlisten = undefined;
-    this.listening = undefined;
-    await stop?.();
+    await this.listener.stop();
   }
 
   /** Tells every process (this one included) that the tenant's KEK was rotated. */

@@ -18,5 +18,6 @@ export {
 } from './migrations';
 export { type AppendOnlyTables, APPEND_ONLY_SQLSTATE, appendOnlySql } from './append-only';
 export { openDatabase, type DatabaseSettings } from './open-database';
+export { ChannelListener } from './channel-listener';
 export { DatabaseModule, SQL_CLIENT } from './database.module';
 export { countingSqlClient, type SqlCounter } from './counting-sql-client';

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { DataKeys } from '@ledgerline/crypto';
-import type { SqlClient } from '@ledgerline/database';
+import { ChannelListener, type SqlClient } from '@ledgerline/database';
 import { describeError, type Clock, type IdGenerator } from '@ledgerline/kernel';
 import type { DeviceRef } from '../domain/call.events';
 
@@ -44,8 +44,7 @@ const TAG = 16;
  */
 export class CallSignalRelay {
   private readonly devices = new Map<string, Set<(signal: RelayedSignal) => void>>();
-  private unlisten: (() => Promise<void>) | undefined;
-  private listening: Promise<void> | undefined;
+  private readonly listener: ChannelListener;
   private delivering: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -57,7 +56,11 @@ export class CallSignalRelay {
       readonly ttlMs: number;
       readonly log: SignalRelayLog;
     },
-  ) {}
+  ) {
+    this.listener = new ChannelListener(this.client, CALL_SIGNAL_CHANNEL, (payload) =>
+      this.onNotify(payload),
+    );
+  }
 
   static create(
     client: SqlClient,
@@ -68,24 +71,11 @@ export class CallSignalRelay {
   }
 
   start(): Promise<void> {
-    this.listening ??= this.client
-      .listen(CALL_SIGNAL_CHANNEL, (payload) => this.onNotify(payload))
-      .then((stop) => {
-        this.unlisten = stop;
-      })
-      .catch((error: unknown) => {
-        this.listening = undefined;
-        throw error;
-      });
-    return this.listening;
+    return this.listener.start();
   }
 
   async stop(): Promise<void> {
-    await this.listening?.catch(() => undefined);
-    const stop = this.unlisten;
-    this.unlisten = undefined;
-    this.listening = undefined;
-    await stop?.();
+    await this.listener.stop();
     await this.delivering;
   }
 

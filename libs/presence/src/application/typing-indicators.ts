@@ -1,6 +1,6 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { ConversationNotFoundError } from '@ledgerline/conversations';
-import type { SqlClient } from '@ledgerline/database';
+import { ChannelListener, type SqlClient } from '@ledgerline/database';
 import type { AccessPolicy, Principal } from '@ledgerline/identity';
 import { describeError, type Clock } from '@ledgerline/kernel';
 import {
@@ -68,8 +68,7 @@ export class TypingIndicators {
   private readonly limiter: RateLimiterMemory;
   private readonly log: PresenceLog;
   private nextWatcherId = 1;
-  private unlisten: (() => Promise<void>) | undefined;
-  private listening: Promise<void> | undefined;
+  private readonly listener: ChannelListener;
   /** Signals are handed over one at a time, in the order they arrived. */
   private delivering: Promise<void> = Promise.resolve();
 
@@ -79,6 +78,9 @@ export class TypingIndicators {
     private readonly client: Pick<SqlClient, 'query' | 'listen'>,
     private readonly options: TypingIndicatorsOptions,
   ) {
+    this.listener = new ChannelListener(this.client, TYPING_CHANNEL, (payload) =>
+      this.onNotify(payload),
+    );
     this.limiter = new RateLimiterMemory({
       points: options.rateLimit.points,
       duration: options.rateLimit.windowMs / 1000,
@@ -88,24 +90,11 @@ export class TypingIndicators {
 
   /** Starts listening for every node's signals. */
   start(): Promise<void> {
-    this.listening ??= this.client
-      .listen(TYPING_CHANNEL, (payload) => this.onNotify(payload))
-      .then((stop) => {
-        this.unlisten = stop;
-      })
-      .catch((error: unknown) => {
-        this.listening = undefined;
-        throw error;
-      });
-    return this.listening;
+    return this.listener.start();
   }
 
   async stop(): Promise<void> {
-    await this.listening?.catch(() => undefined);
-    const stop = this.unlisten;
-    this.unlisten = undefined;
-    this.listening = undefined;
-    await stop?.();
+    await this.listener.stop();
     await this.delivering;
   }
 
