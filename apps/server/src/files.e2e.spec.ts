@@ -150,6 +150,7 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
       LEDGERLINE_DATA_DIR: dataDir,
       LEDGERLINE_TURN_ENABLED: 'false',
       LEDGERLINE_FILES_MAX_FILE_BYTES: String(MAX_FILE),
+      LEDGERLINE_FILES_MAX_TENANT_BYTES: String(3 * MAX_FILE),
     };
     if (kind === 'postgres') {
       db = await openTestDatabase('postgres');
@@ -311,6 +312,39 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
       filetype: 'application/x-msdownload',
     });
     expect(exe.status).toBe(400);
+  });
+
+  it('refuses an upload past the tenant’s cap (uploads under way count), until one is terminated', async () => {
+    const locations: string[] = [];
+    let refused: Response | undefined;
+    for (let i = 0; i < 4 && !refused; i++) {
+      const answer = await create(nurse, MAX_FILE, {
+        conversationId,
+        filename: `big-${i}.pdf`,
+        filetype: 'application/pdf',
+      });
+      if (answer.status === 201) locations.push(answer.headers.get('location')!);
+      else refused = answer;
+    }
+    expect(refused?.status).toBe(413);
+    expect(((await refused!.json()) as { code: string }).code).toBe('too_large');
+    for (const location of locations) {
+      const gone = await fetch(new URL(location, server.url), {
+        method: 'DELETE',
+        headers: tus(nurse),
+      });
+      expect(gone.status).toBe(204);
+    }
+    const again = await create(nurse, MAX_FILE, {
+      conversationId,
+      filename: 'big-again.pdf',
+      filetype: 'application/pdf',
+    });
+    expect(again.status).toBe(201);
+    await fetch(new URL(again.headers.get('location')!, server.url), {
+      method: 'DELETE',
+      headers: tus(nurse),
+    });
   });
 
   it('refuses a resumed request at the wrong offset, then resumes from the right one', async () => {
