@@ -612,6 +612,16 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
         conversations: [{ conversationId, revision: -1 }],
       });
       expect(synced.ok).toBe(true);
+      // The uploads' own events are in the catch-up as `Other` (readable), never as `Unavailable`,
+      // which tells a client the event was shredded.
+      const caughtUp = reader.events(conversationId) as unknown as {
+        kind: string;
+        type?: string;
+      }[];
+      expect(caughtUp.filter((e) => e.kind === 'Unavailable')).toEqual([]);
+      expect(caughtUp).toContainEqual(
+        expect.objectContaining({ kind: 'Other', type: 'FileUploaded' }),
+      );
       const reply = await sender.request('send', {
         conversationId,
         clientMessageId: `rt-file-${kind}`,

@@ -42,6 +42,7 @@ import {
 import { SqlReplayHints } from './application/queries/replay-hints.adapter';
 import type { ConversationLimits } from './domain/conversation.commands';
 import { ConversationProjections } from './projections/conversation-projections';
+import { READ_YOUR_WRITES_TIMEOUT_MS } from './api/conversation-api.config';
 
 export interface ConversationsModuleOptions {
   /** Snapshot a conversation's state every this many events (default 100). */
@@ -190,6 +191,7 @@ export class ConversationsModule {
             LEDGER,
             EmergencyAccess,
             ConversationProjections,
+            EVENT_STORE,
           ],
           useFactory: (
             access: AccessPolicy,
@@ -197,10 +199,16 @@ export class ConversationsModule {
             client: SqlClient,
             ledger: Ledger,
             emergency: EmergencyAccess,
+            projections: ConversationProjections,
+            store: EventStore,
           ) =>
             new ConversationQueries(access, accessLog, client, ledger, {
               maxPageSize: options.maxPageSize,
               emergency,
+              caughtUp: async () =>
+                projections.waitFor(await store.headPosition(), {
+                  timeoutMs: READ_YOUR_WRITES_TIMEOUT_MS,
+                }),
             }),
         },
         {

@@ -15,6 +15,8 @@ export interface RealtimeEventSource {
   readonly revision: bigint;
   /** Undefined when its data key was shredded: the frame then says `Unavailable`, nothing more. */
   readonly event: ConversationEvent | undefined;
+  /** Another lib's event in the conversation's stream: the frame says `Other` and its type. */
+  readonly otherType?: string;
 }
 
 /**
@@ -30,7 +32,11 @@ export function realtimeEventFields(source: RealtimeEventSource, catchUp: boolea
     revision: Number(source.revision),
     ...(catchUp ? { catchUp: true } : {}),
   };
-  if (source.event === undefined) return { ...where, kind: 'Unavailable' };
+  if (source.event === undefined) {
+    return source.otherType === undefined
+      ? { ...where, kind: 'Unavailable' }
+      : { ...where, kind: 'Other', type: source.otherType };
+  }
   const payload = toConversationEventPayload({ ...source, event: source.event });
   const details: Record<string, ReplyFields[string]> = {};
   for (const [key, value] of Object.entries(payload)) {

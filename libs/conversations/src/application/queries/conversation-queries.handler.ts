@@ -215,6 +215,12 @@ export interface ConversationQueriesOptions {
   readonly openConcurrency?: number;
   /** Break-glass grants: a named non-member may read under one (recorded and alerted). */
   readonly emergency?: Pick<EmergencyAccess, 'activeGrant' | 'used'>;
+  /**
+   * Resolves once the read models hold everything committed when it was called. Awaited before a
+   * "not a member" answer is given: a conversation created (or joined) just before is the
+   * caller's own write, never "not found".
+   */
+  readonly caughtUp?: () => Promise<void>;
 }
 
 interface MessageRow {
@@ -284,6 +290,8 @@ export class ConversationQueries {
   private readonly memberships: ConversationMemberships;
   private readonly emergency: ConversationQueriesOptions['emergency'];
 
+  private readonly caughtUp: (() => Promise<void>) | undefined;
+
   constructor(
     private readonly access: Pick<AccessPolicy, 'check'>,
     private readonly accessLog: AccessRecorder,
@@ -295,6 +303,7 @@ export class ConversationQueries {
     this.defaultPageSize = Math.min(options.defaultPageSize ?? 50, this.maxPageSize);
     this.previewChars = options.previewChars ?? 140;
     this.openConcurrency = options.openConcurrency ?? 8;
+    this.caughtUp = options.caughtUp;
     this.contents = new SealedContents(ledger);
     this.memberships = new ConversationMemberships(db);
     this.emergency = options.emergency;
@@ -751,9 +760,13 @@ export class ConversationQueries {
       operation,
     );
     const streamId = conversationStreamId(principal.tenantId, conversationId);
-    const memberIds = [
-      ...(await this.memberships.membersOf(principal.tenantId, conversationId)),
-    ].sort();
+    const members = async () =>
+      [...(await this.memberships.membersOf(principal.tenantId, conversationId))].sort();
+    let memberIds = await members();
+    if (principal.kind !== 'service' && !memberIds.includes(principal.id) && this.caughtUp) {
+      await this.caughtUp();
+      memberIds = await members();
+    }
     if (
       principal.kind !== 'service' &&
       !memberIds.includes(principal.id) &&

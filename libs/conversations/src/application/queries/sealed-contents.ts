@@ -13,8 +13,13 @@ export interface StoredConversationEvent {
   readonly eventId: string;
   readonly revision: bigint;
   readonly position: GlobalPosition;
-  /** Undefined when its data key was shredded. */
+  /** Undefined when its data key was shredded, or when it is another lib's event (`otherType`). */
   readonly event: ConversationEvent | undefined;
+  /**
+   * The type of an event another lib keeps in the conversation's stream (a file's upload,
+   * quarantine, thumbnail, removal): readable, just not a conversation event.
+   */
+  readonly otherType?: string;
 }
 
 /** An event opened for a query: its content, or `unavailable` when its data key was shredded. */
@@ -86,12 +91,18 @@ export class SealedContents {
     maxCount: number,
   ): Promise<StoredConversationEvent[]> {
     const events = await this.ledger.readStream(streamId, { fromRevision, maxCount });
-    return events.map((opened) => ({
-      eventId: opened.eventId,
-      revision: opened.revision,
-      position: opened.position,
-      event: openConversationEvent(opened),
-    }));
+    return events.map((opened) => {
+      const event = openConversationEvent(opened);
+      return {
+        eventId: opened.eventId,
+        revision: opened.revision,
+        position: opened.position,
+        event,
+        ...(event === undefined && opened.body.status === 'available'
+          ? { otherType: opened.type }
+          : {}),
+      };
+    });
   }
 }
 
