@@ -620,7 +620,7 @@ describe.each(availableDatabases())('files through the server on %s', (kind) => 
       }[];
       expect(caughtUp.filter((e) => e.kind === 'Unavailable')).toEqual([]);
       expect(caughtUp).toContainEqual(
-        expect.objectContaining({ kind: 'Other', type: 'FileUploaded' }),
+        expect.objectContaining({ kind: 'Other', eventType: 'FileUploaded' }),
       );
       const reply = await sender.request('send', {
         conversationId,

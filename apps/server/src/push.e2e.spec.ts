@@ -17,7 +17,8 @@ import { ApnsStandIn, createStandInTls, type StandInTls } from '@ledgerline/push
 import { startServer, type RunningServer } from './bootstrap';
 
 // A member registers a phone over GraphQL; a message to them while they hold no realtime
-// connection reaches the APNs stand-in the server is configured with, carrying no text; a muted
+// connection reaches the APNs stand-in the server is configured with, carrying no text, title or
+// file name; a muted
 // conversation says so in `conversations` and pushes nothing.
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);
@@ -103,6 +104,36 @@ describe.each(availableDatabases())('push over GraphQL, to an APNs stand-in (%s)
       headers: clientHeaders(await devToken(server.url, { tenantId: TENANT, userId })),
     });
 
+  /** A small PDF uploaded over tus (one request) into the conversation; its file id. */
+  async function uploadPdf(token: string, conversationId: string, name: string): Promise<string> {
+    const body = Buffer.from(
+      '%PDF-1.7\n%\u00e2\u00e3\u00cf\u00d3\n1 0 obj\n<<>>\nendobj\n',
+      'latin1',
+    );
+    const b64 = (v: string) => Buffer.from(v, 'utf8').toString('base64');
+    const headers = { ...clientHeaders(token), 'tus-resumable': '1.0.0' };
+    const created = await fetch(`${server.url}/v1/files/uploads`, {
+      method: 'POST',
+      headers: {
+        ...headers,
+        'upload-length': String(body.length),
+        'upload-metadata': `conversationId ${b64(conversationId)},filename ${b64(name)},filetype ${b64('application/pdf')}`,
+      },
+    });
+    expect(created.status).toBe(201);
+    const done = await fetch(new URL(created.headers.get('location')!, server.url), {
+      method: 'PATCH',
+      headers: {
+        ...headers,
+        'upload-offset': '0',
+        'content-type': 'application/offset+octet-stream',
+      },
+      body,
+    });
+    expect(done.status).toBe(204);
+    return done.headers.get('ledgerline-file-id')!;
+  }
+
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'ledgerline-push-e2e-'));
     tls = createStandInTls();
@@ -162,8 +193,16 @@ describe.each(availableDatabases())('push over GraphQL, to an APNs stand-in (%s)
         members: [{ id: 'bob', kind: 'USER', role: 'MEMBER' }],
       },
     });
+    // The message carries a file whose name is the canary too (uploaded over tus as alice).
+    const aliceToken = await devToken(server.url, { tenantId: TENANT, userId: 'alice' });
+    const fileId = await uploadPdf(aliceToken, conversationId, `${CANARY} scan.pdf`);
     await alice.request(SEND, {
-      input: { conversationId, clientMessageId: randomUUID(), text: `${CANARY} text` },
+      input: {
+        conversationId,
+        clientMessageId: randomUUID(),
+        text: `${CANARY} text`,
+        attachmentIds: [fileId],
+      },
     });
     const [push] = await apns.received.until(
       (items) => items.some((r) => r.token === token),

@@ -35,7 +35,7 @@ export function realtimeEventFields(source: RealtimeEventSource, catchUp: boolea
   if (source.event === undefined) {
     return source.otherType === undefined
       ? { ...where, kind: 'Unavailable' }
-      : { ...where, kind: 'Other', type: source.otherType };
+      : { ...where, kind: 'Other', eventType: source.otherType };
   }
   const payload = toConversationEventPayload({ ...source, event: source.event });
   const details: Record<string, ReplyFields[string]> = {};
