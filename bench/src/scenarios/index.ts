@@ -1,6 +1,7 @@
 import { auditedHistoryRead } from './audited-history-read';
 import { checkpointThroughput } from './checkpoint-throughput';
 import { eventStoreAppend } from './event-store-append';
+import { filesTransfer } from './files-transfer';
 import { graphqlSendMessage } from './graphql-send-message';
 import { kmsCalls } from './kms-calls';
 import { pushDispatch } from './push-dispatch';
@@ -28,4 +29,6 @@ export const scenarios: readonly Scenario[] = [
   turnRelay,
   // libs/push
   pushDispatch,
+  // libs/files
+  filesTransfer,
 ];
