@@ -30,7 +30,7 @@ import {
   type ProjectionProcessor,
 } from '@ledgerline/pipeline';
 import { ConversationCommands } from './application/conversation-commands.handler';
-import { SqlConversationSnapshots } from './application/conversation-snapshots.adapter';
+import { SqlConversationSnapshots } from './adapters/sql-conversation-snapshots.adapter';
 import { ConversationStates } from './application/conversation-states';
 import { EmergencyAccess } from './application/emergency/emergency-access.handler';
 import { AttachmentChecks } from './application/attachment-checks';
@@ -39,7 +39,7 @@ import {
   ConversationReplay,
   PointInTimeReplay,
 } from './application/queries/conversation-replay.handler';
-import { SqlReplayHints } from './application/queries/replay-hints.adapter';
+import { SqlReplayHints } from './adapters/sql-replay-hints.adapter';
 import type { ConversationLimits } from './domain/conversation.commands';
 import { ConversationProjections } from './projections/conversation-projections';
 import { READ_YOUR_WRITES_TIMEOUT_MS } from './api/conversation-api.config';

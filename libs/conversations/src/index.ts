@@ -108,11 +108,13 @@ export {
 } from './application/conversation-states';
 export {
   SqlConversationSnapshots,
-  type ConversationSnapshotStore,
-  type ConversationSnapshotRecord,
-  type SnapshotProblem,
   type SqlConversationSnapshotsOptions,
-} from './application/conversation-snapshots.adapter';
+} from './adapters/sql-conversation-snapshots.adapter';
+export type {
+  ConversationSnapshotStore,
+  ConversationSnapshotRecord,
+  SnapshotProblem,
+} from './application/conversation-snapshots.port';
 export {
   encodeConversationEvent,
   decodeConversationEvent,
@@ -190,7 +192,8 @@ export {
   InvalidAsOfError,
   ReplayConversationNotFoundError,
 } from './application/queries/conversation-replay.errors';
-export { SqlReplayHints, type ReplayHintSource } from './application/queries/replay-hints.adapter';
+export { SqlReplayHints } from './adapters/sql-replay-hints.adapter';
+export type { ReplayHintSource } from './application/queries/replay-hints.port';
 export {
   ConversationProjections,
   CONVERSATION_PROJECTIONS,

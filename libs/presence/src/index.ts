@@ -50,7 +50,7 @@ export type {
   ConnectionSubject,
   ConnectionObservation,
 } from './application/presence-connections.port';
-export { SqlPresenceConnections } from './application/sql-presence-connections.adapter';
+export { SqlPresenceConnections } from './adapters/sql-presence-connections.adapter';
 export { presenceManifest } from './manifest';
 export {
   PresenceFanOut,

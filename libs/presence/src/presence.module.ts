@@ -20,7 +20,7 @@ import {
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
 import { PresenceService, type PresenceMemberships } from './application/presence-service';
 import type { PresenceLog } from './application/presence-views';
-import { SqlPresenceConnections } from './application/sql-presence-connections.adapter';
+import { SqlPresenceConnections } from './adapters/sql-presence-connections.adapter';
 import { TypingIndicators, type TypingMemberships } from './application/typing-indicators';
 import { presenceConfig } from './presence.config';
 

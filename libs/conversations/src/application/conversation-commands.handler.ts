@@ -16,7 +16,7 @@ import {
 import { conversationStreamId } from '../domain/stream-ids';
 import { encodeConversationEvent, type CausalIds } from './conversation-events.codec';
 import { permissionFor } from './conversation-permissions';
-import type { ConversationSnapshotStore } from './conversation-snapshots.adapter';
+import type { ConversationSnapshotStore } from './conversation-snapshots.port';
 import type {
   ConversationStates,
   LoadedConversation,

@@ -11,7 +11,7 @@ import { decodeConversationEvent, isConversationEventType } from './conversation
 import type {
   ConversationSnapshotRecord,
   ConversationSnapshotStore,
-} from './conversation-snapshots.adapter';
+} from './conversation-snapshots.port';
 import { ConversationShreddedError } from './conversations.errors';
 
 /** Where a message's `MessageSent` event landed: what an ack (or a retried send's ack) carries. */

@@ -16,7 +16,7 @@ import {
 import { LATEST, type AsOf, type ReplayedMessage } from './conversation-replay';
 import { ReplayConversationNotFoundError } from './conversation-replay.errors';
 import { ConversationReplay, PointInTimeReplay } from './conversation-replay.handler';
-import { SqlReplayHints } from './replay-hints.adapter';
+import { SqlReplayHints } from '../../adapters/sql-replay-hints.adapter';
 
 const ORIGINAL = 'CANARY-7f2a BP 120/80 for Jane Roe';
 const EDITED = 'CANARY-7f2a BP 130/85 for Jane Roe';

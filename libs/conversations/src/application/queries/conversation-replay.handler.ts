@@ -28,7 +28,7 @@ import {
 } from './conversation-replay';
 import { ReplayConversationNotFoundError } from './conversation-replay.errors';
 import { parseContentReason, withoutContent } from './minimum-necessary';
-import type { ReplayHintSource } from './replay-hints.adapter';
+import type { ReplayHintSource } from './replay-hints.port';
 
 /**
  * Who asks for a replay, as the access record names them: a principal (through GraphQL) or an

@@ -39,7 +39,7 @@ import {
   type ConversationCommandsOptions,
 } from '../conversation-commands.handler';
 import { conversationsManifest } from '../../manifest';
-import { SqlConversationSnapshots } from '../conversation-snapshots.adapter';
+import { SqlConversationSnapshots } from '../../adapters/sql-conversation-snapshots.adapter';
 import { ConversationStates } from '../conversation-states';
 import { ConversationQueries } from '../queries/conversation-queries.handler';
 

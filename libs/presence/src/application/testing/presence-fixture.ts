@@ -25,7 +25,7 @@ import {
 import type { PresenceChange, TypingSignal } from '../presence-views';
 import { PresenceService, type PresenceServiceOptions } from '../presence-service';
 import { presenceManifest } from '../../manifest';
-import { SqlPresenceConnections } from '../sql-presence-connections.adapter';
+import { SqlPresenceConnections } from '../../adapters/sql-presence-connections.adapter';
 import { TypingIndicators, type TypingIndicatorsOptions } from '../typing-indicators';
 
 // The checked-in roles file, as the server loads it.

@@ -5,7 +5,7 @@ import type {
   ConnectionRef,
   ConnectionSubject,
   PresenceConnections,
-} from './presence-connections.port';
+} from '../application/presence-connections.port';
 
 interface SubjectRow {
   tenant_id: string;

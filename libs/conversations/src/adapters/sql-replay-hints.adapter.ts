@@ -1,18 +1,6 @@
 import type { SqlExecutor } from '@ledgerline/database';
-import type { ReplayHints } from './conversation-replay';
-
-/**
- * Where a replay learns which message a shredded event was about. Every adapter guarantees: ids
- * only (never text), at most one entry per revision asked for, and an empty answer rather than an
- * error for revisions it does not know.
- */
-export interface ReplayHintSource {
-  hintsFor(
-    tenantId: string,
-    conversationId: string,
-    revisions: readonly bigint[],
-  ): Promise<ReplayHints>;
-}
+import type { ReplayHints } from '../application/queries/conversation-replay';
+import type { ReplayHintSource } from '../application/queries/replay-hints.port';
 
 /**
  * Hints from the conversations read models, which projected each event's message id before its
