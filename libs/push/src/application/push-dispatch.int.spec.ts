@@ -467,58 +467,67 @@ for (const kind of availableDatabases()) {
         x.f.clock.set(new Date());
       });
 
-      it('a burst of 10,000 messages to a group keeps one outbox row per device, sends one push each, and claims at most a batch at a time', async () => {
-        const t = newTenant();
-        const members = Array.from({ length: 20 }, (_, i) => `m${i}`);
-        const tokens = new Map<string, string>();
-        for (const id of members) {
-          tokens.set(id, (await register({ ...t.alice, id })).token);
-        }
-        const conversationId = await group(t.alice, members);
-        // The messages are appended as the decider would write them, 250 to an append, so the
-        // test spends its time in the projection and the dispatcher, not in 10,000 round trips.
-        const streamId = conversationStreamId(t.tenantId, conversationId);
-        let position;
-        for (let sequence = 1; sequence <= 10_000; sequence += 250) {
-          const events = Array.from({ length: 250 }, (_, i) =>
-            encodeConversationEvent(
-              {
-                type: 'MessageSent',
-                v: 1,
-                data: {
-                  tenantId: t.tenantId,
-                  conversationId,
-                  actor: { id: 'alice', kind: 'user' },
-                  at: x.f.clock.now().toISOString(),
-                  messageId: randomUUID(),
-                  clientMessageId: randomUUID(),
-                  sequence: sequence + i,
-                  text: `${PUSH_CANARY} ${sequence + i}`,
-                  mentions: [],
+      // 10,000 messages through the projections take minutes on the embedded database's one
+      // connection; the burst's semantics are the same on both, so it runs on PostgreSQL when
+      // there is one (CI) and on PGlite otherwise.
+      const burstOn = availableDatabases().includes('postgres') ? 'postgres' : 'pglite';
+      (kind === burstOn ? it : it.skip)(
+        `a burst of 10,000 messages to a group keeps one outbox row per device, sends one push each, and claims at most a batch at a time${kind === burstOn ? '' : ` [runs on ${burstOn} only]`}`,
+        async () => {
+          const t = newTenant();
+          const members = Array.from({ length: 20 }, (_, i) => `m${i}`);
+          const tokens = new Map<string, string>();
+          for (const id of members) {
+            tokens.set(id, (await register({ ...t.alice, id })).token);
+          }
+          const conversationId = await group(t.alice, members);
+          // The messages are appended as the decider would write them, 250 to an append, so the
+          // test spends its time in the projection and the dispatcher, not in 10,000 round trips.
+          const streamId = conversationStreamId(t.tenantId, conversationId);
+          let position;
+          for (let sequence = 1; sequence <= 10_000; sequence += 250) {
+            const events = Array.from({ length: 250 }, (_, i) =>
+              encodeConversationEvent(
+                {
+                  type: 'MessageSent',
+                  v: 1,
+                  data: {
+                    tenantId: t.tenantId,
+                    conversationId,
+                    actor: { id: 'alice', kind: 'user' },
+                    at: x.f.clock.now().toISOString(),
+                    messageId: randomUUID(),
+                    clientMessageId: randomUUID(),
+                    sequence: sequence + i,
+                    text: `${PUSH_CANARY} ${sequence + i}`,
+                    mentions: [],
+                  },
                 },
-              },
-              randomUUID(),
-            ),
+                randomUUID(),
+              ),
+            );
+            position = (await x.f.ledger.append(t.tenantId, streamId, events, 'any')).position;
+          }
+          await x.caughtUp(position);
+          const [rows] = await x.f.db.client.query<{ n: string; total: string }>(
+            `select count(*)::text as n, sum(event_count)::text as total from ll_push_outbox where tenant_id = $1`,
+            [t.tenantId],
           );
-          position = (await x.f.ledger.append(t.tenantId, streamId, events, 'any')).position;
-        }
-        await x.caughtUp(position);
-        const [rows] = await x.f.db.client.query<{ n: string; total: string }>(
-          `select count(*)::text as n, sum(event_count)::text as total from ll_push_outbox where tenant_id = $1`,
-          [t.tenantId],
-        );
-        expect(rows).toEqual({ n: '20', total: String(20 * 10_000) });
-        const dispatcher = x.newDispatcher({ batchSize: 8 });
-        const rounds: number[] = [];
-        for (let n = await dispatcher.round(); n > 0; n = await dispatcher.round()) rounds.push(n);
-        expect(Math.max(...rounds)).toBeLessThanOrEqual(8);
-        for (const token of tokens.values()) {
-          const pushes = pushesTo(token);
-          expect(pushes).toHaveLength(1);
-          expect(JSON.parse(pushes[0]!.body)).toMatchObject({ ll: { count: 10_000 } });
-        }
-        expect(JSON.stringify(x.apns.received.items)).not.toContain(PUSH_CANARY);
-      }, 600_000);
+          expect(rows).toEqual({ n: '20', total: String(20 * 10_000) });
+          const dispatcher = x.newDispatcher({ batchSize: 8 });
+          const rounds: number[] = [];
+          for (let n = await dispatcher.round(); n > 0; n = await dispatcher.round())
+            rounds.push(n);
+          expect(Math.max(...rounds)).toBeLessThanOrEqual(8);
+          for (const token of tokens.values()) {
+            const pushes = pushesTo(token);
+            expect(pushes).toHaveLength(1);
+            expect(JSON.parse(pushes[0]!.body)).toMatchObject({ ll: { count: 10_000 } });
+          }
+          expect(JSON.stringify(x.apns.received.items)).not.toContain(PUSH_CANARY);
+        },
+        600_000,
+      );
     });
   });
 }

@@ -8,7 +8,7 @@ import {
 } from '@ledgerline/conversations';
 import { migrateSchema } from '@ledgerline/database';
 import { AccessPolicy, loadRolePolicy, type Principal } from '@ledgerline/identity';
-import { uuidV7Generator, type GlobalPosition } from '@ledgerline/kernel';
+import { schemaOf, uuidV7Generator, type GlobalPosition } from '@ledgerline/kernel';
 import { CommandRunner, ProjectionProcessor } from '@ledgerline/pipeline';
 import { SqlPresenceConnections } from '@ledgerline/presence';
 import {
@@ -34,6 +34,9 @@ import type { PushPlatform } from '../domain/push.events';
 import { loadPushTemplates } from '../application/push-templates.loader';
 import { pushManifest } from '../manifest';
 import { PUSH_PROJECTION, pushProjection } from '../projections/push.projection';
+import { conversationsManifest } from '@ledgerline/conversations/manifest';
+import { pipelineManifest } from '@ledgerline/pipeline/manifest';
+import { presenceManifest } from '@ledgerline/presence/manifest';
 
 const POLICIES = join(__dirname, '../../../../policies');
 
@@ -86,7 +89,11 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
     snapshots,
     { clock: f.clock, ids: uuidV7Generator },
   );
-  await migrateSchema(f.db.client, pushManifest.schema!);
+  // Push reads the conversations' members and presence's connections beside its own tables.
+  await migrateSchema(
+    f.db.client,
+    schemaOf([pipelineManifest, conversationsManifest, presenceManifest, pushManifest]),
+  );
   const processor = ProjectionProcessor.create(f.db.client, f.ledger, {
     restartDelayMs: 20,
     maxRestartDelayMs: 200,
