@@ -99,7 +99,7 @@ export async function openCallsFixture(kind: TestDatabaseKind): Promise<CallsFix
         log: { warn: () => undefined },
       });
       const states = new CallStates(f.ledger);
-      const log = { warn: (x: object) => console.warn(JSON.stringify(x)), error: () => undefined };
+      const log = { warn: () => undefined, error: () => undefined };
       const service = new CallService(
         new CommandRunner(f.ledger, access, { ids: uuidV7Generator }),
         states,
