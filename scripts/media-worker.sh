@@ -31,10 +31,14 @@ fi
 
 cache="${LEDGERLINE_CACHE:-$HOME/.cache/ledgerline}/mediasoup-worker-$version"
 bin="$cache/mediasoup-worker"
-if [[ -x "$bin" && "${MEDIA_WORKER_FORCE:-0}" != 1 ]]; then
+# The binary is reused only when it was built with this very patch (its hash is kept beside it):
+# a changed recipe rebuilds, whatever the cache holds.
+recipe="$(sha256sum "$patch_file" | cut -c1-16)"
+if [[ -x "$bin" && "$(cat "$bin.recipe" 2>/dev/null)" == "$recipe" && "${MEDIA_WORKER_FORCE:-0}" != 1 ]]; then
   echo "media-worker: cached mediasoup $version worker: $bin"
   exit 0
 fi
+rm -f "$bin" "$bin.recipe" "$bin.dtls-ok"
 
 for tool in meson ninja flatc pkg-config c++ patch; do
   if ! command -v "$tool" >/dev/null 2>&1; then
@@ -74,10 +78,12 @@ MEDIASOUP_WORKER_BIN="$scratch/mediasoup-worker" node -e "
     .catch((e) => { console.error('media-worker: smoke test failed:', e.message); process.exit(1); });
 "
 mv -f "$scratch/mediasoup-worker" "$bin"
+echo "$recipe" >"$bin.recipe"
 echo "media-worker: built mediasoup $version worker in $(( $(date +%s) - start ))s: $bin"
 
-# A real DTLS handshake (werift as the client). Known: this build crashes in SSL_read on it (see
-# docs/adr/0025-sfu-engines.md); the SFU contract suite probes again and skips its media tests.
+# A real DTLS handshake (werift as the client). Before the patch's DtlsTransport.cpp hunk, this
+# build crashed in SSL_read on it (docs/adr/0025-sfu-engines.md); the SFU contract suite probes
+# again and skips its media tests, saying why, if a worker ever fails it.
 # Its verdict is kept beside the binary: with LEDGERLINE_SFU_ENGINE=auto a server uses only a
 # worker that passed it (libs/sfu/src/adapters/mediasoup/mediasoup-worker-binary.ts).
 if MEDIASOUP_WORKER_BIN="$bin" node "$root/scripts/mediasoup/dtls-probe.mjs"; then
