@@ -134,27 +134,47 @@ export {
 export {
   ConversationQueries,
   type ConversationQueriesOptions,
-  type ConversationSummary,
-  type ConversationReceipts,
-  type DeliveryMarkView,
-  type EditHistory,
-  type ListConversationsRequest,
-  type MessageContent,
-  type MessageReactions,
-  type MessageReceipts,
-  type MessageVersion,
-  type MessageView,
-  type Page,
-  type PageRequest,
-  type ReactionCount,
-  type ReadMarkView,
-  type Thread,
-  type TitleContent,
-  type ConversationEventRecord,
-  type ConversationEventsPage,
-  type ConversationEventsRequest,
-  type SentMessagePlacement,
 } from './application/queries/conversation-queries.handler';
+export type {
+  ConversationSummary,
+  ConversationReceipts,
+  DeliveryMarkView,
+  EditHistory,
+  ListConversationsRequest,
+  MessageContent,
+  MessageReactions,
+  MessageReceipts,
+  MessageVersion,
+  MessageView,
+  Page,
+  PageRequest,
+  ReactionCount,
+  ReadMarkView,
+  Thread,
+  TitleContent,
+  ConversationEventRecord,
+  ConversationEventsPage,
+  ConversationEventsRequest,
+  SentMessagePlacement,
+} from './application/queries/conversation-queries.views';
+export type { ConversationReadModels } from './application/queries/conversation-read-models.port';
+export type {
+  ConversationListReads,
+  ConversationListEntry,
+  MemberConversationsRequest,
+} from './application/queries/conversation-list-reads.port';
+export type {
+  MessageHistoryReads,
+  MessagePageRequest,
+  MessageRecord,
+} from './application/queries/message-history-reads.port';
+export type {
+  MessageEditsReads,
+  MessageVersionRecord,
+} from './application/queries/message-edits-reads.port';
+export type { ReactionsReads, ReactionRecord } from './application/queries/reactions-reads.port';
+export type { ReceiptsReads } from './application/queries/receipts-reads.port';
+export { sqlConversationReadModels } from './adapters/sql-conversation-read-models.adapter';
 export { ConversationMemberships } from './application/queries/conversation-memberships';
 export {
   LATEST,
