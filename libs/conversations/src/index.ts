@@ -27,6 +27,7 @@ export {
 export {
   MEMBER_ROLES,
   CONVERSATION_EVENT_VERSIONS,
+  isConversationEventType,
   type ConversationActor,
   type Participant,
   type ParticipantKind,
@@ -119,7 +120,6 @@ export {
   encodeConversationEvent,
   decodeConversationEvent,
   openConversationEvent,
-  isConversationEventType,
   type CausalIds,
 } from './application/conversation-events.codec';
 export {
@@ -179,14 +179,14 @@ export { ConversationMemberships } from './application/queries/conversation-memb
 export {
   LATEST,
   NO_REPLAY_HINTS,
-  ConversationReplayFold,
+  ConversationAsOfFold,
+  foldConversationAsOf,
   asSeenByMember,
   formatAsOf,
   isAtOrBefore,
   membershipUndetermined,
   parseAsOf,
   participantsOf,
-  replayConversation,
   wasMemberAt,
   type AsOf,
   type ConversationAsOf,
@@ -200,6 +200,12 @@ export {
   type ReplayedReaction,
   type ReplayedRedaction,
   type ReplayedVersion,
+  type ReplayEvent,
+  type ReadConversationEvent,
+} from './domain/conversation.replay';
+export {
+  ConversationReplayFold,
+  replayConversation,
 } from './application/queries/conversation-replay';
 export {
   ConversationReplay,
