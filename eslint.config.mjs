@@ -18,6 +18,35 @@ const zones = libs.map((lib) => ({
   ],
   message: 'import another lib through @ledgerline/<lib> only',
 }));
+// Inside a domain lib laid out in layers (domain/, application/, adapters/, api/, projections/),
+// dependencies point one way: api → application → domain, adapters → application's ports. The
+// domain imports no other layer; application imports no adapter, resolver or projection (the
+// module file wires them; tests and test fixtures may compose them). Listed libs pass today; add
+// one once it does.
+const layeredLibs = ['conversations'];
+for (const lib of layeredLibs) {
+  const src = `./libs/${lib}/src`;
+  const module = `${src}/${lib}.module.ts`;
+  zones.push(
+    {
+      target: `${src}/domain`,
+      from: [`${src}/application`, `${src}/adapters`, `${src}/api`, `${src}/projections`, module],
+      message: 'the domain depends on no other layer (api → application → domain)',
+    },
+    {
+      // Specs and application/testing/ compose adapters like the module does.
+      target: [`${src}/application/!(*.spec).ts`, `${src}/application/!(testing)/**/!(*.spec).ts`],
+      from: [`${src}/adapters`, `${src}/api`, `${src}/projections`, module],
+      message:
+        'application depends on ports, not adapters, resolvers or projections (the module wires them)',
+    },
+    {
+      target: `${src}/adapters`,
+      from: [`${src}/api`, module],
+      message: 'adapters implement application ports; they do not import the api',
+    },
+  );
+}
 zones.push({
   target: './apps',
   from: './libs',

@@ -13,6 +13,7 @@ import {
   ConversationQueries,
   ConversationStates,
   SqlConversationSnapshots,
+  sqlConversationReadModels,
 } from '@ledgerline/conversations';
 import {
   AccessPolicy,
@@ -182,9 +183,15 @@ async function openConversations(
     commands,
     projections,
     queries: (recorder) =>
-      new ConversationQueries(new AccessPolicy(policy, recorder), recorder, db.client, ledger, {
-        maxPageSize: CONVERSATION_API_MAX_PAGE_SIZE,
-      }),
+      new ConversationQueries(
+        new AccessPolicy(policy, recorder),
+        recorder,
+        sqlConversationReadModels(db.client),
+        ledger,
+        {
+          maxPageSize: CONVERSATION_API_MAX_PAGE_SIZE,
+        },
+      ),
   };
 }
 

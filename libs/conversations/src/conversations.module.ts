@@ -40,6 +40,7 @@ import {
   PointInTimeReplay,
 } from './application/queries/conversation-replay.handler';
 import { SqlReplayHints } from './adapters/sql-replay-hints.adapter';
+import { sqlConversationReadModels } from './adapters/sql-conversation-read-models.adapter';
 import type { ConversationLimits } from './domain/conversation.commands';
 import { ConversationProjections } from './projections/conversation-projections';
 import { READ_YOUR_WRITES_TIMEOUT_MS } from './api/conversation-api.config';
@@ -202,7 +203,7 @@ export class ConversationsModule {
             projections: ConversationProjections,
             store: EventStore,
           ) =>
-            new ConversationQueries(access, accessLog, client, ledger, {
+            new ConversationQueries(access, accessLog, sqlConversationReadModels(client), ledger, {
               maxPageSize: options.maxPageSize,
               emergency,
               caughtUp: async () =>

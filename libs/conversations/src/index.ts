@@ -27,6 +27,7 @@ export {
 export {
   MEMBER_ROLES,
   CONVERSATION_EVENT_VERSIONS,
+  isConversationEventType,
   type ConversationActor,
   type Participant,
   type ParticipantKind,
@@ -119,7 +120,6 @@ export {
   encodeConversationEvent,
   decodeConversationEvent,
   openConversationEvent,
-  isConversationEventType,
   type CausalIds,
 } from './application/conversation-events.codec';
 export {
@@ -134,39 +134,59 @@ export {
 export {
   ConversationQueries,
   type ConversationQueriesOptions,
-  type ConversationSummary,
-  type ConversationReceipts,
-  type DeliveryMarkView,
-  type EditHistory,
-  type ListConversationsRequest,
-  type MessageContent,
-  type MessageReactions,
-  type MessageReceipts,
-  type MessageVersion,
-  type MessageView,
-  type Page,
-  type PageRequest,
-  type ReactionCount,
-  type ReadMarkView,
-  type Thread,
-  type TitleContent,
-  type ConversationEventRecord,
-  type ConversationEventsPage,
-  type ConversationEventsRequest,
-  type SentMessagePlacement,
 } from './application/queries/conversation-queries.handler';
+export type {
+  ConversationSummary,
+  ConversationReceipts,
+  DeliveryMarkView,
+  EditHistory,
+  ListConversationsRequest,
+  MessageContent,
+  MessageReactions,
+  MessageReceipts,
+  MessageVersion,
+  MessageView,
+  Page,
+  PageRequest,
+  ReactionCount,
+  ReadMarkView,
+  Thread,
+  TitleContent,
+  ConversationEventRecord,
+  ConversationEventsPage,
+  ConversationEventsRequest,
+  SentMessagePlacement,
+} from './application/queries/conversation-queries.views';
+export type { ConversationReadModels } from './application/queries/conversation-read-models.port';
+export type {
+  ConversationListReads,
+  ConversationListEntry,
+  MemberConversationsRequest,
+} from './application/queries/conversation-list-reads.port';
+export type {
+  MessageHistoryReads,
+  MessagePageRequest,
+  MessageRecord,
+} from './application/queries/message-history-reads.port';
+export type {
+  MessageEditsReads,
+  MessageVersionRecord,
+} from './application/queries/message-edits-reads.port';
+export type { ReactionsReads, ReactionRecord } from './application/queries/reactions-reads.port';
+export type { ReceiptsReads } from './application/queries/receipts-reads.port';
+export { sqlConversationReadModels } from './adapters/sql-conversation-read-models.adapter';
 export { ConversationMemberships } from './application/queries/conversation-memberships';
 export {
   LATEST,
   NO_REPLAY_HINTS,
-  ConversationReplayFold,
+  ConversationAsOfFold,
+  foldConversationAsOf,
   asSeenByMember,
   formatAsOf,
   isAtOrBefore,
   membershipUndetermined,
   parseAsOf,
   participantsOf,
-  replayConversation,
   wasMemberAt,
   type AsOf,
   type ConversationAsOf,
@@ -180,6 +200,12 @@ export {
   type ReplayedReaction,
   type ReplayedRedaction,
   type ReplayedVersion,
+  type ReplayEvent,
+  type ReadConversationEvent,
+} from './domain/conversation.replay';
+export {
+  ConversationReplayFold,
+  replayConversation,
 } from './application/queries/conversation-replay';
 export {
   ConversationReplay,

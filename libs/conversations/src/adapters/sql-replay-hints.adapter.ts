@@ -1,5 +1,5 @@
 import type { SqlExecutor } from '@ledgerline/database';
-import type { ReplayHints } from '../application/queries/conversation-replay';
+import type { ReplayHints } from '../domain/conversation.replay';
 import type { ReplayHintSource } from '../application/queries/replay-hints.port';
 
 /**

@@ -8,7 +8,7 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 import { MAX_CONTENT_REASON_CHARS } from '../application/queries/minimum-necessary';
-import { parseAsOf } from '../application/queries/conversation-replay';
+import { parseAsOf } from '../domain/conversation.replay';
 import type { ConversationActor, MemberRole, ParticipantKind } from '../domain/conversation.events';
 import { unboundedListCost } from './conversation-api.config';
 import {

@@ -10,7 +10,7 @@ import {
   type ConversationAsOf,
   type ReplayedContent,
   type ReplayedMessage,
-} from '../application/queries/conversation-replay';
+} from '../domain/conversation.replay';
 import { InvalidAsOfError } from '../application/queries/conversation-replay.errors';
 import { ConversationReplay } from '../application/queries/conversation-replay.handler';
 import {

@@ -15,7 +15,7 @@ import type {
   Page,
   ReadMarkView,
   TitleContent,
-} from '../application/queries/conversation-queries.handler';
+} from '../application/queries/conversation-queries.views';
 import type { ConversationEvent } from '../domain/conversation.events';
 import type { ConversationAck } from './conversation-api.dto';
 import type { ContentStatus } from './conversation-api.enums';

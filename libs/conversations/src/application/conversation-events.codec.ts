@@ -2,8 +2,8 @@ import type { EventMetadata } from '@ledgerline/kernel';
 import type { OpenedEvent, PlainEvent } from '@ledgerline/ledger';
 import {
   CONVERSATION_EVENT_VERSIONS,
+  isConversationEventType,
   type ConversationEvent,
-  type ConversationEventType,
 } from '../domain/conversation.events';
 import { UnsupportedConversationEventError } from './conversations.errors';
 
@@ -38,10 +38,6 @@ export function encodeConversationEvent(
     metadata,
     payload: Buffer.from(JSON.stringify(event.data), 'utf8'),
   };
-}
-
-export function isConversationEventType(type: string): type is ConversationEventType {
-  return Object.prototype.hasOwnProperty.call(CONVERSATION_EVENT_VERSIONS, type);
 }
 
 /**

@@ -1,13 +1,13 @@
 import { LRUCache } from 'lru-cache';
 import type { GlobalPosition } from '@ledgerline/kernel';
 import type { Ledger } from '@ledgerline/ledger';
-import type { ConversationEvent } from '../domain/conversation.events';
+import { isConversationEventType, type ConversationEvent } from '../domain/conversation.events';
 import {
   foldConversation,
   initialConversationState,
   type ConversationState,
 } from '../domain/conversation.state';
-import { decodeConversationEvent, isConversationEventType } from './conversation-events.codec';
+import { decodeConversationEvent } from './conversation-events.codec';
 import type {
   ConversationSnapshotRecord,
   ConversationSnapshotStore,

@@ -164,3 +164,8 @@ export const CONVERSATION_EVENT_VERSIONS = {
   MessagesDelivered: 1,
   MessagesRead: 1,
 } as const satisfies { [T in ConversationEventType]: Extract<ConversationEvent, { type: T }>['v'] };
+
+/** True for the type of a conversation event (a conversation's stream also holds libs/files' events). */
+export function isConversationEventType(type: string): type is ConversationEventType {
+  return Object.prototype.hasOwnProperty.call(CONVERSATION_EVENT_VERSIONS, type);
+}

@@ -2,10 +2,8 @@ import type { Principal } from '@ledgerline/identity';
 import { START_POSITION, ValidationError, type GlobalPosition } from '@ledgerline/kernel';
 import { availableDatabases } from '@ledgerline/testing';
 import type { ConversationRequest } from '../application/conversation-commands.handler';
-import type {
-  ConversationQueries,
-  MessageView,
-} from '../application/queries/conversation-queries.handler';
+import type { ConversationQueries } from '../application/queries/conversation-queries.handler';
+import type { MessageView } from '../application/queries/conversation-queries.views';
 import {
   newTenant,
   openConversationsFixture,

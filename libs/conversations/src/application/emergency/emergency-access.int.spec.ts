@@ -50,7 +50,7 @@ for (const kind of availableDatabases()) {
         ids: uuidV7Generator,
         alerts: { raise: (a) => alerts.push(a) },
       });
-      queries = new ConversationQueries(f.access, f.accessLog, f.db.client, f.ledger, {
+      queries = new ConversationQueries(f.access, f.accessLog, f.readModels, f.ledger, {
         emergency,
       });
       t = newTenant();

@@ -1,209 +1,31 @@
-import type { SqlExecutor } from '@ledgerline/database';
-import {
-  accessActorOf,
-  type AccessAction,
-  type AccessRecord,
-  type AccessPolicy,
-  type AccessRecorder,
-  type Principal,
-} from '@ledgerline/identity';
-import { decodePosition, encodePosition, type GlobalPosition } from '@ledgerline/kernel';
+import type { AccessPolicy, AccessRecorder, Principal } from '@ledgerline/identity';
 import type { Ledger } from '@ledgerline/ledger';
-import type { ConversationActor, MemberRole } from '../../domain/conversation.events';
 import { conversationStreamId } from '../../domain/stream-ids';
-import {
-  InvalidCursorError,
-  MessageNotFoundError,
-  NotAConversationMemberError,
-  PageSizeError,
-} from '../conversations.errors';
+import { MessageNotFoundError, NotAConversationMemberError } from '../conversations.errors';
 import type { EmergencyAccess } from '../emergency/emergency-access.handler';
 import { readsUnderEmergencyGrant } from '../emergency/emergency-reads';
-import { ConversationMemberships } from './conversation-memberships';
-import { brokenIds, failedReadRecord, readOutcomeRecords } from './read-outcomes';
-import {
-  SealedContents,
-  textOf,
-  titleOf,
-  type OpenedContent,
-  type StoredConversationEvent,
-} from './sealed-contents';
-
-/** A message's content as a reader may see it. */
-export type MessageContent =
-  | { readonly status: 'available'; readonly text: string }
-  /** Redacted: gone from every member-facing read. */
-  | { readonly status: 'redacted' }
-  /** Its data key was shredded: the text no longer exists anywhere. */
-  | { readonly status: 'unavailable' }
-  /** Its event fails its own seal (altered in the store): not shown; the read is recorded failed. */
-  | { readonly status: 'integrity_failed' };
-
-export type TitleContent =
-  | { readonly status: 'available'; readonly title: string }
-  | { readonly status: 'unavailable' }
-  | { readonly status: 'integrity_failed' };
-
-export interface MessageView {
-  readonly messageId: string;
-  readonly sequence: number;
-  readonly authorId: string;
-  readonly authorKind: ConversationActor['kind'];
-  readonly threadRootId: string | undefined;
-  readonly sentAt: Date;
-  /** The message's `$all` position, and the same as a paging cursor. */
-  readonly position: GlobalPosition;
-  readonly cursor: string;
-  readonly revision: bigint;
-  readonly editCount: number;
-  readonly editedAt: Date | undefined;
-  readonly replyCount: number;
-  readonly lastReplyAt: Date | undefined;
-  readonly redactedAt: Date | undefined;
-  readonly content: MessageContent;
-}
-
-/**
- * A page by `$all` position. `after` reads forwards from a cursor, `before` backwards to one; with
- * neither, the newest page. Items are always in ascending position order.
- */
-export interface PageRequest {
-  readonly after?: string;
-  readonly before?: string;
-  readonly limit?: number;
-}
-
-export interface Page<T> {
-  readonly items: readonly T[];
-  /** More items lie beyond this page in the direction it was read. */
-  readonly more: boolean;
-  /** Cursor of the first item: pass as `before` for the page before. */
-  readonly startCursor: string | undefined;
-  /** Cursor of the last item: pass as `after` for the page after. */
-  readonly endCursor: string | undefined;
-}
-
-export interface ConversationSummary {
-  readonly conversationId: string;
-  readonly kind: 'direct' | 'group';
-  readonly archived: boolean;
-  /** Always false: there is no mute command yet (see the conversation-list projection). */
-  readonly muted: boolean;
-  readonly role: MemberRole;
-  readonly unreadCount: number;
-  readonly readUpToSequence: number;
-  /** A group's title; undefined for a direct conversation (clients show `peerId`). */
-  readonly title: TitleContent | undefined;
-  /** The other member of a direct conversation. */
-  readonly peerId: string | undefined;
-  readonly createdAt: Date;
-  readonly lastMessage:
-    | {
-        readonly messageId: string;
-        readonly authorId: string;
-        readonly sentAt: Date;
-        /** The start of the current text (at most `previewChars` characters). */
-        readonly preview: MessageContent;
-      }
-    | undefined;
-  /** Paging cursor (the position of the conversation's last activity). */
-  readonly cursor: string;
-}
-
-export interface ListConversationsRequest {
-  readonly before?: string;
-  readonly limit?: number;
-  /** Only archived (true) or only active (false) conversations; default both. */
-  readonly archived?: boolean;
-}
-
-export interface Thread {
-  readonly root: MessageView;
-  readonly replies: Page<MessageView>;
-}
-
-export interface MessageVersion {
-  /** 0 is the message as sent; 1, 2… its edits. */
-  readonly editNumber: number;
-  readonly at: Date;
-  readonly editorId: string;
-  readonly content: MessageContent;
-}
-
-export interface EditHistory {
-  readonly messageId: string;
-  readonly redacted: boolean;
-  /** Every version, oldest first; empty for a redacted message. */
-  readonly versions: readonly MessageVersion[];
-}
-
-export interface ReactionCount {
-  /** Null when the events naming it were shredded. */
-  readonly emoji: string | null;
-  readonly count: number;
-  readonly memberIds: readonly string[];
-  /** The reader is among `memberIds`. */
-  readonly mine: boolean;
-}
-
-export interface MessageReactions {
-  readonly messageId: string;
-  readonly reactions: readonly ReactionCount[];
-  /** Some reaction events could not be opened (shredded): counts may be incomplete. */
-  readonly incomplete: boolean;
-}
-
-export interface DeliveryMarkView {
-  readonly memberId: string;
-  readonly deviceId: string;
-  readonly upToSequence: number;
-  readonly upToMessageId: string;
-  /** When the mark last moved. */
-  readonly at: Date;
-}
-
-export interface ReadMarkView {
-  readonly memberId: string;
-  readonly upToSequence: number;
-  readonly upToMessageId: string;
-  readonly at: Date;
-}
-
-export interface ConversationReceipts {
-  readonly delivered: readonly DeliveryMarkView[];
-  readonly read: readonly ReadMarkView[];
-}
-
-export interface MessageReceipts extends ConversationReceipts {
-  readonly messageId: string;
-  readonly sequence: number;
-}
-
-/** An event of a conversation as a catch-up read answers it. */
-export interface ConversationEventRecord extends StoredConversationEvent {
-  readonly conversationId: string;
-}
-
-export interface ConversationEventsRequest {
-  /** Events after this revision (-1: from the first). */
-  readonly afterRevision: bigint;
-  readonly limit?: number;
-}
-
-export interface ConversationEventsPage {
-  /** Consecutive revisions, oldest first. */
-  readonly events: readonly ConversationEventRecord[];
-  /** More events follow the last one. */
-  readonly more: boolean;
-}
-
-/** Where a sent message sits: what its send's ack named. */
-export interface SentMessagePlacement {
-  readonly messageId: string;
-  readonly eventId: string;
-  readonly revision: bigint;
-  readonly position: GlobalPosition;
-}
+import type { ConversationReadModels } from './conversation-read-models.port';
+import { ConversationListing } from './conversation-listing';
+import type {
+  ConversationEventsPage,
+  ConversationEventsRequest,
+  ConversationReceipts,
+  ConversationSummary,
+  EditHistory,
+  ListConversationsRequest,
+  MessageReactions,
+  MessageReceipts,
+  MessageView,
+  Page,
+  PageRequest,
+  SentMessagePlacement,
+  Thread,
+} from './conversation-queries.views';
+import type { MessageRecord } from './message-history-reads.port';
+import { PageRequests } from './page-requests';
+import { MessageReads } from './message-reads';
+import { ReadRecords, type AuthorizedRead } from './read-records';
+import { SealedContents } from './sealed-contents';
 
 export interface ConversationQueriesOptions {
   /** Largest page a caller may ask for; above it, PageSizeError. */
@@ -223,36 +45,6 @@ export interface ConversationQueriesOptions {
   readonly caughtUp?: () => Promise<void>;
 }
 
-interface MessageRow {
-  message_id: string;
-  revision: string;
-  commit_position: string;
-  prepare_position: string;
-  sequence: number;
-  author_id: string;
-  author_kind: ConversationActor['kind'];
-  thread_root_id: string | null;
-  sent_at: Date;
-  text_revision: string | null;
-  edit_count: number;
-  edited_at: Date | null;
-  redacted: boolean;
-  redacted_at: Date | null;
-  reply_count: number;
-  last_reply_at: Date | null;
-}
-
-const MESSAGE_COLUMNS = `message_id, revision::text as revision, commit_position::text as commit_position,
-  prepare_position::text as prepare_position, sequence, author_id, author_kind, thread_root_id, sent_at,
-  text_revision::text as text_revision, edit_count, edited_at, redacted, redacted_at, reply_count, last_reply_at`;
-
-interface AuthorizedRead {
-  readonly conversationId: string;
-  readonly streamId: string;
-  /** Every member of the conversation now, sorted. */
-  readonly memberIds: readonly string[];
-}
-
 /** The reads of one conversation, as their denial records name them. */
 type ConversationReadOperation =
   | 'messages'
@@ -265,12 +57,6 @@ type ConversationReadOperation =
   | 'sentMessage'
   | 'startLiveFeed';
 
-interface ParsedPage {
-  readonly limit: number;
-  readonly backwards: boolean;
-  readonly cursor: GlobalPosition | undefined;
-}
-
 /**
  * Reads of conversations for one principal, from the read models, each behind the same two checks:
  * the tenant-level `conversation.read` permission (recorded when denied), then membership of the
@@ -279,34 +65,45 @@ interface ParsedPage {
  * member, reads the conversations of its own tenant. Every read is scoped to the principal's tenant.
  *
  * Membership comes from the conversation-list read model, so it follows commands with the same
- * small delay as everything else read here.
+ * small delay as everything else read here. The read models are ports (one per projection,
+ * conversation-read-models.port.ts); what users typed is opened from the sealed events per read.
  */
 export class ConversationQueries {
-  private readonly maxPageSize: number;
-  private readonly defaultPageSize: number;
-  private readonly previewChars: number;
-  private readonly openConcurrency: number;
+  private readonly pages: PageRequests;
   private readonly contents: SealedContents;
-  private readonly memberships: ConversationMemberships;
   private readonly emergency: ConversationQueriesOptions['emergency'];
-
   private readonly caughtUp: (() => Promise<void>) | undefined;
+  private readonly records: ReadRecords;
+  private readonly listing: ConversationListing;
+  private readonly messageReads: MessageReads;
 
   constructor(
     private readonly access: Pick<AccessPolicy, 'check'>,
-    private readonly accessLog: AccessRecorder,
-    private readonly db: SqlExecutor,
+    accessLog: AccessRecorder,
+    private readonly readModels: ConversationReadModels,
     ledger: Pick<Ledger, 'readStream' | 'readStreamEach'>,
     options: ConversationQueriesOptions = {},
   ) {
-    this.maxPageSize = options.maxPageSize ?? 100;
-    this.defaultPageSize = Math.min(options.defaultPageSize ?? 50, this.maxPageSize);
-    this.previewChars = options.previewChars ?? 140;
-    this.openConcurrency = options.openConcurrency ?? 8;
+    const maxPageSize = options.maxPageSize ?? 100;
+    this.pages = new PageRequests(
+      maxPageSize,
+      Math.min(options.defaultPageSize ?? 50, maxPageSize),
+    );
     this.caughtUp = options.caughtUp;
     this.contents = new SealedContents(ledger);
-    this.memberships = new ConversationMemberships(db);
     this.emergency = options.emergency;
+    this.records = new ReadRecords(accessLog);
+    this.listing = new ConversationListing(
+      readModels.conversationList,
+      this.contents,
+      this.records,
+      {
+        pages: this.pages,
+        previewChars: options.previewChars ?? 140,
+        openConcurrency: options.openConcurrency ?? 8,
+      },
+    );
+    this.messageReads = new MessageReads(readModels, this.contents, this.records, this.pages);
   }
 
   /** The principal's own conversations, most recently active first. */
@@ -314,158 +111,8 @@ export class ConversationQueries {
     principal: Principal,
     request: ListConversationsRequest = {},
   ): Promise<Page<ConversationSummary>> {
-    await this.access.check(principal, 'conversation.read', {
-      tenantId: principal.tenantId,
-      type: 'conversation',
-    });
-    const limit = this.pageSize(request.limit);
-    const before = request.before === undefined ? undefined : parseCursor(request.before);
-    const rows = await this.db.query<{
-      conversation_id: string;
-      kind: 'direct' | 'group';
-      archived: boolean;
-      title_revision: string | null;
-      created_at: Date;
-      last_message_id: string | null;
-      last_message_author_id: string | null;
-      last_message_text_revision: string | null;
-      last_message_redacted: boolean;
-      last_message_at: Date | null;
-      activity_commit: string;
-      activity_prepare: string;
-      role: MemberRole;
-      unread_count: number;
-      muted: boolean;
-      read_up_to_sequence: number;
-      peer_id: string | null;
-    }>(
-      `select c.conversation_id, c.kind, c.archived, c.title_revision::text as title_revision, c.created_at,
-         c.last_message_id, c.last_message_author_id,
-         c.last_message_text_revision::text as last_message_text_revision, c.last_message_redacted,
-         c.last_message_at, c.activity_commit::text as activity_commit,
-         c.activity_prepare::text as activity_prepare, m.role, m.unread_count, m.muted,
-         m.read_up_to_sequence,
-         case when c.kind = 'direct' then (
-           select o.member_id from ll_conv_list_members o
-           where o.tenant_id = c.tenant_id and o.conversation_id = c.conversation_id
-             and o.member_id <> m.member_id
-           order by o.member_id limit 1) end as peer_id
-       from ll_conv_list_members m
-       join ll_conv_list_conversations c
-         on c.tenant_id = m.tenant_id and c.conversation_id = m.conversation_id
-       where m.tenant_id = $1 and m.member_id = $2
-         and ($3::boolean is null or c.archived = $3::boolean)
-         and ($4::numeric is null or (c.activity_commit, c.activity_prepare) < ($4::numeric, $5::bigint))
-       order by c.activity_commit desc, c.activity_prepare desc
-       limit $6`,
-      [
-        principal.tenantId,
-        principal.id,
-        request.archived ?? null,
-        before?.commit.toString() ?? null,
-        before?.prepare.toString() ?? null,
-        limit + 1,
-      ],
-    );
-    const more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    // Titles and previews are PHI of the conversations' members: the list is a read of it,
-    // recorded like a history page once the contents are open.
-    const opening = mapConcurrently(page, this.openConcurrency, async (row) => {
-      const revisions = [row.title_revision, row.last_message_text_revision]
-        .filter((r): r is string => r !== null)
-        .map(BigInt);
-      const opened =
-        revisions.length === 0
-          ? new Map<bigint, OpenedContent>()
-          : await this.contents.open(
-              conversationStreamId(principal.tenantId, row.conversation_id),
-              revisions,
-            );
-      const title =
-        row.title_revision === null
-          ? undefined
-          : titleContent(opened.get(BigInt(row.title_revision)));
-      const position = {
-        commit: BigInt(row.activity_commit),
-        prepare: BigInt(row.activity_prepare),
-      };
-      const summary: ConversationSummary = {
-        conversationId: row.conversation_id,
-        kind: row.kind,
-        archived: row.archived,
-        muted: row.muted,
-        role: row.role,
-        unreadCount: Number(row.unread_count),
-        readUpToSequence: Number(row.read_up_to_sequence),
-        title,
-        peerId: row.peer_id ?? undefined,
-        createdAt: row.created_at,
-        lastMessage:
-          row.last_message_id === null
-            ? undefined
-            : {
-                messageId: row.last_message_id,
-                authorId: row.last_message_author_id!,
-                sentAt: row.last_message_at!,
-                preview: this.preview(
-                  row.last_message_redacted,
-                  row.last_message_text_revision,
-                  opened,
-                ),
-              },
-        cursor: encodePosition(position),
-      };
-      return summary;
-    });
-    // Opened first, so that a list an integrity check stopped is recorded as failed, not allowed.
-    const items = await opening.catch(async (error: unknown) => {
-      await this.recordListRead(
-        principal,
-        page.map((r) => r.conversation_id),
-        error,
-      );
-      throw error;
-    });
-    await this.recordListRead(
-      principal,
-      page.map((r) => r.conversation_id),
-    );
-    // Newest first; startCursor/endCursor follow the list's own order.
-    return {
-      items,
-      more,
-      startCursor: items[0]?.cursor,
-      endCursor: items[items.length - 1]?.cursor,
-    };
-  }
-
-  private async recordListRead(
-    principal: Principal,
-    conversationIds: string[],
-    failure?: unknown,
-  ): Promise<void> {
-    const members =
-      conversationIds.length === 0
-        ? []
-        : await this.db.query<{ member_id: string }>(
-            `select distinct member_id from ll_conv_list_members
-             where tenant_id = $1 and conversation_id = any($2::text[]) and member_id <> $3
-             order by member_id`,
-            [principal.tenantId, conversationIds, principal.id],
-          );
-    const record: AccessRecord = {
-      tenantId: principal.tenantId,
-      actor: accessActorOf(principal),
-      action: 'phi.conversation_list.read',
-      outcome: 'allowed',
-      targetIds: conversationIds,
-      subjectUserIds: members.map((m) => m.member_id),
-      ...(principal.origin ? { origin: principal.origin } : {}),
-    };
-    if (failure === undefined) return this.accessLog.record(record);
-    const failed = failedReadRecord(record, failure);
-    if (failed) await this.accessLog.record(failed);
+    await this.checkTenantRead(principal);
+    return this.listing.read(principal, request);
   }
 
   /**
@@ -478,34 +125,10 @@ export class ConversationQueries {
   async startLiveFeed(principal: Principal, conversationId?: string): Promise<void> {
     if (conversationId !== undefined) {
       const reading = await this.authorize(principal, conversationId, 'startLiveFeed');
-      const subjects = reading.memberIds.filter((id) => id !== principal.id);
-      await this.accessLog.record({
-        ...this.liveRecord(principal),
-        conversationId,
-        targetIds: [conversationId],
-        subjectUserIds: subjects,
-      });
-      return;
+      return this.records.liveFeed(principal, reading);
     }
-    await this.access.check(principal, 'conversation.read', {
-      tenantId: principal.tenantId,
-      type: 'conversation',
-    });
-    await this.accessLog.record({
-      ...this.liveRecord(principal),
-      targetIds: [],
-      subjectUserIds: [],
-    });
-  }
-
-  private liveRecord(principal: Principal) {
-    return {
-      tenantId: principal.tenantId,
-      actor: accessActorOf(principal),
-      action: 'phi.live.subscribed' as const,
-      outcome: 'allowed' as const,
-      ...(principal.origin ? { origin: principal.origin } : {}),
-    };
+    await this.checkTenantRead(principal);
+    await this.records.liveFeed(principal);
   }
 
   /** Messages of a conversation (thread replies included, with their root id), by position. */
@@ -515,7 +138,7 @@ export class ConversationQueries {
     request: PageRequest = {},
   ): Promise<Page<MessageView>> {
     const reading = await this.authorize(principal, conversationId, 'messages');
-    return this.messagePage(principal, reading, 'phi.history.read', request);
+    return this.messageReads.page(principal, reading, 'phi.history.read', request);
   }
 
   /** A thread: its root message and a page of its replies, by position. */
@@ -526,11 +149,21 @@ export class ConversationQueries {
     request: PageRequest = {},
   ): Promise<Thread> {
     const reading = await this.authorize(principal, conversationId, 'thread');
-    const root = await this.messageRow(principal.tenantId, conversationId, threadRootId);
-    if (!root || root.thread_root_id !== null) {
+    const root = await this.readModels.messageHistory.message(
+      principal.tenantId,
+      conversationId,
+      threadRootId,
+    );
+    if (!root || root.threadRootId !== undefined) {
       throw new MessageNotFoundError(conversationId, threadRootId);
     }
-    const replies = await this.messagePage(principal, reading, 'phi.thread.read', request, root);
+    const replies = await this.messageReads.page(
+      principal,
+      reading,
+      'phi.thread.read',
+      request,
+      root,
+    );
     return { root: replies.root, replies: replies.page };
   }
 
@@ -541,50 +174,8 @@ export class ConversationQueries {
     messageId: string,
   ): Promise<EditHistory> {
     const reading = await this.authorize(principal, conversationId, 'editHistory');
-    const { streamId } = reading;
-    const message = await this.messageRow(principal.tenantId, conversationId, messageId);
-    if (!message) throw new MessageNotFoundError(conversationId, messageId);
-    if (message.redacted) {
-      await this.recordRead(principal, 'phi.edit_history.read', reading, [message]);
-      return { messageId, redacted: true, versions: [] };
-    }
-    const rows = await this.db.query<{
-      edit_number: number;
-      revision: string;
-      edited_at: Date;
-      editor_id: string;
-    }>(
-      `select e.edit_number, e.revision::text as revision, e.edited_at, e.editor_id
-       from ll_conv_message_edits e
-       where e.tenant_id = $1 and e.conversation_id = $2 and e.message_id = $3
-       order by e.edit_number`,
-      [principal.tenantId, conversationId, messageId],
-    );
-    const opened = await this.disclose(
-      this.readRecord(principal, 'phi.edit_history.read', reading, [message]),
-      () =>
-        this.contents.open(
-          streamId,
-          rows.map((r) => BigInt(r.revision)),
-        ),
-      (o) =>
-        brokenIds(
-          rows,
-          o,
-          () => messageId,
-          (r) => BigInt(r.revision),
-        ),
-    );
-    return {
-      messageId,
-      redacted: false,
-      versions: rows.map((r) => ({
-        editNumber: r.edit_number,
-        at: r.edited_at,
-        editorId: r.editor_id,
-        content: messageContent(false, opened.get(BigInt(r.revision))),
-      })),
-    };
+    const message = await this.message(principal, conversationId, messageId);
+    return this.messageReads.editHistory(principal, reading, message);
   }
 
   /** Who reacted to a message with what; the emoji are opened from the sealed events. */
@@ -593,48 +184,9 @@ export class ConversationQueries {
     conversationId: string,
     messageId: string,
   ): Promise<MessageReactions> {
-    const { streamId } = await this.authorize(principal, conversationId, 'reactions');
-    const message = await this.messageRow(principal.tenantId, conversationId, messageId);
-    if (!message) throw new MessageNotFoundError(conversationId, messageId);
-    const rows = await this.db.query<{ revision: string; member_id: string; added: boolean }>(
-      `select r.revision::text as revision, r.member_id, r.added from ll_conv_reactions r
-       where r.tenant_id = $1 and r.conversation_id = $2 and r.message_id = $3
-       order by r.revision`,
-      [principal.tenantId, conversationId, messageId],
-    );
-    const opened = await this.contents.open(
-      streamId,
-      rows.map((r) => BigInt(r.revision)),
-    );
-    // Replay adds and removes per member, as the decider does.
-    const byMember = new Map<string, Set<string>>();
-    let incomplete = false;
-    for (const row of rows) {
-      const content = opened.get(BigInt(row.revision));
-      const event = content?.status === 'available' ? content.event : undefined;
-      if (!event || (event.type !== 'ReactionAdded' && event.type !== 'ReactionRemoved')) {
-        incomplete = true;
-        continue;
-      }
-      const mine = byMember.get(row.member_id) ?? new Set<string>();
-      if (row.added) mine.add(event.data.emoji);
-      else mine.delete(event.data.emoji);
-      byMember.set(row.member_id, mine);
-    }
-    const byEmoji = new Map<string, string[]>();
-    for (const [memberId, emoji] of byMember) {
-      for (const e of emoji) byEmoji.set(e, [...(byEmoji.get(e) ?? []), memberId]);
-    }
-    return {
-      messageId,
-      incomplete,
-      reactions: [...byEmoji].map(([emoji, memberIds]) => ({
-        emoji,
-        count: memberIds.length,
-        memberIds: memberIds.sort(),
-        mine: memberIds.includes(principal.id),
-      })),
-    };
+    const reading = await this.authorize(principal, conversationId, 'reactions');
+    await this.message(principal, conversationId, messageId);
+    return this.messageReads.reactions(principal, reading, messageId);
   }
 
   /** Every delivery mark (per device) and read mark (per member) of a conversation. */
@@ -650,8 +202,7 @@ export class ConversationQueries {
     messageId: string,
   ): Promise<MessageReceipts> {
     await this.authorize(principal, conversationId, 'messageReceipts');
-    const message = await this.messageRow(principal.tenantId, conversationId, messageId);
-    if (!message) throw new MessageNotFoundError(conversationId, messageId);
+    const message = await this.message(principal, conversationId, messageId);
     const marks = await this.marks(principal.tenantId, conversationId, message.sequence);
     return { messageId, sequence: message.sequence, ...marks };
   }
@@ -668,27 +219,26 @@ export class ConversationQueries {
     request: ConversationEventsRequest,
   ): Promise<ConversationEventsPage> {
     const reading = await this.authorize(principal, conversationId, 'conversationEvents');
-    const limit = this.pageSize(request.limit);
+    const limit = this.pages.size(request.limit);
     const from = request.afterRevision < 0n ? 0n : request.afterRevision + 1n;
     const read = await this.contents
       .range(reading.streamId, from, limit + 1)
       .catch(async (error: unknown) => {
-        const failed = failedReadRecord(
-          this.readRecord(principal, 'phi.realtime.sync', reading, []),
+        await this.records.failed(
+          this.records.of(principal, 'phi.realtime.sync', reading, []),
           error,
         );
-        if (failed) await this.accessLog.record(failed);
         throw error;
       });
     const events = read.slice(0, limit).map((e) => ({ ...e, conversationId }));
     const about = events.flatMap((e) => {
       const data = e.event?.data;
       return data !== undefined && 'messageId' in data
-        ? [{ message_id: data.messageId, author_id: data.actor.id }]
+        ? [{ messageId: data.messageId, authorId: data.actor.id }]
         : [];
     });
     if (events.length > 0) {
-      await this.recordRead(principal, 'phi.realtime.sync', reading, about);
+      await this.records.read(principal, 'phi.realtime.sync', reading, about);
     }
     return { events, more: read.length > limit };
   }
@@ -703,9 +253,8 @@ export class ConversationQueries {
     messageId: string,
   ): Promise<SentMessagePlacement> {
     const { streamId } = await this.authorize(principal, conversationId, 'sentMessage');
-    const row = await this.messageRow(principal.tenantId, conversationId, messageId);
-    if (!row) throw new MessageNotFoundError(conversationId, messageId);
-    const [event] = await this.contents.range(streamId, BigInt(row.revision), 1);
+    const message = await this.message(principal, conversationId, messageId);
+    const [event] = await this.contents.range(streamId, message.revision, 1);
     if (!event) throw new MessageNotFoundError(conversationId, messageId);
     return {
       messageId,
@@ -723,26 +272,17 @@ export class ConversationQueries {
     principal: Principal,
     request: { readonly after?: string; readonly limit?: number } = {},
   ): Promise<{ readonly ids: readonly string[]; readonly more: boolean }> {
-    await this.access.check(principal, 'conversation.read', {
-      tenantId: principal.tenantId,
-      type: 'conversation',
-    });
+    await this.checkTenantRead(principal);
     if (principal.kind === 'service') return { ids: [], more: false };
-    const limit = this.pageSize(request.limit);
-    const rows = await this.db.query<{ conversation_id: string }>(
-      `select conversation_id from ll_conv_list_members
-       where tenant_id = $1 and member_id = $2 and ($3::text is null or conversation_id > $3::text)
-       order by conversation_id
-       limit $4`,
-      [principal.tenantId, principal.id, request.after ?? null, limit + 1],
+    const limit = this.pages.size(request.limit);
+    const ids = await this.readModels.conversationList.memberConversationIds(
+      principal.tenantId,
+      principal.id,
+      request.after,
+      limit + 1,
     );
-    return {
-      ids: rows.slice(0, limit).map((r) => r.conversation_id),
-      more: rows.length > limit,
-    };
+    return { ids: ids.slice(0, limit), more: ids.length > limit };
   }
-
-  // ---- shared ------------------------------------------------------------------------------------
 
   /**
    * Permission, then membership, in one query that also names the members: whose data a read of
@@ -761,7 +301,9 @@ export class ConversationQueries {
     );
     const streamId = conversationStreamId(principal.tenantId, conversationId);
     const members = async () =>
-      [...(await this.memberships.membersOf(principal.tenantId, conversationId))].sort();
+      [
+        ...(await this.readModels.conversationList.membersOf(principal.tenantId, conversationId)),
+      ].sort();
     let memberIds = await members();
     if (principal.kind !== 'service' && !memberIds.includes(principal.id) && this.caughtUp) {
       await this.caughtUp();
@@ -778,190 +320,34 @@ export class ConversationQueries {
         memberIds,
       ))
     ) {
-      // Recorded like a denied permission; the record does not say whether the conversation exists.
-      await this.accessLog.record({
-        tenantId: principal.tenantId,
-        actor: accessActorOf(principal),
-        action: 'access.denied',
-        outcome: 'denied',
-        reason: 'not_a_member',
-        permission: 'conversation.read',
-        operation,
-        conversationId,
-        targetIds: [conversationId],
-        subjectUserIds: [],
-        ...(principal.origin ? { origin: principal.origin } : {}),
-      });
+      await this.records.notAMember(principal, conversationId, operation);
       throw new NotAConversationMemberError(conversationId);
     }
     return { conversationId, streamId, memberIds };
   }
 
-  /**
-   * The access record of a read of PHI: the message ids it returned, and as subjects the members
-   * and the authors of those messages (the reader aside). Fail closed: the caller awaits it, next
-   * to opening the contents, before answering.
-   */
-  private recordRead(
-    principal: Principal,
-    action: AccessAction,
-    reading: AuthorizedRead,
-    rows: readonly Pick<MessageRow, 'message_id' | 'author_id'>[],
-  ): Promise<void> {
-    return this.accessLog.record(this.readRecord(principal, action, reading, rows));
-  }
-
-  /**
-   * Opens what a read shows, then records what it really disclosed (read-outcomes.ts): the
-   * messages shown as allowed, those that failed their integrity check as failed, and a read an
-   * integrity check stopped as failed. Fail closed: the answer waits for its records.
-   */
-  private async disclose<T>(
-    record: AccessRecord,
-    open: () => Promise<T>,
-    broken: (opened: T) => ReadonlySet<string>,
-  ): Promise<T> {
-    let opened: T;
-    try {
-      opened = await open();
-    } catch (error) {
-      const failed = failedReadRecord(record, error);
-      if (failed) await this.accessLog.record(failed);
-      throw error;
-    }
-    await Promise.all(
-      readOutcomeRecords(record, broken(opened)).map((r) => this.accessLog.record(r)),
-    );
-    return opened;
-  }
-
-  private readRecord(
-    principal: Principal,
-    action: AccessAction,
-    reading: AuthorizedRead,
-    rows: readonly Pick<MessageRow, 'message_id' | 'author_id'>[],
-  ): AccessRecord {
-    const subjects = new Set([...reading.memberIds, ...rows.map((r) => r.author_id)]);
-    subjects.delete(principal.id);
-    return {
+  /** The tenant-level `conversation.read` permission (recorded when denied). */
+  private checkTenantRead(principal: Principal): Promise<void> {
+    return this.access.check(principal, 'conversation.read', {
       tenantId: principal.tenantId,
-      actor: accessActorOf(principal),
-      action,
-      outcome: 'allowed',
-      conversationId: reading.conversationId,
-      targetIds: rows.map((r) => r.message_id),
-      subjectUserIds: [...subjects].sort(),
-      ...(principal.origin ? { origin: principal.origin } : {}),
-    };
-  }
-
-  private async messagePage(
-    principal: Principal,
-    reading: AuthorizedRead,
-    action: AccessAction,
-    request: PageRequest,
-  ): Promise<Page<MessageView>>;
-  private async messagePage(
-    principal: Principal,
-    reading: AuthorizedRead,
-    action: AccessAction,
-    request: PageRequest,
-    threadRoot: MessageRow,
-  ): Promise<{ root: MessageView; page: Page<MessageView> }>;
-  private async messagePage(
-    principal: Principal,
-    reading: AuthorizedRead,
-    action: AccessAction,
-    request: PageRequest,
-    threadRoot?: MessageRow,
-  ): Promise<Page<MessageView> | { root: MessageView; page: Page<MessageView> }> {
-    const { tenantId } = principal;
-    const { conversationId, streamId } = reading;
-    const threadRootId = threadRoot?.message_id;
-    const page = this.parsePage(request);
-    const cmp = page.backwards ? '<' : '>';
-    const dir = page.backwards ? 'desc' : 'asc';
-    // Qualified: the select list's text aliases would otherwise shadow the numeric columns.
-    const rows = await this.db.query<MessageRow>(
-      `select ${MESSAGE_COLUMNS} from ll_conv_messages m
-       where m.tenant_id = $1 and m.conversation_id = $2
-         and ($3::text is null or m.thread_root_id = $3::text)
-         and ($4::numeric is null or (m.commit_position, m.prepare_position) ${cmp} ($4::numeric, $5::bigint))
-       order by m.commit_position ${dir}, m.prepare_position ${dir}
-       limit $6`,
-      [
-        tenantId,
-        conversationId,
-        threadRootId ?? null,
-        page.cursor?.commit.toString() ?? null,
-        page.cursor?.prepare.toString() ?? null,
-        page.limit + 1,
-      ],
-    );
-    const more = rows.length > page.limit;
-    const taken = rows.slice(0, page.limit);
-    if (page.backwards) taken.reverse();
-    const shown = threadRoot ? [threadRoot, ...taken] : taken;
-    const views = await this.disclose(
-      this.readRecord(principal, action, reading, shown),
-      () => this.views(streamId, shown),
-      (v) =>
-        new Set(v.filter((m) => m.content.status === 'integrity_failed').map((m) => m.messageId)),
-    );
-    const items = threadRoot ? views.slice(1) : views;
-    const result: Page<MessageView> = {
-      items,
-      more,
-      startCursor: items[0]?.cursor,
-      endCursor: items[items.length - 1]?.cursor,
-    };
-    return threadRoot ? { root: views[0]!, page: result } : result;
-  }
-
-  private async views(streamId: string, rows: readonly MessageRow[]): Promise<MessageView[]> {
-    const revisions = rows
-      .filter((r) => !r.redacted && r.text_revision !== null)
-      .map((r) => BigInt(r.text_revision!));
-    const opened =
-      revisions.length === 0
-        ? new Map<bigint, OpenedContent>()
-        : await this.contents.open(streamId, revisions);
-    return rows.map((r) => {
-      const position = { commit: BigInt(r.commit_position), prepare: BigInt(r.prepare_position) };
-      return {
-        messageId: r.message_id,
-        sequence: r.sequence,
-        authorId: r.author_id,
-        authorKind: r.author_kind,
-        threadRootId: r.thread_root_id ?? undefined,
-        sentAt: r.sent_at,
-        position,
-        cursor: encodePosition(position),
-        revision: BigInt(r.revision),
-        editCount: r.edit_count,
-        editedAt: r.edited_at ?? undefined,
-        replyCount: r.reply_count,
-        lastReplyAt: r.last_reply_at ?? undefined,
-        redactedAt: r.redacted_at ?? undefined,
-        content: messageContent(
-          r.redacted,
-          r.text_revision === null ? undefined : opened.get(BigInt(r.text_revision)),
-        ),
-      };
+      type: 'conversation',
     });
   }
 
-  private async messageRow(
-    tenantId: string,
+  /** The message, or MessageNotFoundError. */
+  private async message(
+    principal: Principal,
     conversationId: string,
     messageId: string,
-  ): Promise<MessageRow | undefined> {
-    const [row] = await this.db.query<MessageRow>(
-      `select ${MESSAGE_COLUMNS} from ll_conv_messages
-       where tenant_id = $1 and conversation_id = $2 and message_id = $3`,
-      [tenantId, conversationId, messageId],
+  ): Promise<MessageRecord> {
+    const { tenantId } = principal;
+    const message = await this.readModels.messageHistory.message(
+      tenantId,
+      conversationId,
+      messageId,
     );
-    return row;
+    if (!message) throw new MessageNotFoundError(conversationId, messageId);
+    return message;
   }
 
   private async marks(
@@ -969,122 +355,9 @@ export class ConversationQueries {
     conversationId: string,
     atLeast: number,
   ): Promise<ConversationReceipts> {
-    const delivered = await this.db.query<{
-      member_id: string;
-      device_id: string;
-      up_to_sequence: number;
-      up_to_message_id: string;
-      marked_at: Date;
-    }>(
-      `select member_id, device_id, up_to_sequence, up_to_message_id, marked_at from ll_conv_deliveries
-       where tenant_id = $1 and conversation_id = $2 and up_to_sequence >= $3
-       order by member_id, device_id`,
-      [tenantId, conversationId, atLeast],
-    );
-    const read = await this.db.query<{
-      member_id: string;
-      up_to_sequence: number;
-      up_to_message_id: string;
-      marked_at: Date;
-    }>(
-      `select member_id, up_to_sequence, up_to_message_id, marked_at from ll_conv_reads
-       where tenant_id = $1 and conversation_id = $2 and up_to_sequence >= $3
-       order by member_id`,
-      [tenantId, conversationId, atLeast],
-    );
-    return {
-      delivered: delivered.map((d) => ({
-        memberId: d.member_id,
-        deviceId: d.device_id,
-        upToSequence: d.up_to_sequence,
-        upToMessageId: d.up_to_message_id,
-        at: d.marked_at,
-      })),
-      read: read.map((r) => ({
-        memberId: r.member_id,
-        upToSequence: r.up_to_sequence,
-        upToMessageId: r.up_to_message_id,
-        at: r.marked_at,
-      })),
-    };
+    const { receipts } = this.readModels;
+    const delivered = await receipts.deliveryMarks(tenantId, conversationId, atLeast);
+    const read = await receipts.readMarks(tenantId, conversationId, atLeast);
+    return { delivered, read };
   }
-
-  private preview(
-    redacted: boolean,
-    textRevision: string | null,
-    opened: ReadonlyMap<bigint, OpenedContent>,
-  ): MessageContent {
-    const content = messageContent(
-      redacted,
-      textRevision === null ? undefined : opened.get(BigInt(textRevision)),
-    );
-    if (content.status !== 'available') return content;
-    const chars = Array.from(content.text);
-    return {
-      status: 'available',
-      text:
-        chars.length <= this.previewChars
-          ? content.text
-          : chars.slice(0, this.previewChars).join(''),
-    };
-  }
-
-  private pageSize(requested: number | undefined): number {
-    if (requested === undefined) return this.defaultPageSize;
-    if (!Number.isInteger(requested) || requested < 1 || requested > this.maxPageSize) {
-      throw new PageSizeError(requested, this.maxPageSize);
-    }
-    return requested;
-  }
-
-  private parsePage(request: PageRequest): ParsedPage {
-    const limit = this.pageSize(request.limit);
-    if (request.after !== undefined && request.before !== undefined) {
-      throw new InvalidCursorError('give either after or before, not both', 'after');
-    }
-    if (request.after !== undefined) {
-      return { limit, backwards: false, cursor: parseCursor(request.after, 'after') };
-    }
-    return {
-      limit,
-      backwards: true,
-      cursor: request.before === undefined ? undefined : parseCursor(request.before, 'before'),
-    };
-  }
-}
-
-function parseCursor(token: string, field = 'before'): GlobalPosition {
-  const position = decodePosition(token);
-  if (!position) throw new InvalidCursorError(`${field} is not a cursor`, field);
-  return position;
-}
-
-function messageContent(redacted: boolean, opened: OpenedContent | undefined): MessageContent {
-  if (redacted) return { status: 'redacted' };
-  if (opened?.status === 'integrity_failed') return { status: 'integrity_failed' };
-  const text = textOf(opened);
-  return text === undefined ? { status: 'unavailable' } : { status: 'available', text };
-}
-
-function titleContent(opened: OpenedContent | undefined): TitleContent {
-  if (opened?.status === 'integrity_failed') return { status: 'integrity_failed' };
-  const title = titleOf(opened);
-  return title === undefined ? { status: 'unavailable' } : { status: 'available', title };
-}
-
-async function mapConcurrently<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return out;
 }

@@ -13,7 +13,7 @@ import {
   type CommandsInstance,
   type ConversationsFixture,
 } from '../testing/conversations-fixture';
-import { LATEST, type AsOf, type ReplayedMessage } from './conversation-replay';
+import { LATEST, type AsOf, type ReplayedMessage } from '../../domain/conversation.replay';
 import { ReplayConversationNotFoundError } from './conversation-replay.errors';
 import { ConversationReplay, PointInTimeReplay } from './conversation-replay.handler';
 import { SqlReplayHints } from '../../adapters/sql-replay-hints.adapter';

@@ -18,14 +18,14 @@ import { CONVERSATION_STREAM_CATEGORY, conversationStreamId } from '../../domain
 import { openConversationEvent } from '../conversation-events.codec';
 import {
   asSeenByMember,
-  ConversationReplayFold,
   LATEST,
   membershipUndetermined,
   participantsOf,
   wasMemberAt,
   type AsOf,
   type ConversationAsOf,
-} from './conversation-replay';
+} from '../../domain/conversation.replay';
+import { ConversationReplayFold } from './conversation-replay';
 import { ReplayConversationNotFoundError } from './conversation-replay.errors';
 import { parseContentReason, withoutContent } from './minimum-necessary';
 import type { ReplayHintSource } from './replay-hints.port';

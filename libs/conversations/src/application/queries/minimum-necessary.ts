@@ -1,5 +1,5 @@
 import { InvalidConversationInput } from '../../domain/conversation.errors';
-import type { ConversationAsOf, ReplayedContent } from './conversation-replay';
+import type { ConversationAsOf, ReplayedContent } from '../../domain/conversation.replay';
 
 /** Longest reason an auditor may state for reading content. */
 export const MAX_CONTENT_REASON_CHARS = 500;

@@ -1,4 +1,4 @@
-import type { ReplayHints } from './conversation-replay';
+import type { ReplayHints } from '../../domain/conversation.replay';
 
 /**
  * Where a replay learns which message a shredded event was about. Every adapter guarantees: ids

@@ -42,6 +42,8 @@ import { conversationsManifest } from '../../manifest';
 import { SqlConversationSnapshots } from '../../adapters/sql-conversation-snapshots.adapter';
 import { ConversationStates } from '../conversation-states';
 import { ConversationQueries } from '../queries/conversation-queries.handler';
+import type { ConversationReadModels } from '../queries/conversation-read-models.port';
+import { sqlConversationReadModels } from '../../adapters/sql-conversation-read-models.adapter';
 
 // The checked-in roles file, as the server loads it.
 const ROLES_FILE = join(__dirname, '../../../../../policies/roles.yaml');
@@ -104,6 +106,8 @@ export interface ConversationsFixture {
   readonly access: AccessPolicy;
   readonly alarms: IntegrityError[];
   readonly snapshotProblems: string[];
+  /** The read models over `db`, as the module wires them. */
+  readonly readModels: ConversationReadModels;
   /** A command handler as a fresh process would have it (empty caches). */
   newCommands(
     options?: Partial<ConversationCommandsOptions> & { readonly maxAttempts?: number },
@@ -155,9 +159,11 @@ export async function openConversationsFixture(
   const accessLog = new CollectedAccessRecords();
   const access = new AccessPolicy(loadRolePolicy(ROLES_FILE), accessLog);
   const projections: ConversationProjections[] = [];
+  const readModels = sqlConversationReadModels(db.client);
 
   return {
     db,
+    readModels,
     clock,
     store,
     dataKeys,
@@ -188,7 +194,7 @@ export async function openConversationsFixture(
       return { commands, states, store: counting, ledger: instanceLedger };
     },
     newQueries() {
-      return new ConversationQueries(access, accessLog, db.client, ledger, { maxPageSize: 50 });
+      return new ConversationQueries(access, accessLog, readModels, ledger, { maxPageSize: 50 });
     },
     async newProjections(options = {}) {
       const p = ConversationProjections.create(db.client, ledger, {
