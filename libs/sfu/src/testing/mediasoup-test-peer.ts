@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
+  RtcpSenderInfo,
+  RtcpSrPacket,
   RtpHeader,
   type RTCDtlsTransport,
   type RtpPacket,
@@ -231,6 +233,17 @@ export class MediasoupTestPeer {
           this.sent += 1;
         });
       }
+      // Sender reports every half second, as browsers send them: an SFU lines up the timestamps
+      // of simulcast streams by their reports before it switches a subscriber between layers.
+      if (tick % 25 === 1) {
+        const reports = [
+          senderReport(audioSsrc, (tick * 960) >>> 0, tick),
+          ...videoSsrcs.map((ssrc, layer) =>
+            senderReport(ssrc, (tick * 1800) >>> 0, videoSeq[layer]!),
+          ),
+        ];
+        void dtls.sendRtcp(reports).catch(() => undefined);
+      }
       for (const watcher of this.watchers) watcher();
     }, 20);
     this.timer.unref();
@@ -349,6 +362,25 @@ function vp8KeyFrame(pictureId: number, width: number): Buffer {
   frame.writeUInt16LE(width, 6);
   frame.writeUInt16LE((width * 9) / 16, 8);
   return Buffer.concat([descriptor, frame]);
+}
+
+/** Seconds between 1900 (NTP's epoch) and 1970. */
+const NTP_EPOCH_OFFSET = 2_208_988_800n;
+
+/** An RTCP sender report for one stream, stamped with the wall clock in NTP format. */
+function senderReport(ssrc: number, rtpTimestamp: number, packetCount: number): RtcpSrPacket {
+  const nowMs = BigInt(Date.now());
+  const seconds = nowMs / 1000n + NTP_EPOCH_OFFSET;
+  const fraction = ((nowMs % 1000n) << 32n) / 1000n;
+  return new RtcpSrPacket({
+    ssrc,
+    senderInfo: new RtcpSenderInfo({
+      ntpTimestamp: (seconds << 32n) | fraction,
+      rtpTimestamp,
+      packetCount,
+      octetCount: packetCount * 40,
+    }),
+  });
 }
 
 /** The width of a VP8 key frame in an RTP payload (as vp8KeyFrame writes it), else undefined. */
