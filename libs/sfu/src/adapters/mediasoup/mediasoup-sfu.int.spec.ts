@@ -11,8 +11,9 @@ const binary = locateMediasoupWorker(process.env['MEDIASOUP_WORKER_BIN'] || unde
 
 /**
  * Whether this worker completes a real DTLS handshake (scripts/mediasoup/dtls-probe.mjs, a couple
- * of seconds): the worker built against Debian's libssl 3.0 / libsrtp2 crashed in SSL_read on the
- * first handshake (docs/adr/0025-sfu-engines.md); the media tests then skip, saying so.
+ * of seconds). A worker built without the recipe's DTLS fix crashed in SSL_read on its first
+ * handshake (docs/adr/0025-sfu-engines.md); should a build ever fail the probe, the media tests
+ * skip, saying so.
  */
 function probeDtls(path: string): string | undefined {
   const probe = spawnSync(

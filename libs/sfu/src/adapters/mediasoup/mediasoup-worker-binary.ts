@@ -13,7 +13,7 @@ export interface MediasoupWorkerBinary {
   readonly version: string;
   /**
    * `npm run media:worker` completed a real DTLS handshake with it (a `<binary>.dtls-ok` marker):
-   * a worker built against a libssl it crashes on (ADR 0025) is never chosen automatically.
+   * a worker that failed it (ADR 0025) is never chosen automatically.
    */
   readonly dtlsProbed: boolean;
 }
