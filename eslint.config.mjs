@@ -14,7 +14,11 @@ const zones = libs.map((lib) => ({
     `./${lib}`,
     ...libs
       .filter((l) => l !== lib)
-      .flatMap((l) => [`./${l}/src/index.ts`, `./${l}/src/manifest.ts`]),
+      .flatMap((l) => [
+        `./${l}/src/index.ts`,
+        `./${l}/src/manifest.ts`,
+        `./${l}/src/testing/index.ts`,
+      ]),
   ],
   message: 'import another lib through @ledgerline/<lib> only',
 }));
@@ -50,7 +54,11 @@ for (const lib of layeredLibs) {
 zones.push({
   target: './apps',
   from: './libs',
-  except: libs.flatMap((l) => [`./${l}/src/index.ts`, `./${l}/src/manifest.ts`]),
+  except: libs.flatMap((l) => [
+    `./${l}/src/index.ts`,
+    `./${l}/src/manifest.ts`,
+    `./${l}/src/testing/index.ts`,
+  ]),
   message: 'apps import libs through @ledgerline/<lib> only',
 });
 
@@ -107,6 +115,19 @@ export default tseslint.config(
   {
     files: ['**/*.spec.ts', '**/*.contract.ts', '**/testing/**/*.ts', 'bench/**/*.ts'],
     rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              // Tests, test helpers and the bench may also use a lib's test helpers
+              // (`@ledgerline/<lib>/testing`, e.g. a programmatic WebRTC peer); nothing else may.
+              regex: '^@ledgerline/[^/]+/(?!manifest$|testing$)',
+              message: 'import a lib through its index, its manifest or its testing entry only',
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/unbound-method': 'off',
       '@typescript-eslint/require-await': 'off',

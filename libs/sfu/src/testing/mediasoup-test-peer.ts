@@ -73,10 +73,22 @@ export class MediasoupTestPeer {
   audioLevel = 127;
 
   private constructor(
-    private readonly port: SfuPort,
+    private readonly port: Pick<SfuPort, 'request'>,
     readonly ref: SfuParticipantRef,
     readonly join: SfuJoinReply,
   ) {}
+
+  /**
+   * A peer for an admission made elsewhere (e.g. a call's join reply), whose requests go through
+   * `requests` (e.g. the calls service's `sfuRequest`, as a client's `callSfu` would).
+   */
+  static attach(
+    requests: Pick<SfuPort, 'request'>,
+    ref: SfuParticipantRef,
+    reply: SfuJoinReply,
+  ): MediasoupTestPeer {
+    return new MediasoupTestPeer(requests, ref, reply);
+  }
 
   /** Joins through the port (not yet connecting any transport). */
   static async join(
