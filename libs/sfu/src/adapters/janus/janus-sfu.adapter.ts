@@ -455,6 +455,11 @@ export class JanusSfu implements SfuPort {
             ref: participant.ref,
             data: { type: 'consumer-closed', consumerId: consumer.id },
           });
+          // The client's side went (ICE or DTLS) and it has no connection left: it is gone.
+          const clientSide = /ICE failed|DTLS/i.test(String(message['reason'] ?? ''));
+          if (clientSide && !participant.publisher && participant.consumers.size === 0) {
+            this.gone(room, participant, 'transport-closed');
+          }
         } else if (message.sender === participant.publisher) {
           this.gone(room, participant, 'transport-closed');
         }
