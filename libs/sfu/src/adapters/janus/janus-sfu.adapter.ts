@@ -105,6 +105,7 @@ export class JanusSfu implements SfuPort {
   private state: 'up' | 'recovering' | 'closed' = 'up';
   private keepalive?: NodeJS.Timeout;
   private poller?: NodeJS.Timeout;
+  private polling = false;
   private readonly rooms = new Map<string, Room>();
   private readonly handles = new Map<number, HandleOwner>();
   private readonly listeners = new Set<(event: SfuEvent) => void>();
@@ -544,9 +545,14 @@ export class JanusSfu implements SfuPort {
   // --- counters ------------------------------------------------------------------------------
 
   private async pollAll(): Promise<void> {
-    if (this.state !== 'up' || !this.admin) return;
-    for (const room of this.rooms.values()) {
-      for (const participant of room.participants.values()) await this.poll(participant);
+    if (this.state !== 'up' || !this.admin || this.polling) return;
+    this.polling = true;
+    try {
+      for (const room of [...this.rooms.values()]) {
+        for (const participant of [...room.participants.values()]) await this.poll(participant);
+      }
+    } finally {
+      this.polling = false;
     }
   }
 
@@ -682,7 +688,13 @@ export class JanusSfu implements SfuPort {
         await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * 2 ** attempt)));
       }
     }
-    if ((this.state as string) === 'closed') return;
+    if ((this.state as string) === 'closed') {
+      // Closed while reconnecting: let go of the connection just made.
+      clearInterval(this.keepalive);
+      this.conn.close();
+      this.admin?.close();
+      return;
+    }
     this.state = 'up';
     for (const room of [...this.rooms.values()]) {
       const reconnect = [...room.participants.keys()];
