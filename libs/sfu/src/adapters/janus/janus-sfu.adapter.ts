@@ -457,7 +457,8 @@ export class JanusSfu implements SfuPort {
             data: { type: 'consumer-closed', consumerId: consumer.id },
           });
           // The client's side went (ICE or DTLS) and it has no connection left: it is gone.
-          const clientSide = /ICE failed|DTLS/i.test(String(message['reason'] ?? ''));
+          const reason = typeof message['reason'] === 'string' ? message['reason'] : '';
+          const clientSide = /ICE failed|DTLS/i.test(reason);
           if (clientSide && !participant.publisher && participant.consumers.size === 0) {
             this.gone(room, participant, 'transport-closed');
           }
@@ -685,7 +686,9 @@ export class JanusSfu implements SfuPort {
             });
           }
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * 2 ** attempt)));
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(5_000, 200 * 2 ** attempt)).unref(),
+        );
       }
     }
     if ((this.state as string) === 'closed') {

@@ -1,4 +1,6 @@
+import { Arrivals } from '@ledgerline/testing';
 import { sfuContract } from '../../contract/sfu.contract';
+import { SfuRequestError, SfuUnavailableError, type SfuEvent } from '../../sfu.port';
 import { janusUnavailable, startJanus, type JanusProcess } from '../../testing/janus-process';
 import { JanusTestPeer } from '../../testing/janus-test-peer';
 import { JanusSfu } from './janus-sfu.adapter';
@@ -36,3 +38,57 @@ sfuContract({
     process.kill(janus!.pid, 'SIGKILL');
   },
 });
+
+// What the contract cannot say engine-neutrally: Janus down, gone for good, and a listen-only
+// participant's SDP offer.
+(unavailable ? describe.skip : describe)(
+  `JanusSfu beyond the contract${unavailable ? ` [skipped: ${unavailable}]` : ''}`,
+  () => {
+    jest.setTimeout(60_000);
+    let lone: JanusProcess | undefined;
+    afterEach(async () => {
+      await lone?.stop();
+      lone = undefined;
+    });
+
+    it('is unavailable (retryable) when Janus does not answer', async () => {
+      lone = await startJanus();
+      const url = lone.url;
+      await lone.stop();
+      lone = undefined;
+      const start = JanusSfu.start({ url, connectTimeoutMs: 5_000 });
+      await expect(start).rejects.toBeInstanceOf(SfuUnavailableError);
+      await expect(start).rejects.toMatchObject({ retryable: true });
+    });
+
+    it('refuses a listen-only participant’s offer, and everything while Janus is gone, then reports its rooms lost', async () => {
+      lone = await startJanus();
+      const sfu = await JanusSfu.start({
+        url: lone.url,
+        connectTimeoutMs: 30_000,
+        reconnectWindowMs: 1_000,
+      });
+      try {
+        const events = new Arrivals<SfuEvent>();
+        sfu.onEvent((event) => events.push(event));
+        await sfu.createRoom('r', { maxParticipants: 4 });
+        const ref = { roomId: 'r', participantId: 'listener' };
+        await sfu.join(ref, { userId: 'u', deviceId: 'd', listenOnly: true });
+        const offer = { type: 'offer', sdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' };
+        await expect(
+          sfu.request(ref, { method: 'publish', data: { jsep: offer } }),
+        ).rejects.toBeInstanceOf(SfuRequestError);
+
+        process.kill(lone.pid, 'SIGKILL');
+        const lost = await events.next((e) => e.kind === 'engine-failure', 'rooms lost');
+        expect(lost).toMatchObject({ kind: 'engine-failure', roomId: 'r', reconnect: [] });
+        await expect(sfu.createRoom('r2', { maxParticipants: 2 })).rejects.toBeInstanceOf(
+          SfuUnavailableError,
+        );
+        await expect(sfu.stats('r')).rejects.toBeInstanceOf(SfuRequestError);
+      } finally {
+        await sfu.close();
+      }
+    });
+  },
+);
