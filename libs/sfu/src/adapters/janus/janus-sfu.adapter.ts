@@ -70,9 +70,15 @@ interface Participant {
   remoteAddress?: string;
 }
 
-interface Room {
-  readonly id: string;
+/** A VideoRoom room as this adapter made it: its id, and the pin and secret only it knows. */
+interface JanusRoom {
   readonly janusRoom: number;
+  readonly pin: string;
+  readonly secret: string;
+}
+
+interface Room extends JanusRoom {
+  readonly id: string;
   readonly maxParticipants: number;
   readonly participants: Map<string, Participant>;
 }
@@ -140,14 +146,14 @@ export class JanusSfu implements SfuPort {
   async createRoom(roomId: string, options: { readonly maxParticipants: number }): Promise<void> {
     this.assertUp();
     if (this.rooms.has(roomId)) return;
-    const janusRoom = await this.createJanusRoom(options.maxParticipants);
+    const created = await this.createJanusRoom(options.maxParticipants);
     if (this.rooms.has(roomId)) {
-      await this.destroyJanusRoom(janusRoom); // a concurrent createRoom won
+      await this.destroyJanusRoom(created); // a concurrent createRoom won
       return;
     }
     this.rooms.set(roomId, {
       id: roomId,
-      janusRoom,
+      ...created,
       maxParticipants: options.maxParticipants,
       participants: new Map(),
     });
@@ -186,6 +192,7 @@ export class JanusSfu implements SfuPort {
           request: 'join',
           ptype: 'publisher',
           room: room.janusRoom,
+          pin: room.pin,
           id: participant.feed,
         });
       }
@@ -224,7 +231,7 @@ export class JanusSfu implements SfuPort {
     const participant = room?.participants.get(ref.participantId);
     if (!room || !participant) return undefined;
     room.participants.delete(ref.participantId);
-    return this.finish(participant);
+    return this.finish(participant, room);
   }
 
   async closeRoom(roomId: string): Promise<void> {
@@ -232,7 +239,7 @@ export class JanusSfu implements SfuPort {
     if (!room) return;
     this.rooms.delete(roomId);
     for (const participant of room.participants.values()) await this.finish(participant);
-    if (this.state === 'up') await this.destroyJanusRoom(room.janusRoom);
+    if (this.state === 'up') await this.destroyJanusRoom(room);
   }
 
   async stats(roomId: string): Promise<SfuRoomStats> {
@@ -258,7 +265,7 @@ export class JanusSfu implements SfuPort {
       for (const participant of room.participants.values()) clearTimeout(participant.connectTimer);
     }
     if (wasUp) {
-      for (const room of this.rooms.values()) await this.destroyJanusRoom(room.janusRoom);
+      for (const room of this.rooms.values()) await this.destroyJanusRoom(room);
       await this.conn
         .request({ janus: 'destroy', session_id: this.session })
         .catch(() => undefined);
@@ -407,6 +414,7 @@ export class JanusSfu implements SfuPort {
         request: 'join',
         ptype: 'subscriber',
         room: room.janusRoom,
+        pin: room.pin,
         streams: [{ feed: wanted.feed, mid: wanted.mid }],
       });
       if (!reply.jsep) throw new SfuUnavailableError('Janus sent no offer for the subscription');
@@ -499,16 +507,36 @@ export class JanusSfu implements SfuPort {
     if (this.state === 'closed') return;
     if (room.participants.get(participant.ref.participantId) !== participant) return;
     room.participants.delete(participant.ref.participantId);
-    void this.finish(participant).then((stats) => {
+    void this.finish(participant, room).then((stats) => {
       this.emit({ kind: 'participant-gone', ref: participant.ref, reason, stats });
     });
   }
 
-  /** Closes the participant's handles, returning its final counters. */
-  private async finish(participant: Participant): Promise<SfuParticipantStats> {
+  /**
+   * Closes the participant's handles, returning its final counters; in a room that goes on, the
+   * others' subscriptions to what it published are closed too (`consumer-closed`).
+   */
+  private async finish(participant: Participant, room?: Room): Promise<SfuParticipantStats> {
     clearTimeout(participant.connectTimer);
     participant.connectTimer = undefined;
+    const producers = new Set(
+      [...participant.published.keys()].map((mid) => `${participant.feed}:${mid}`),
+    );
     await this.closeMedia(participant);
+    if (room && producers.size > 0) {
+      for (const other of room.participants.values()) {
+        for (const consumer of [...other.consumers.values()]) {
+          if (!producers.has(consumer.producerId)) continue;
+          other.consumers.delete(consumer.id);
+          await this.dropHandle(other, consumer.handle);
+          this.emit({
+            kind: 'signal',
+            ref: other.ref,
+            data: { type: 'consumer-closed', consumerId: consumer.id },
+          });
+        }
+      }
+    }
     return {
       bytesSent: participant.carriedSent,
       bytesReceived: participant.carriedReceived,
@@ -702,7 +730,7 @@ export class JanusSfu implements SfuPort {
     for (const room of [...this.rooms.values()]) {
       const reconnect = [...room.participants.keys()];
       try {
-        await this.message(this.manager, this.createBody(room.janusRoom, room.maxParticipants));
+        await this.message(this.manager, this.createBody(room, room.maxParticipants));
       } catch {
         this.rooms.delete(room.id);
         this.emit({
@@ -752,10 +780,13 @@ export class JanusSfu implements SfuPort {
     return { data: reply.plugindata?.data ?? {}, ...(reply.jsep ? { jsep: reply.jsep } : {}) };
   }
 
-  private createBody(janusRoom: number, maxParticipants: number): Record<string, unknown> {
+  private createBody(room: JanusRoom, maxParticipants: number): Record<string, unknown> {
     return {
       request: 'create',
-      room: janusRoom,
+      room: room.janusRoom,
+      // Only this adapter joins, edits or destroys it, even were the Janus API reachable by others.
+      pin: room.pin,
+      secret: room.secret,
       permanent: false,
       is_private: true,
       publishers: maxParticipants,
@@ -770,12 +801,16 @@ export class JanusSfu implements SfuPort {
     };
   }
 
-  private async createJanusRoom(maxParticipants: number): Promise<number> {
+  private async createJanusRoom(maxParticipants: number): Promise<JanusRoom> {
     for (let attempt = 0; ; attempt++) {
-      const janusRoom = randomInt(1, 2 ** 47);
+      const room: JanusRoom = {
+        janusRoom: randomInt(1, 2 ** 47),
+        pin: randomBytes(16).toString('hex'),
+        secret: randomBytes(16).toString('hex'),
+      };
       try {
-        await this.message(this.manager, this.createBody(janusRoom, maxParticipants));
-        return janusRoom;
+        await this.message(this.manager, this.createBody(room, maxParticipants));
+        return room;
       } catch (error) {
         if (error instanceof JanusError && error.code === ROOM_EXISTS && attempt < 3) continue;
         throw this.engineError(error);
@@ -783,10 +818,12 @@ export class JanusSfu implements SfuPort {
     }
   }
 
-  private async destroyJanusRoom(janusRoom: number): Promise<void> {
-    await this.message(this.manager, { request: 'destroy', room: janusRoom }).catch(
-      () => undefined,
-    );
+  private async destroyJanusRoom(room: JanusRoom): Promise<void> {
+    await this.message(this.manager, {
+      request: 'destroy',
+      room: room.janusRoom,
+      secret: room.secret,
+    }).catch(() => undefined);
   }
 
   // --- lookups and helpers -------------------------------------------------------------------

@@ -61,6 +61,41 @@ sfuContract({
       await expect(start).rejects.toMatchObject({ retryable: true });
     });
 
+    it('closes the subscriptions to what a participant published when it leaves', async () => {
+      lone = await startJanus();
+      const sfu = await JanusSfu.start({ url: lone.url, connectTimeoutMs: 30_000 });
+      const peers: JanusTestPeer[] = [];
+      try {
+        const events = new Arrivals<SfuEvent>();
+        sfu.onEvent((event) => events.push(event));
+        await sfu.createRoom('r', { maxParticipants: 4 });
+        const publisher = await JanusTestPeer.join(sfu, { roomId: 'r', participantId: 'pub' });
+        const subscriber = await JanusTestPeer.join(sfu, { roomId: 'r', participantId: 'sub' });
+        peers.push(publisher, subscriber);
+        const { audioProducerId } = await publisher.publish();
+        const audio = await subscriber.consume(audioProducerId);
+        await subscriber.until(() => audio.packets > 0, 'audio flows');
+        await sfu.leave(publisher.ref);
+        const closed = await events.next(
+          (e) => e.kind === 'signal' && e.data['type'] === 'consumer-closed',
+          'consumer-closed',
+        );
+        expect(closed).toMatchObject({
+          ref: { participantId: 'sub' },
+          data: { consumerId: audio.consumerId },
+        });
+        await expect(
+          sfu.request(subscriber.ref, {
+            method: 'pause-consumer',
+            data: { consumerId: audio.consumerId },
+          }),
+        ).rejects.toBeInstanceOf(SfuRequestError);
+      } finally {
+        await Promise.all(peers.map((peer) => peer.close()));
+        await sfu.close();
+      }
+    });
+
     it('refuses a listen-only participant’s offer, and everything while Janus is gone, then reports its rooms lost', async () => {
       lone = await startJanus();
       const sfu = await JanusSfu.start({
