@@ -147,8 +147,19 @@ export class JanusTestPeer {
     return media;
   }
 
-  /** Stops sending and closes every peer connection (Janus sees them go). */
+  /**
+   * Stops sending and closes every peer connection the way a browser does: a DTLS close_notify
+   * first (werift's close() sends none), so Janus hangs up at once.
+   */
   async close(): Promise<void> {
+    clearInterval(this.timer);
+    const all = [this.publisher, ...this.subscribers].filter((pc) => pc !== undefined);
+    await Promise.all(all.map((pc) => sendCloseNotify(pc)));
+    await Promise.all(all.map((pc) => pc.close()));
+  }
+
+  /** Closes every peer connection without a word, as a crashed client or a lost network would. */
+  async vanish(): Promise<void> {
     clearInterval(this.timer);
     await Promise.all([this.publisher?.close(), ...this.subscribers.map((pc) => pc.close())]);
   }
@@ -180,6 +191,54 @@ export class JanusTestPeer {
       watcher();
     });
   }
+}
+
+/** What of werift 0.25's DTLS socket writing one alert record needs (not in its public types). */
+interface DtlsSocketInternals {
+  readonly sessionType: number;
+  readonly dtls: {
+    recordSequenceNumber: number;
+    epoch: number;
+    version: { major: number; minor: number };
+  };
+  readonly cipher: {
+    readonly cipher?: {
+      encrypt(
+        sessionType: number,
+        data: Buffer,
+        header: { type: number; version: number; epoch: number; sequenceNumber: number },
+      ): Buffer;
+    };
+  };
+  readonly transport: { send(data: Buffer): Promise<void> };
+}
+
+/**
+ * Writes a DTLS close_notify alert (RFC 5246 §7.2.1: level warning, description 0) through the
+ * connection's DTLS session. Best effort: a connection not (or no longer) up sends nothing.
+ */
+async function sendCloseNotify(pc: RTCPeerConnection): Promise<void> {
+  const transport = pc.getTransceivers()[0]?.dtlsTransport;
+  const socket = transport?.dtls as unknown as DtlsSocketInternals | undefined;
+  const cipher = socket?.cipher.cipher;
+  if (!socket || !cipher || transport?.state !== 'connected') return;
+  const ALERT = 21;
+  const sequenceNumber = ++socket.dtls.recordSequenceNumber;
+  const { version, epoch } = socket.dtls;
+  const body = cipher.encrypt(socket.sessionType, Buffer.from([1, 0]), {
+    type: ALERT,
+    version: (version.major << 8) | version.minor,
+    epoch,
+    sequenceNumber,
+  });
+  const header = Buffer.alloc(13);
+  header.writeUInt8(ALERT, 0);
+  header.writeUInt8(version.major, 1);
+  header.writeUInt8(version.minor, 2);
+  header.writeUInt16BE(epoch, 3);
+  header.writeUIntBE(sequenceNumber, 5, 6);
+  header.writeUInt16BE(body.length, 11);
+  await socket.transport.send(Buffer.concat([header, body])).catch(() => undefined);
 }
 
 function newPeerConnection(): RTCPeerConnection {

@@ -44,7 +44,7 @@ sfuContract({
 (unavailable ? describe.skip : describe)(
   `JanusSfu beyond the contract${unavailable ? ` [skipped: ${unavailable}]` : ''}`,
   () => {
-    jest.setTimeout(60_000);
+    jest.setTimeout(150_000);
     let lone: JanusProcess | undefined;
     afterEach(async () => {
       await lone?.stop();
@@ -92,6 +92,29 @@ sfuContract({
         ).rejects.toBeInstanceOf(SfuRequestError);
       } finally {
         await Promise.all(peers.map((peer) => peer.close()));
+        await sfu.close();
+      }
+    });
+
+    it('reports a participant that vanishes without closing as gone (ICE keep-alive checks fail)', async () => {
+      lone = await startJanus();
+      const sfu = await JanusSfu.start({
+        url: lone.url,
+        adminUrl: lone.adminUrl,
+        adminSecret: lone.adminSecret,
+        connectTimeoutMs: 30_000,
+      });
+      try {
+        const events = new Arrivals<SfuEvent>();
+        sfu.onEvent((event) => events.push(event));
+        await sfu.createRoom('r', { maxParticipants: 4 });
+        const peer = await JanusTestPeer.join(sfu, { roomId: 'r', participantId: 'gone' });
+        await peer.publish();
+        await peer.vanish();
+        const gone = await events.next((e) => e.kind === 'participant-gone', 'participant-gone');
+        expect(gone).toMatchObject({ ref: { participantId: 'gone' }, reason: 'transport-closed' });
+        if (gone.kind === 'participant-gone') expect(gone.stats.bytesSent).toBeGreaterThan(0);
+      } finally {
         await sfu.close();
       }
     });
