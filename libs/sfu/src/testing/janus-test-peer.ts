@@ -18,7 +18,6 @@ import { startTestMedia, vp8KeyFrameWidth } from './test-media';
  */
 const OPUS_PT = 111;
 const VP8_PT = 96;
-const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 
 export interface JanusReceivedMedia {
   readonly consumerId: string;
@@ -93,6 +92,7 @@ export class JanusTestPeer {
       data: { candidate: { completed: true } },
     });
     await connected(pc);
+    // The audio-level extension id Janus agreed to (it echoes the offer's).
     const levelId = /a=extmap:(\d+)(?:\/\w+)? urn:ietf:params:rtp-hdrext:ssrc-audio-level/.exec(
       answer.sdp,
     );
@@ -310,5 +310,3 @@ function withSimulcast(sdp: string, layers: readonly number[], cname: string): s
     })
     .join('\r\n');
 }
-
-export { AUDIO_LEVEL_URI };
