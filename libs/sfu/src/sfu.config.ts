@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { configVar, defineConfigSlice } from '@ledgerline/kernel';
 
-const { int } = configVar;
+const { int, url } = configVar;
 
-/** libs/sfu's settings: which engine group calls use, and mediasoup's. */
+/** libs/sfu's settings: which engine group calls use, mediasoup's and Janus's. */
 export interface SfuSettings {
-  readonly engine: 'auto' | 'mediasoup' | 'none';
+  readonly engine: 'auto' | 'mediasoup' | 'janus' | 'none';
   readonly mediasoup: {
     readonly workerBin?: string;
     readonly workers?: number;
@@ -15,17 +15,33 @@ export interface SfuSettings {
     readonly maxPort: number;
     readonly connectTimeoutMs: number;
   };
+  /** Present when LEDGERLINE_SFU_JANUS_URL is set. */
+  readonly janus?: {
+    readonly url: string;
+    readonly adminUrl?: string;
+    readonly adminSecret?: string;
+    readonly connectTimeoutMs: number;
+  };
 }
 
-/** LEDGERLINE_SFU_*, MEDIASOUP_WORKER_BIN: libs/sfu's configuration slice (docs/adr/0027). */
+/**
+ * LEDGERLINE_SFU_*, MEDIASOUP_WORKER_BIN: libs/sfu's configuration slice (docs/adr/0027, engines in
+ * docs/adr/0025).
+ */
 export const sfuConfig = defineConfigSlice(
   'sfu',
   {
     /**
      * Group calls' SFU: `auto` uses mediasoup when its worker binary is found and passed the DTLS
-     * probe of `npm run media:worker`, else none.
+     * probe of `npm run media:worker`, else Janus when LEDGERLINE_SFU_JANUS_URL is set, else none.
      */
-    LEDGERLINE_SFU_ENGINE: z.enum(['auto', 'mediasoup', 'none']).default('auto'),
+    LEDGERLINE_SFU_ENGINE: z.enum(['auto', 'mediasoup', 'janus', 'none']).default('auto'),
+    /** Janus's WebSocket API (VideoRoom plugin), e.g. ws://janus:8188. */
+    LEDGERLINE_SFU_JANUS_URL: url(['ws', 'wss']).optional(),
+    /** Janus's Admin API over WebSocket, for per-participant media counters (audit). */
+    LEDGERLINE_SFU_JANUS_ADMIN_URL: url(['ws', 'wss']).optional(),
+    /** Janus's admin_secret (janus.jcfg), sent with Admin API requests. */
+    LEDGERLINE_SFU_JANUS_ADMIN_SECRET: z.string().min(1).max(256).optional(),
     /** mediasoup's worker binary (default: the one `npm run media:worker` cached for this version). */
     MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
     /** mediasoup workers; default one per core. */
@@ -53,6 +69,18 @@ export const sfuConfig = defineConfigSlice(
         problem: 'required when LEDGERLINE_SFU_LISTEN_IP listens on every interface',
       });
     }
+    if (e.LEDGERLINE_SFU_ENGINE === 'janus' && !e.LEDGERLINE_SFU_JANUS_URL) {
+      problems.push({
+        variable: 'LEDGERLINE_SFU_JANUS_URL',
+        problem: 'required when LEDGERLINE_SFU_ENGINE=janus',
+      });
+    }
+    if (e.LEDGERLINE_SFU_JANUS_ADMIN_SECRET && !e.LEDGERLINE_SFU_JANUS_ADMIN_URL) {
+      problems.push({
+        variable: 'LEDGERLINE_SFU_JANUS_ADMIN_URL',
+        problem: 'required when LEDGERLINE_SFU_JANUS_ADMIN_SECRET is set',
+      });
+    }
     return {
       engine: e.LEDGERLINE_SFU_ENGINE,
       mediasoup: {
@@ -64,6 +92,16 @@ export const sfuConfig = defineConfigSlice(
         maxPort: e.LEDGERLINE_SFU_RTC_MAX_PORT,
         connectTimeoutMs: e.LEDGERLINE_SFU_CONNECT_TIMEOUT_MS,
       },
+      ...(e.LEDGERLINE_SFU_JANUS_URL
+        ? {
+            janus: {
+              url: e.LEDGERLINE_SFU_JANUS_URL,
+              adminUrl: e.LEDGERLINE_SFU_JANUS_ADMIN_URL,
+              adminSecret: e.LEDGERLINE_SFU_JANUS_ADMIN_SECRET,
+              connectTimeoutMs: e.LEDGERLINE_SFU_CONNECT_TIMEOUT_MS,
+            },
+          }
+        : {}),
     };
   },
 );

@@ -7,6 +7,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { CONFIG, ConfigError, type LedgerlineConfig } from '@ledgerline/kernel';
+import { JanusSfu } from './adapters/janus/janus-sfu.adapter';
 import { MediasoupSfu } from './adapters/mediasoup/mediasoup-sfu.adapter';
 import { locateMediasoupWorker } from './adapters/mediasoup/mediasoup-worker-binary';
 import { SFU_PORT, type SfuPort } from './sfu.port';
@@ -19,27 +20,60 @@ export interface SelectedSfu {
 }
 
 /**
- * The engine group calls get: mediasoup when chosen (or, with `auto`, when its worker binary is
- * found and starts), otherwise none, and group calls are refused with `sfu_unavailable`. An
- * explicit `mediasoup` that cannot start stops the process; `auto` falls back to none, saying why.
+ * The engine group calls get. `mediasoup` or `janus` chosen explicitly must start, or the process
+ * stops. `auto` takes mediasoup when its worker binary is found, passed the DTLS probe and starts;
+ * otherwise Janus when LEDGERLINE_SFU_JANUS_URL is set and Janus answers; otherwise none, and
+ * group calls are refused with `sfu_unavailable`. The description says which, or why none.
  */
 export async function selectSfu(config: SfuSettings): Promise<SelectedSfu> {
   if (config.engine === 'none') {
     return { port: undefined, description: 'none (LEDGERLINE_SFU_ENGINE=none): 1:1 calls only' };
   }
-  const explicit = config.engine === 'mediasoup';
+  if (config.engine === 'janus') {
+    if (!config.janus) {
+      throw new ConfigError([
+        {
+          variable: 'LEDGERLINE_SFU_JANUS_URL',
+          problem: 'required when LEDGERLINE_SFU_ENGINE=janus',
+        },
+      ]);
+    }
+    return startJanus(config.janus);
+  }
+  const mediasoup = await tryMediasoup(config, config.engine === 'mediasoup');
+  if ('port' in mediasoup) return mediasoup;
+  if (!config.janus)
+    return { port: undefined, description: `none: ${mediasoup.why}; 1:1 calls only` };
+  try {
+    const janus = await startJanus(config.janus);
+    return {
+      port: janus.port,
+      description: `${janus.description}; mediasoup passed over: ${mediasoup.why}`,
+    };
+  } catch (error) {
+    return {
+      port: undefined,
+      description: `none: ${mediasoup.why}; Janus did not answer (${(error as Error).message}); 1:1 calls only`,
+    };
+  }
+}
+
+/** mediasoup when it can run; under `auto`, why not otherwise (explicit: throws). */
+async function tryMediasoup(
+  config: SfuSettings,
+  explicit: boolean,
+): Promise<SelectedSfu | { readonly why: string }> {
   const binary = locateMediasoupWorker(config.mediasoup.workerBin);
   if (!binary) {
     const why = config.mediasoup.workerBin
       ? `MEDIASOUP_WORKER_BIN (${config.mediasoup.workerBin}) is not an executable file`
       : 'no mediasoup worker binary (build it with `npm run media:worker`)';
     if (explicit) throw new ConfigError([{ variable: 'MEDIASOUP_WORKER_BIN', problem: why }]);
-    return { port: undefined, description: `none: ${why}; 1:1 calls only` };
+    return { why };
   }
   if (!explicit && !binary.dtlsProbed) {
     return {
-      port: undefined,
-      description: `none: the mediasoup worker at ${binary.path} did not pass the DTLS probe of \`npm run media:worker\` (ADR 0025; LEDGERLINE_SFU_ENGINE=mediasoup uses it anyway); 1:1 calls only`,
+      why: `the mediasoup worker at ${binary.path} did not pass the DTLS probe of \`npm run media:worker\` (ADR 0025; LEDGERLINE_SFU_ENGINE=mediasoup uses it anyway)`,
     };
   }
   try {
@@ -51,11 +85,17 @@ export async function selectSfu(config: SfuSettings): Promise<SelectedSfu> {
     };
   } catch (error) {
     if (explicit) throw error;
-    return {
-      port: undefined,
-      description: `none: mediasoup did not start (${(error as Error).message}); 1:1 calls only`,
-    };
+    return { why: `mediasoup did not start (${(error as Error).message})` };
   }
+}
+
+/** Janus over its WebSocket API; throws SfuUnavailableError when it does not answer. */
+async function startJanus(janus: NonNullable<SfuSettings['janus']>): Promise<SelectedSfu> {
+  const port = await JanusSfu.start(janus);
+  // The host only: a URL may carry credentials.
+  const where = new URL(janus.url).host;
+  const counters = janus.adminUrl ? 'counters from its Admin API' : 'no Admin API: counters stay 0';
+  return { port, description: `janus VideoRoom at ${where} (${counters})` };
 }
 
 class SfuLifecycle implements OnModuleDestroy {

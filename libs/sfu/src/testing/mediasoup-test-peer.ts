@@ -2,13 +2,11 @@ import { randomBytes } from 'node:crypto';
 import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
-  RtcpSenderInfo,
-  RtcpSrPacket,
-  RtpHeader,
   type RTCDtlsTransport,
   type RtpPacket,
 } from 'werift';
 import type { SfuJoinReply, SfuParticipantRef, SfuPort } from '../sfu.port';
+import { startTestMedia, vp8KeyFrameWidth } from './test-media';
 
 /**
  * A programmatic WebRTC client for the mediasoup engine, in place of a browser with
@@ -22,8 +20,6 @@ const OPUS_PT = 100;
 const VP8_PT = 101;
 const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 const AUDIO_LEVEL_ID = 10;
-/** Frame widths of simulcast layers 0, 1, 2. */
-export const LAYER_WIDTHS = [320, 640, 1280] as const;
 
 interface TransportInfo {
   id: string;
@@ -214,51 +210,18 @@ export class MediasoupTestPeer {
   }
 
   private startSending(audioSsrc: number, videoSsrcs: number[]): void {
-    const dtls = this.send!.dtls;
-    let seq = 0;
-    let tick = 0;
-    const videoSeq = [0, 0, 0];
-    this.timer = setInterval(() => {
-      tick += 1;
-      seq = (seq + 1) & 0xffff;
-      const audio = new RtpHeader({
-        payloadType: OPUS_PT,
-        ssrc: audioSsrc,
-        sequenceNumber: seq,
-        timestamp: (tick * 960) >>> 0,
-        extension: true,
-        extensions: [{ id: AUDIO_LEVEL_ID, payload: Buffer.from([0x80 | this.audioLevel]) }],
-      });
-      void dtls.sendRtp(randomBytes(60), audio).catch(() => undefined);
-      this.sent += 1;
-      if (tick % 2 === 0) {
-        videoSsrcs.forEach((ssrc, layer) => {
-          videoSeq[layer] = (videoSeq[layer]! + 1) & 0xffff;
-          const header = new RtpHeader({
-            payloadType: VP8_PT,
-            ssrc,
-            sequenceNumber: videoSeq[layer],
-            timestamp: (tick * 1800) >>> 0,
-            marker: true,
-          });
-          void dtls.sendRtp(vp8KeyFrame(tick, LAYER_WIDTHS[layer]!), header).catch(() => undefined);
-          this.sent += 1;
-        });
-      }
-      // Sender reports every half second, as browsers send them: an SFU lines up the timestamps
-      // of simulcast streams by their reports before it switches a subscriber between layers.
-      if (tick % 25 === 1) {
-        const reports = [
-          senderReport(audioSsrc, (tick * 960) >>> 0, tick),
-          ...videoSsrcs.map((ssrc, layer) =>
-            senderReport(ssrc, (tick * 1800) >>> 0, videoSeq[layer]!),
-          ),
-        ];
-        void dtls.sendRtcp(reports).catch(() => undefined);
-      }
-      for (const watcher of this.watchers) watcher();
-    }, 20);
-    this.timer.unref();
+    this.timer = startTestMedia(this.send!.dtls, {
+      audioSsrc,
+      videoSsrcs,
+      audioPayloadType: OPUS_PT,
+      videoPayloadType: VP8_PT,
+      audioLevelId: AUDIO_LEVEL_ID,
+      audioLevel: () => this.audioLevel,
+      onSent: () => {
+        this.sent += 1;
+        for (const watcher of this.watchers) watcher();
+      },
+    });
   }
 
   private async connect(
@@ -349,60 +312,4 @@ function remoteAnswer(
     `a=rtpmap:${OPUS_PT} opus/48000/2`,
     '',
   ].join('\r\n');
-}
-
-/**
- * One RTP packet holding a whole VP8 key frame header: payload descriptor with a 15-bit picture
- * id, TL0PICIDX and TID (what mediasoup's simulcast rewriting needs), then the key frame's start
- * code and dimensions.
- */
-function vp8KeyFrame(pictureId: number, width: number): Buffer {
-  const pid = pictureId & 0x7fff;
-  const descriptor = Buffer.from([
-    0x90,
-    0xe0,
-    0x80 | (pid >> 8),
-    pid & 0xff,
-    pictureId & 0xff,
-    0x20,
-  ]);
-  const frame = Buffer.alloc(30);
-  frame[0] = 0x10; // key frame (P=0), version 0, show_frame
-  frame.writeUInt8(0x9d, 3);
-  frame.writeUInt8(0x01, 4);
-  frame.writeUInt8(0x2a, 5);
-  frame.writeUInt16LE(width, 6);
-  frame.writeUInt16LE((width * 9) / 16, 8);
-  return Buffer.concat([descriptor, frame]);
-}
-
-/** Seconds between 1900 (NTP's epoch) and 1970. */
-const NTP_EPOCH_OFFSET = 2_208_988_800n;
-
-/** An RTCP sender report for one stream, stamped with the wall clock in NTP format. */
-function senderReport(ssrc: number, rtpTimestamp: number, packetCount: number): RtcpSrPacket {
-  const nowMs = BigInt(Date.now());
-  const seconds = nowMs / 1000n + NTP_EPOCH_OFFSET;
-  const fraction = ((nowMs % 1000n) << 32n) / 1000n;
-  return new RtcpSrPacket({
-    ssrc,
-    senderInfo: new RtcpSenderInfo({
-      ntpTimestamp: (seconds << 32n) | fraction,
-      rtpTimestamp,
-      packetCount,
-      octetCount: packetCount * 40,
-    }),
-  });
-}
-
-/** The width of a VP8 key frame in an RTP payload (as vp8KeyFrame writes it), else undefined. */
-function vp8KeyFrameWidth(payload: Buffer): number | undefined {
-  if (payload.length < 16 || (payload[0]! & 0x80) === 0) return undefined;
-  let offset = 1;
-  const ext = payload[offset++]!;
-  if (ext & 0x80) offset += payload[offset]! & 0x80 ? 2 : 1;
-  if (ext & 0x40) offset += 1;
-  if (ext & 0x30) offset += 1;
-  if (payload[offset]! & 0x01 || payload[offset + 3] !== 0x9d) return undefined;
-  return payload.readUInt16LE(offset + 6) & 0x3fff;
 }
