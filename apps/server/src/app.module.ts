@@ -101,6 +101,9 @@ export class AppModule {
         // libs/files
         ConversationsModule,
         CALL_ICE_SERVERS,
+        // libs/calls: SFU_PORT (re-exported from this global module, or CallsModule never sees it
+        // and every group call is refused as if no engine ran).
+        SfuModule,
       ],
     };
   }
