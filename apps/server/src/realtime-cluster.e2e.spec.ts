@@ -106,8 +106,8 @@ describeWhenEnv(
       const bearer = await devToken(a.url, { tenantId: TENANT, userId: 'alice' });
       const all: { id: string; text: string | null }[] = [];
       let cursor = '0.0';
-      for (;;) {
-        const page = await graphqlRequest<{
+      const read = () =>
+        graphqlRequest<{
           messages: {
             items: { id: string; text: string | null }[];
             hasMore: boolean;
@@ -119,6 +119,16 @@ describeWhenEnv(
           `query($c: ID!, $after: String, $p: String) { messages(conversationId: $c, first: 100, after: $after, minPosition: $p) { items { id text } hasMore endCursor } }`,
           { c: conversationId, after: cursor, p: minPosition },
         );
+      for (;;) {
+        // On a loaded machine the read models may not reach minPosition within the server's wait:
+        // the answer is a retryable `unavailable`, and a client asks again, as this does.
+        let page: Awaited<ReturnType<typeof read>> | undefined;
+        while (!page) {
+          page = await read().catch((error: Error) => {
+            if (!/"retryable":true/.test(error.message)) throw error;
+            return new Promise<undefined>((resolve) => setTimeout(resolve, 250));
+          });
+        }
         all.push(...page.messages.items);
         if (!page.messages.hasMore || !page.messages.endCursor) return all;
         cursor = page.messages.endCursor;
