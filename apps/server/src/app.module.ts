@@ -5,8 +5,8 @@ import { CALL_ICE_SERVERS, CallsModule } from '@ledgerline/calls';
 import {
   CONVERSATION_API_LIMITS,
   CONVERSATION_API_MAX_PAGE_SIZE,
-  ConversationMemberships,
   ConversationsModule,
+  SqlConversationMemberships,
 } from '@ledgerline/conversations';
 import { CryptoModule } from '@ledgerline/crypto';
 import { DatabaseModule } from '@ledgerline/database';
@@ -62,7 +62,7 @@ export class AppModule {
         }),
         // Presence learns who shares a conversation through its own port, over the conversations'
         // membership read model.
-        PresenceModule.forRoot({ memberships: (client) => new ConversationMemberships(client) }),
+        PresenceModule.forRoot({ memberships: (client) => new SqlConversationMemberships(client) }),
         GraphqlEdgeModule.forRoot({
           autoSchemaFile: true,
           ...(config.http.allowedOrigins ? { allowedOrigins: config.http.allowedOrigins } : {}),
@@ -77,7 +77,7 @@ export class AppModule {
         PushModule.forRoot(),
         // libs/calls: membership from the conversations' read model, like presence; iceServers
         // from libs/turn (CALL_ICE_SERVERS below); group calls through SFU_PORT when bound.
-        CallsModule.forRoot({ memberships: (client) => new ConversationMemberships(client) }),
+        CallsModule.forRoot({ memberships: (client) => new SqlConversationMemberships(client) }),
         // libs/sfu: SFU_PORT for group calls (mediasoup when its worker is found, else none).
         SfuModule.forRoot(),
       ],

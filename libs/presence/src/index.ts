@@ -40,6 +40,7 @@ export type {
 } from './application/presence-views';
 export {
   PresenceNotVisibleError,
+  TypingConversationNotFoundError,
   TypingRateLimitedError,
   PresenceBusyError,
   PresenceEventsUnavailableError,

@@ -1,5 +1,4 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { ConversationNotFoundError } from '@ledgerline/conversations';
 import { ChannelListener, type SqlClient } from '@ledgerline/database';
 import type { AccessPolicy, Principal } from '@ledgerline/identity';
 import { describeError, type Clock } from '@ledgerline/kernel';
@@ -8,10 +7,13 @@ import {
   PresenceRefusalReason,
   PresenceRefused,
 } from '../domain/presence.errors';
-import { TypingRateLimitedError } from './presence.errors';
+import { TypingConversationNotFoundError, TypingRateLimitedError } from './presence.errors';
 import { SILENT_PRESENCE_LOG, type PresenceLog, type TypingSignal } from './presence-views';
 
-/** Who is in a conversation (ConversationMemberships of libs/conversations). */
+/**
+ * Who is in a conversation: presence's port, which the app binds to libs/conversations'
+ * membership read model (SqlConversationMemberships).
+ */
 export interface TypingMemberships {
   isMember(tenantId: string, conversationId: string, memberId: string): Promise<boolean>;
   membersAmong(
@@ -121,7 +123,7 @@ export class TypingIndicators {
       throw rejection;
     }
     if (!(await this.memberships.isMember(principal.tenantId, conversationId, principal.id))) {
-      throw new ConversationNotFoundError(conversationId);
+      throw new TypingConversationNotFoundError(conversationId);
     }
     const signal: TypingSignal = {
       tenantId: principal.tenantId,
@@ -143,7 +145,7 @@ export class TypingIndicators {
   /**
    * The check `watch` makes, recorded when denied: edges call it before `watch`. With a
    * conversation (a watch of that one only), a user or agent must also be a member of it
-   * (ConversationNotFoundError otherwise, whether or not it exists).
+   * (TypingConversationNotFoundError otherwise, whether or not it exists).
    */
   async authorizeWatch(viewer: Principal, conversationId?: string): Promise<void> {
     if (
@@ -159,7 +161,7 @@ export class TypingIndicators {
     });
     if (conversationId === undefined || viewer.kind === 'service') return;
     if (!(await this.memberships.isMember(viewer.tenantId, conversationId, viewer.id))) {
-      throw new ConversationNotFoundError(conversationId);
+      throw new TypingConversationNotFoundError(conversationId);
     }
   }
 

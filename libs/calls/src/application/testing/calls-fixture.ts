@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
   ConversationCommands,
-  ConversationMemberships,
   ConversationProjections,
   ConversationStates,
+  SqlConversationMemberships,
   SqlConversationSnapshots,
 } from '@ledgerline/conversations';
 import { DataKeyCache, DataKeys } from '@ledgerline/crypto';
@@ -78,7 +78,7 @@ export async function openCallsFixture(kind: TestDatabaseKind): Promise<CallsFix
   ConversationProjections.register(processor);
   CallProjections.register(processor);
   processor.start();
-  const memberships = new ConversationMemberships(client);
+  const memberships = new SqlConversationMemberships(client);
   const services: CallService[] = [];
 
   return {

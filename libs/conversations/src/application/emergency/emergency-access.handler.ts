@@ -10,7 +10,7 @@ import { type Clock, type IdGenerator } from '@ledgerline/kernel';
 import type { Ledger } from '@ledgerline/ledger';
 import { InvalidConversationInput } from '../../domain/conversation.errors';
 import { isValidMemberId } from '../../domain/conversation.validation';
-import { ConversationMemberships } from '../queries/conversation-memberships';
+import type { ConversationMemberships } from '../queries/conversation-memberships.port';
 import { EmergencyGrantNotFoundError, EmergencyGrantRefusedError } from './emergency-access.errors';
 
 /** Where break-glass alerts go: the tenant's auditors are told at once (ids and codes only). */
@@ -69,27 +69,27 @@ const MAX_REASON_CHARS = 1_000;
  */
 export class EmergencyAccess {
   private readonly maxMinutes: number;
-  private readonly memberships: ConversationMemberships;
 
   private constructor(
     private readonly db: SqlClient,
+    private readonly memberships: Pick<ConversationMemberships, 'membersOf'>,
     private readonly ledger: Pick<Ledger, 'append'>,
     private readonly access: Pick<AccessPolicy, 'check'>,
     private readonly accessLog: AccessRecorder,
     private readonly options: EmergencyAccessOptions,
   ) {
     this.maxMinutes = options.maxMinutes ?? 24 * 60;
-    this.memberships = new ConversationMemberships(db);
   }
 
   static create(
     db: SqlClient,
+    memberships: Pick<ConversationMemberships, 'membersOf'>,
     ledger: Pick<Ledger, 'append'>,
     access: Pick<AccessPolicy, 'check'>,
     accessLog: AccessRecorder,
     options: EmergencyAccessOptions,
   ): EmergencyAccess {
-    return new EmergencyAccess(db, ledger, access, accessLog, options);
+    return new EmergencyAccess(db, memberships, ledger, access, accessLog, options);
   }
 
   async grant(principal: Principal, request: GrantEmergencyAccess): Promise<EmergencyGrant> {

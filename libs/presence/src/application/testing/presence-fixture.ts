@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
   ConversationCommands,
-  ConversationMemberships,
   ConversationProjections,
   ConversationStates,
+  SqlConversationMemberships,
   SqlConversationSnapshots,
 } from '@ledgerline/conversations';
 import { DataKeyCache, DataKeys } from '@ledgerline/crypto';
@@ -108,7 +108,7 @@ export async function openPresenceFixture(kind: TestDatabaseKind): Promise<Prese
         { maxEventsPerDataKey: 1_000 },
       );
       const ledger = new Ledger(store, dataKeys, { clock: f.clock });
-      const memberships = new ConversationMemberships(client);
+      const memberships = new SqlConversationMemberships(client);
       const nodeId = options.nodeId ?? `node-${randomUUID().slice(0, 8)}`;
       const presence = new PresenceService(
         access,
