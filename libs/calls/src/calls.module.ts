@@ -38,7 +38,10 @@ import {
   type CallLog,
   type CallMemberships,
 } from './application/call-service';
-import { CallSignalRelay } from './application/call-signal-relay';
+import type { CallSignalRelay } from './application/call-signal-relay.port';
+import { SqlCallConnections } from './adapters/sql-call-connections.adapter';
+import { SqlCallReads } from './adapters/sql-call-reads.adapter';
+import { SqlCallSignalRelay } from './adapters/sql-call-signal-relay.adapter';
 import { CallStates } from './application/call-states';
 import { CallProjections } from './projections/call-projections';
 import { callsConfig } from './calls.config';
@@ -50,6 +53,7 @@ export interface CallsModuleOptions {
 }
 
 const CALL_MEMBERSHIPS = Symbol('CallMemberships');
+const CALL_SIGNAL_RELAY = Symbol('CallSignalRelay');
 /** The app binds the ICE server issuer here (libs/turn's IceServerIssuer). */
 export const CALL_ICE_SERVERS = Symbol('CallIceServers');
 
@@ -100,7 +104,7 @@ export class CallsModule {
           useFactory: (processor: ProjectionProcessor) => CallProjections.register(processor),
         },
         {
-          provide: CallSignalRelay,
+          provide: CALL_SIGNAL_RELAY,
           inject: [SQL_CLIENT, DATA_KEYS, CONFIG, CLOCK, ID_GENERATOR],
           useFactory: (
             client: SqlClient,
@@ -109,7 +113,7 @@ export class CallsModule {
             clock: Clock,
             ids: IdGenerator,
           ) =>
-            CallSignalRelay.create(client, keys, {
+            SqlCallSignalRelay.create(client, keys, {
               clock,
               ids,
               ttlMs: config.slice(callsConfig).signalTtlMs,
@@ -127,7 +131,7 @@ export class CallsModule {
             ACCESS_RECORDER,
             CALL_MEMBERSHIPS,
             CALL_ICE_SERVERS,
-            CallSignalRelay,
+            CALL_SIGNAL_RELAY,
             CONFIG,
             CLOCK,
             CallProjections,
@@ -155,7 +159,8 @@ export class CallsModule {
             return new CallService(
               runner,
               states,
-              client,
+              new SqlCallReads(client),
+              new SqlCallConnections(client),
               access,
               recorder,
               memberships,
