@@ -5,6 +5,8 @@ import {
   type BeforeApplicationShutdown,
   type DynamicModule,
   type OnApplicationBootstrap,
+  type InjectionToken,
+  type Type,
 } from '@nestjs/common';
 import { DATA_KEYS, type DataKeys } from '@ledgerline/crypto';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
@@ -48,8 +50,16 @@ import { callsConfig } from './calls.config';
 import { presenceConfig } from '@ledgerline/presence';
 
 export interface CallsModuleOptions {
-  /** Who is in which conversation (the app composes libs/conversations' ConversationMemberships). */
+  /** Who is in which conversation (the app composes libs/conversations' SqlConversationMemberships). */
   readonly memberships: (client: SqlClient) => CallMemberships;
+  /**
+   * Where CALL_ICE_SERVERS comes from: the module exporting it (libs/turn's, the same instance the
+   * app imports) and the token there to use. Without it, CALL_ICE_SERVERS must be global.
+   */
+  readonly iceServers?: {
+    readonly module: DynamicModule | Type;
+    readonly useExisting: InjectionToken;
+  };
 }
 
 const CALL_MEMBERSHIPS = Symbol('CallMemberships');
@@ -84,7 +94,8 @@ class CallsLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
  * PROJECTION_PROCESSOR, the sealed signal relay, the live fan-out, the sweep of due timers),
  * global so the realtime gateway and the GraphQL resolvers share it. Group calls use SFU_PORT when
  * the app provides one. Needs, from the app: CONFIG, CLOCK, ID_GENERATOR, SQL_CLIENT, EVENT_STORE,
- * LEDGER, DATA_KEYS, ACCESS_POLICY, ACCESS_RECORDER, CALL_ICE_SERVERS and PipelineModule.
+ * LEDGER, DATA_KEYS, ACCESS_POLICY, ACCESS_RECORDER and PipelineModule; and (`forRoot`) the
+ * memberships port and where the ICE servers come from.
  */
 @Module({})
 export class CallsModule {
@@ -92,7 +103,11 @@ export class CallsModule {
     return {
       module: CallsModule,
       global: true,
+      imports: options.iceServers ? [options.iceServers.module] : [],
       providers: [
+        ...(options.iceServers
+          ? [{ provide: CALL_ICE_SERVERS, useExisting: options.iceServers.useExisting }]
+          : []),
         {
           provide: CALL_MEMBERSHIPS,
           inject: [SQL_CLIENT],

@@ -69,6 +69,15 @@ import { SharpThumbnailer } from './adapters/sharp-thumbnailer.adapter';
 import { filesProjection } from './projections/files.projection';
 import { filesConfig, type FilesSettings } from './files.config';
 
+export interface FilesModuleOptions {
+  /**
+   * The app's ConversationsModule (the same instance it imports): files' commands ride in the
+   * conversations' streams (CONVERSATION_STATES), and a send's attachments are checked through
+   * ATTACHMENT_CHECKS.
+   */
+  readonly conversations: DynamicModule;
+}
+
 export const BLOB_STORE = Symbol('BlobStore');
 export const FILE_UPLOADS = Symbol('FileUploads');
 const FILE_RECORDS = Symbol('FileRecords');
@@ -156,9 +165,10 @@ export function openBlobStore(config: FilesSettings): BlobStore {
  */
 @Module({})
 export class FilesModule {
-  static forRoot(): DynamicModule {
+  static forRoot(options: FilesModuleOptions): DynamicModule {
     return {
       module: FilesModule,
+      imports: [options.conversations],
       controllers: [FilesController],
       providers: [
         {
