@@ -42,6 +42,7 @@ import {
 import { SqlReplayHints } from './adapters/sql-replay-hints.adapter';
 import { sqlConversationReadModels } from './adapters/sql-conversation-read-models.adapter';
 import { SqlConversationMemberships } from './adapters/sql-conversation-memberships.adapter';
+import { SqlEmergencyGrants } from './adapters/sql-emergency-grants.adapter';
 import type { ConversationMemberships } from './application/queries/conversation-memberships.port';
 import { CONVERSATION_MEMBERSHIPS } from './conversations.tokens';
 import type { ConversationLimits } from './domain/conversation.commands';
@@ -183,20 +184,27 @@ export class ConversationsModule {
             ids: IdGenerator,
           ) => {
             const logger = new Logger('EmergencyAccess');
-            return EmergencyAccess.create(client, memberships, ledger, access, accessLog, {
-              clock,
-              ids,
-              // Ids and codes only; alerting rules route `audience: tenant_auditors` to them.
-              alerts: {
-                raise: (alert) =>
-                  logger.warn({
-                    alert: true,
-                    audience: 'tenant_auditors',
-                    msg: `break-glass access ${alert.kind}`,
-                    ...alert,
-                  }),
+            return EmergencyAccess.create(
+              new SqlEmergencyGrants(client),
+              memberships,
+              ledger,
+              access,
+              accessLog,
+              {
+                clock,
+                ids,
+                // Ids and codes only; alerting rules route `audience: tenant_auditors` to them.
+                alerts: {
+                  raise: (alert) =>
+                    logger.warn({
+                      alert: true,
+                      audience: 'tenant_auditors',
+                      msg: `break-glass access ${alert.kind}`,
+                      ...alert,
+                    }),
+                },
               },
-            });
+            );
           },
         },
         {

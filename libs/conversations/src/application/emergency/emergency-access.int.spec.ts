@@ -2,6 +2,7 @@ import { AccessDeniedError, type Principal } from '@ledgerline/identity';
 import { uuidV7Generator, type GlobalPosition } from '@ledgerline/kernel';
 import { availableDatabases } from '@ledgerline/testing';
 import { SqlConversationMemberships } from '../../adapters/sql-conversation-memberships.adapter';
+import { SqlEmergencyGrants } from '../../adapters/sql-emergency-grants.adapter';
 import type { ConversationProjections } from '../../projections/conversation-projections';
 import { NotAConversationMemberError } from '../conversations.errors';
 import type { ConversationRequest } from '../conversation-commands.handler';
@@ -47,7 +48,7 @@ for (const kind of availableDatabases()) {
       projections = await f.newProjections();
       projections.start();
       emergency = EmergencyAccess.create(
-        f.db.client,
+        new SqlEmergencyGrants(f.db.client),
         new SqlConversationMemberships(f.db.client),
         f.ledger,
         f.access,
