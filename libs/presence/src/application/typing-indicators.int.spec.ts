@@ -6,7 +6,7 @@ import { availableDatabases } from '@ledgerline/testing';
 import { InvalidPresenceInput, PresenceRefused } from '../domain/presence.errors';
 import { TypingConversationNotFoundError, TypingRateLimitedError } from './presence.errors';
 import type { TypingSignal } from './presence-views';
-import { TYPING_CHANNEL } from './typing-indicators';
+import { TYPING_CHANNEL } from '../adapters/pg-typing-channel.adapter';
 import {
   Collected,
   TYPING_TTL_MS,

@@ -1,5 +1,4 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { ChannelListener, type SqlClient } from '@ledgerline/database';
 import type { AccessPolicy, Principal } from '@ledgerline/identity';
 import { describeError, type Clock } from '@ledgerline/kernel';
 import {
@@ -9,6 +8,7 @@ import {
 } from '../domain/presence.errors';
 import { TypingConversationNotFoundError, TypingRateLimitedError } from './presence.errors';
 import { SILENT_PRESENCE_LOG, type PresenceLog, type TypingSignal } from './presence-views';
+import type { TypingChannel, TypingSubscription } from './typing-channel.port';
 
 /**
  * Who is in a conversation: presence's port, which the app binds to libs/conversations'
@@ -32,9 +32,6 @@ export interface TypingIndicatorsOptions {
   readonly log?: PresenceLog;
 }
 
-/** The NOTIFY channel typing signals travel on between nodes. */
-export const TYPING_CHANNEL = 'll_typing';
-
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const CONVERSATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 const MEMBER_ID = /^[!-;=?-~]{1,128}$/;
@@ -57,8 +54,8 @@ interface TypingPayload {
 /**
  * Typing indicators: ephemeral, never an event, never a row. A signal is checked (the sender may
  * write presence and is a member of the conversation), rate-limited per user and conversation,
- * and sent to every node with a PostgreSQL NOTIFY whose payload holds ids and the expiry only (no
- * PHI); each node hands it to its watchers who are members of the conversation (and to services of
+ * and sent to every node over the TypingChannel (PostgreSQL NOTIFY) with a payload of ids and the
+ * expiry only (no PHI); each node hands it to its watchers who are members of the conversation (and to services of
  * the tenant with `presence.read`), unless it expired on the way. A signal expires on its own at
  * `expiresAt`: clients stop showing it then unless another arrives; there is no "stopped typing".
  *
@@ -70,19 +67,17 @@ export class TypingIndicators {
   private readonly limiter: RateLimiterMemory;
   private readonly log: PresenceLog;
   private nextWatcherId = 1;
-  private readonly listener: ChannelListener;
+  private readonly listener: TypingSubscription;
   /** Signals are handed over one at a time, in the order they arrived. */
   private delivering: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly access: Pick<AccessPolicy, 'check' | 'allows'>,
     private readonly memberships: TypingMemberships,
-    private readonly client: Pick<SqlClient, 'query' | 'listen'>,
+    private readonly channel: TypingChannel,
     private readonly options: TypingIndicatorsOptions,
   ) {
-    this.listener = new ChannelListener(this.client, TYPING_CHANNEL, (payload) =>
-      this.onNotify(payload),
-    );
+    this.listener = channel.subscribe((payload) => this.onNotify(payload));
     this.limiter = new RateLimiterMemory({
       points: options.rateLimit.points,
       duration: options.rateLimit.windowMs / 1000,
@@ -138,7 +133,7 @@ export class TypingIndicators {
       u: signal.userId,
       e: signal.expiresAt.getTime(),
     };
-    await this.client.query('select pg_notify($1, $2)', [TYPING_CHANNEL, JSON.stringify(payload)]);
+    await this.channel.publish(JSON.stringify(payload));
     return signal;
   }
 

@@ -26,6 +26,7 @@ import type { PresenceChange, TypingSignal } from '../presence-views';
 import { PresenceService, type PresenceServiceOptions } from '../presence-service';
 import { presenceManifest } from '../../manifest';
 import { SqlPresenceConnections } from '../../adapters/sql-presence-connections.adapter';
+import { PgTypingChannel } from '../../adapters/pg-typing-channel.adapter';
 import { TypingIndicators, type TypingIndicatorsOptions } from '../typing-indicators';
 
 // The checked-in roles file, as the server loads it.
@@ -128,7 +129,7 @@ export async function openPresenceFixture(kind: TestDatabaseKind): Promise<Prese
           nodeId,
         },
       );
-      const indicators = new TypingIndicators(access, memberships, client, {
+      const indicators = new TypingIndicators(access, memberships, new PgTypingChannel(client), {
         clock: f.clock,
         ttlMs: TYPING_TTL_MS,
         rateLimit: { points: 3, windowMs: 60_000 },
