@@ -1,12 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from '@ledgerline/audit';
-import { CALL_ICE_SERVERS, CallsModule } from '@ledgerline/calls';
+import { CallsModule } from '@ledgerline/calls';
 import {
   CONVERSATION_API_LIMITS,
   CONVERSATION_API_MAX_PAGE_SIZE,
-  ConversationMemberships,
   ConversationsModule,
+  SqlConversationMemberships,
 } from '@ledgerline/conversations';
 import { CryptoModule } from '@ledgerline/crypto';
 import { DatabaseModule } from '@ledgerline/database';
@@ -15,14 +15,7 @@ import { EventStoreModule } from '@ledgerline/event-store';
 import { FilesModule } from '@ledgerline/files';
 import { GraphqlEdgeModule } from '@ledgerline/graphql';
 import { AccessCatalogue, IdentityModule, identityConfig } from '@ledgerline/identity';
-import {
-  CLOCK,
-  CONFIG,
-  ID_GENERATOR,
-  kernelProviders,
-  schemaOf,
-  type LedgerlineConfig,
-} from '@ledgerline/kernel';
+import { schemaOf, type LedgerlineConfig } from '@ledgerline/kernel';
 import { LedgerModule } from '@ledgerline/ledger';
 import { PipelineModule } from '@ledgerline/pipeline';
 import { PresenceModule } from '@ledgerline/presence';
@@ -37,16 +30,32 @@ import { Readiness } from './health/readiness';
 import { LEDGERLINE_LIBS } from './lib-manifests';
 import { loggerOptions } from './logging';
 import { OperatorMetricsModule } from './metrics/operator-metrics.module';
-import { realtimeExports, realtimeProviders } from './realtime-providers';
+import { KernelModule } from './kernel.module';
+import { RealtimeBindingsModule } from './realtime-providers';
 
-/** Every role in one process: the embedded default behind `npm start`. */
+/**
+ * Every role in one process: the embedded default behind `npm start`. Not global: what one lib's
+ * module needs from another is imported explicitly (the conversations' module by files and the
+ * realtime bindings, libs/turn's by calls); CONFIG, CLOCK and ID_GENERATOR are KernelModule's.
+ */
 @Module({})
 export class AppModule {
   static forRoot(config: LedgerlineConfig): DynamicModule {
+    // One instance each, imported here and by the modules that need them.
+    // The limits the GraphQL inputs are validated against, so the edge and the decider agree.
+    const conversations = ConversationsModule.forRoot({
+      limits: CONVERSATION_API_LIMITS,
+      maxPageSize: CONVERSATION_API_MAX_PAGE_SIZE,
+    });
+    const turn = TurnModule.forRoot({ relay: true, coturnStats: false });
+    const realtimeBindings = RealtimeBindingsModule.forRoot(conversations);
+    // libs/sfu: SFU_PORT for group calls (mediasoup when its worker is found, Janus when
+    // configured, else none), handed to libs/calls explicitly.
+    const sfu = SfuModule.forRoot();
     return {
       module: AppModule,
-      global: true,
       imports: [
+        KernelModule.forRoot(config),
         LoggerModule.forRoot(loggerOptions(config)),
         DatabaseModule.forRoot({ schema: schemaOf(LEDGERLINE_LIBS), mode: 'migrate' }),
         EventStoreModule,
@@ -55,56 +64,37 @@ export class AppModule {
         PipelineModule.forRoot(),
         AuditModule,
         IdentityModule.forRoot(config.slice(identityConfig), new AccessCatalogue(LEDGERLINE_LIBS)),
-        // The limits the GraphQL inputs are validated against, so the edge and the decider agree.
-        ConversationsModule.forRoot({
-          limits: CONVERSATION_API_LIMITS,
-          maxPageSize: CONVERSATION_API_MAX_PAGE_SIZE,
-        }),
+        conversations,
         // Presence learns who shares a conversation through its own port, over the conversations'
         // membership read model.
-        PresenceModule.forRoot({ memberships: (client) => new ConversationMemberships(client) }),
+        PresenceModule.forRoot({ memberships: (client) => new SqlConversationMemberships(client) }),
         GraphqlEdgeModule.forRoot({
           autoSchemaFile: true,
           ...(config.http.allowedOrigins ? { allowedOrigins: config.http.allowedOrigins } : {}),
         }),
-        RealtimeModule.forRoot(),
+        realtimeBindings,
+        RealtimeModule.forRoot({ imports: [realtimeBindings] }),
         OperatorMetricsModule,
-        TurnModule.forRoot({ relay: true, coturnStats: false }),
-        // libs/files: its commands ride in the conversations' streams (their state loader is
-        // exported to it through this module's exports below).
-        FilesModule.forRoot(),
+        turn,
+        // libs/files: its commands ride in the conversations' streams (their state loader comes
+        // from the conversations' module, imported by it).
+        FilesModule.forRoot({ conversations }),
         // libs/push
         PushModule.forRoot(),
         // libs/calls: membership from the conversations' read model, like presence; iceServers
-        // from libs/turn (CALL_ICE_SERVERS below); group calls through SFU_PORT when bound.
-        CallsModule.forRoot({ memberships: (client) => new ConversationMemberships(client) }),
-        // libs/sfu: SFU_PORT for group calls (mediasoup when its worker is found, else none).
-        SfuModule.forRoot(),
+        // from libs/turn; group calls through libs/sfu's SFU_PORT (when an engine runs).
+        CallsModule.forRoot({
+          memberships: (client) => new SqlConversationMemberships(client),
+          iceServers: { module: turn, useExisting: IceServerIssuer },
+          sfu,
+        }),
+        sfu,
       ],
       controllers: [
         HealthController,
         ...(config.slice(identityConfig).devTokens ? [DevTokenController] : []),
       ],
-      providers: [
-        ...kernelProviders(config),
-        Readiness,
-        ...realtimeProviders,
-        ...graphqlResolvers,
-        { provide: CALL_ICE_SERVERS, useExisting: IceServerIssuer }, // libs/calls
-      ],
-      exports: [
-        CONFIG,
-        CLOCK,
-        ID_GENERATOR,
-        Readiness,
-        ...realtimeExports,
-        // libs/files
-        ConversationsModule,
-        CALL_ICE_SERVERS,
-        // libs/calls: SFU_PORT (re-exported from this global module, or CallsModule never sees it
-        // and every group call is refused as if no engine ran).
-        SfuModule,
-      ],
+      providers: [Readiness, ...graphqlResolvers],
     };
   }
 }

@@ -126,7 +126,7 @@ describeWhenEnv(
         while (!page) {
           page = await read().catch((error: Error) => {
             if (!/"retryable":true/.test(error.message)) throw error;
-            return new Promise<undefined>((resolve) => setTimeout(resolve, 250));
+            return new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 250));
           });
         }
         all.push(...page.messages.items);

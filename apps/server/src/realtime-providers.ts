@@ -1,4 +1,4 @@
-import type { Provider } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { CallRealtimeOperations } from '@ledgerline/calls';
 import {
   ConversationLiveEvents,
@@ -63,3 +63,20 @@ export const realtimeExports = [
   REALTIME_PRESENCE,
   REALTIME_TYPING,
 ] as const;
+
+/**
+ * What the realtime gateway serves, as one module: RealtimeModule imports it, and so does the app
+ * (its GraphQL subscriptions share ConversationLiveEvents). `conversations` is the app's
+ * ConversationsModule, the same instance it imports; calls and presence are global.
+ */
+@Module({})
+export class RealtimeBindingsModule {
+  static forRoot(conversations: DynamicModule): DynamicModule {
+    return {
+      module: RealtimeBindingsModule,
+      imports: [conversations],
+      providers: realtimeProviders,
+      exports: [...realtimeExports, ConversationLiveEvents],
+    };
+  }
+}

@@ -5,6 +5,8 @@ import {
   type BeforeApplicationShutdown,
   type DynamicModule,
   type OnApplicationBootstrap,
+  type InjectionToken,
+  type Type,
 } from '@nestjs/common';
 import { DATA_KEYS, type DataKeys } from '@ledgerline/crypto';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
@@ -38,18 +40,35 @@ import {
   type CallLog,
   type CallMemberships,
 } from './application/call-service';
-import { CallSignalRelay } from './application/call-signal-relay';
+import type { CallSignalRelay } from './application/call-signal-relay.port';
+import { SqlCallConnections } from './adapters/sql-call-connections.adapter';
+import { SqlCallReads } from './adapters/sql-call-reads.adapter';
+import { SqlCallSignalRelay } from './adapters/sql-call-signal-relay.adapter';
 import { CallStates } from './application/call-states';
 import { CallProjections } from './projections/call-projections';
 import { callsConfig } from './calls.config';
 import { presenceConfig } from '@ledgerline/presence';
 
 export interface CallsModuleOptions {
-  /** Who is in which conversation (the app composes libs/conversations' ConversationMemberships). */
+  /** Who is in which conversation (the app composes libs/conversations' SqlConversationMemberships). */
   readonly memberships: (client: SqlClient) => CallMemberships;
+  /**
+   * Where CALL_ICE_SERVERS comes from: the module exporting it (libs/turn's, the same instance the
+   * app imports) and the token there to use. Without it, CALL_ICE_SERVERS must be global.
+   */
+  readonly iceServers?: {
+    readonly module: DynamicModule | Type;
+    readonly useExisting: InjectionToken;
+  };
+  /**
+   * The module exporting SFU_PORT (libs/sfu's, the same instance the app imports). Without it
+   * group calls are refused (sfu_unavailable) unless SFU_PORT is global.
+   */
+  readonly sfu?: DynamicModule | Type;
 }
 
 const CALL_MEMBERSHIPS = Symbol('CallMemberships');
+const CALL_SIGNAL_RELAY = Symbol('CallSignalRelay');
 /** The app binds the ICE server issuer here (libs/turn's IceServerIssuer). */
 export const CALL_ICE_SERVERS = Symbol('CallIceServers');
 
@@ -80,7 +99,8 @@ class CallsLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
  * PROJECTION_PROCESSOR, the sealed signal relay, the live fan-out, the sweep of due timers),
  * global so the realtime gateway and the GraphQL resolvers share it. Group calls use SFU_PORT when
  * the app provides one. Needs, from the app: CONFIG, CLOCK, ID_GENERATOR, SQL_CLIENT, EVENT_STORE,
- * LEDGER, DATA_KEYS, ACCESS_POLICY, ACCESS_RECORDER, CALL_ICE_SERVERS and PipelineModule.
+ * LEDGER, DATA_KEYS, ACCESS_POLICY, ACCESS_RECORDER and PipelineModule; and (`forRoot`) the
+ * memberships port and where the ICE servers come from.
  */
 @Module({})
 export class CallsModule {
@@ -88,7 +108,14 @@ export class CallsModule {
     return {
       module: CallsModule,
       global: true,
+      imports: [
+        ...(options.iceServers ? [options.iceServers.module] : []),
+        ...(options.sfu ? [options.sfu] : []),
+      ],
       providers: [
+        ...(options.iceServers
+          ? [{ provide: CALL_ICE_SERVERS, useExisting: options.iceServers.useExisting }]
+          : []),
         {
           provide: CALL_MEMBERSHIPS,
           inject: [SQL_CLIENT],
@@ -100,7 +127,7 @@ export class CallsModule {
           useFactory: (processor: ProjectionProcessor) => CallProjections.register(processor),
         },
         {
-          provide: CallSignalRelay,
+          provide: CALL_SIGNAL_RELAY,
           inject: [SQL_CLIENT, DATA_KEYS, CONFIG, CLOCK, ID_GENERATOR],
           useFactory: (
             client: SqlClient,
@@ -109,7 +136,7 @@ export class CallsModule {
             clock: Clock,
             ids: IdGenerator,
           ) =>
-            CallSignalRelay.create(client, keys, {
+            SqlCallSignalRelay.create(client, keys, {
               clock,
               ids,
               ttlMs: config.slice(callsConfig).signalTtlMs,
@@ -127,7 +154,7 @@ export class CallsModule {
             ACCESS_RECORDER,
             CALL_MEMBERSHIPS,
             CALL_ICE_SERVERS,
-            CallSignalRelay,
+            CALL_SIGNAL_RELAY,
             CONFIG,
             CLOCK,
             CallProjections,
@@ -155,7 +182,8 @@ export class CallsModule {
             return new CallService(
               runner,
               states,
-              client,
+              new SqlCallReads(client),
+              new SqlCallConnections(client),
               access,
               recorder,
               memberships,

@@ -33,12 +33,13 @@ export {
 export { CallStates, type LoadedCall } from './application/call-states';
 export { callView, type CallView, type CallHistoryEntry } from './application/call-views';
 export { CallFanOut, type CallUpdate, type CallChange } from './application/call-fan-out';
-export {
-  CallSignalRelay,
-  CALL_SIGNAL_CHANNEL,
-  signalStreamId,
-  type RelayedSignal,
-} from './application/call-signal-relay';
+export type { CallSignalRelay, RelayedSignal } from './application/call-signal-relay.port';
+export { SqlCallSignalRelay, CALL_SIGNAL_CHANNEL } from './adapters/sql-call-signal-relay.adapter';
+export { signalStreamId } from './domain/call-stream';
+export type { CallReads, DueCallTimers, DeviceCall } from './application/call-reads.port';
+export type { CallConnections, RecordedConnection } from './application/call-connections.port';
+export { SqlCallReads } from './adapters/sql-call-reads.adapter';
+export { SqlCallConnections } from './adapters/sql-call-connections.adapter';
 export {
   CallService,
   roomIdOf,

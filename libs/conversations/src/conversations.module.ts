@@ -41,6 +41,10 @@ import {
 } from './application/queries/conversation-replay.handler';
 import { SqlReplayHints } from './adapters/sql-replay-hints.adapter';
 import { sqlConversationReadModels } from './adapters/sql-conversation-read-models.adapter';
+import { SqlConversationMemberships } from './adapters/sql-conversation-memberships.adapter';
+import { SqlEmergencyGrants } from './adapters/sql-emergency-grants.adapter';
+import type { ConversationMemberships } from './application/queries/conversation-memberships.port';
+import { CONVERSATION_MEMBERSHIPS } from './conversations.tokens';
 import type { ConversationLimits } from './domain/conversation.commands';
 import { ConversationProjections } from './projections/conversation-projections';
 import { READ_YOUR_WRITES_TIMEOUT_MS } from './api/conversation-api.config';
@@ -116,6 +120,11 @@ export class ConversationsModule {
             return states;
           },
         },
+        {
+          provide: CONVERSATION_MEMBERSHIPS,
+          inject: [SQL_CLIENT],
+          useFactory: (client: SqlClient) => new SqlConversationMemberships(client),
+        },
         // libs/files
         { provide: ATTACHMENT_CHECKS, useValue: new AttachmentChecks() },
         {
@@ -156,9 +165,18 @@ export class ConversationsModule {
         },
         {
           provide: EmergencyAccess,
-          inject: [SQL_CLIENT, LEDGER, ACCESS_POLICY, ACCESS_RECORDER, CLOCK, ID_GENERATOR],
+          inject: [
+            SQL_CLIENT,
+            CONVERSATION_MEMBERSHIPS,
+            LEDGER,
+            ACCESS_POLICY,
+            ACCESS_RECORDER,
+            CLOCK,
+            ID_GENERATOR,
+          ],
           useFactory: (
             client: SqlClient,
+            memberships: ConversationMemberships,
             ledger: Ledger,
             access: AccessPolicy,
             accessLog: AccessRecorder,
@@ -166,20 +184,27 @@ export class ConversationsModule {
             ids: IdGenerator,
           ) => {
             const logger = new Logger('EmergencyAccess');
-            return EmergencyAccess.create(client, ledger, access, accessLog, {
-              clock,
-              ids,
-              // Ids and codes only; alerting rules route `audience: tenant_auditors` to them.
-              alerts: {
-                raise: (alert) =>
-                  logger.warn({
-                    alert: true,
-                    audience: 'tenant_auditors',
-                    msg: `break-glass access ${alert.kind}`,
-                    ...alert,
-                  }),
+            return EmergencyAccess.create(
+              new SqlEmergencyGrants(client),
+              memberships,
+              ledger,
+              access,
+              accessLog,
+              {
+                clock,
+                ids,
+                // Ids and codes only; alerting rules route `audience: tenant_auditors` to them.
+                alerts: {
+                  raise: (alert) =>
+                    logger.warn({
+                      alert: true,
+                      audience: 'tenant_auditors',
+                      msg: `break-glass access ${alert.kind}`,
+                      ...alert,
+                    }),
+                },
               },
-            });
+            );
           },
         },
         {
@@ -231,6 +256,7 @@ export class ConversationsModule {
         },
       ],
       exports: [
+        CONVERSATION_MEMBERSHIPS,
         EmergencyAccess,
         CONVERSATION_STATES,
         ATTACHMENT_CHECKS,

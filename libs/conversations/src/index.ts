@@ -175,7 +175,9 @@ export type {
 export type { ReactionsReads, ReactionRecord } from './application/queries/reactions-reads.port';
 export type { ReceiptsReads } from './application/queries/receipts-reads.port';
 export { sqlConversationReadModels } from './adapters/sql-conversation-read-models.adapter';
-export { ConversationMemberships } from './application/queries/conversation-memberships';
+export type { ConversationMemberships } from './application/queries/conversation-memberships.port';
+export { SqlConversationMemberships } from './adapters/sql-conversation-memberships.adapter';
+export { CONVERSATION_MEMBERSHIPS } from './conversations.tokens';
 export {
   LATEST,
   NO_REPLAY_HINTS,

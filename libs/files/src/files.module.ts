@@ -53,11 +53,13 @@ import { TusUploadStore } from './api/tus-upload-store.adapter';
 import { FileCommands } from './application/file-commands.handler';
 import { FileDownloads } from './application/file-downloads.handler';
 import { FileKeys } from './application/file-keys';
-import { FileRecords } from './application/file-records';
+import type { FileRecords } from './application/file-records.port';
+import { SqlFileRecords } from './adapters/sql-file-records.adapter';
+import { SqlFilePurges } from './adapters/sql-file-purges.adapter';
 import { FileRetention } from './application/file-retention';
 import { loadFileTypePolicy } from './application/file-type-policy-file';
 import { FileUploads } from './application/file-uploads.handler';
-import { UploadSessions } from './application/upload-sessions.adapter';
+import { SqlUploadSessions } from './adapters/sql-upload-sessions.adapter';
 import type { VirusScanner } from './application/virus-scanner.port';
 import { LocalDirectoryBlobStore } from './blob-store/adapters/local-directory-blob-store.adapter';
 import { S3BlobStore } from './blob-store/adapters/s3-blob-store.adapter';
@@ -66,6 +68,15 @@ import { ClamdScanner } from './adapters/clamd-scanner.adapter';
 import { SharpThumbnailer } from './adapters/sharp-thumbnailer.adapter';
 import { filesProjection } from './projections/files.projection';
 import { filesConfig, type FilesSettings } from './files.config';
+
+export interface FilesModuleOptions {
+  /**
+   * The app's ConversationsModule (the same instance it imports): files' commands ride in the
+   * conversations' streams (CONVERSATION_STATES), and a send's attachments are checked through
+   * ATTACHMENT_CHECKS.
+   */
+  readonly conversations: DynamicModule;
+}
 
 export const BLOB_STORE = Symbol('BlobStore');
 export const FILE_UPLOADS = Symbol('FileUploads');
@@ -154,9 +165,10 @@ export function openBlobStore(config: FilesSettings): BlobStore {
  */
 @Module({})
 export class FilesModule {
-  static forRoot(): DynamicModule {
+  static forRoot(options: FilesModuleOptions): DynamicModule {
     return {
       module: FilesModule,
+      imports: [options.conversations],
       controllers: [FilesController],
       providers: [
         {
@@ -177,7 +189,7 @@ export class FilesModule {
           inject: [SQL_CLIENT, PROJECTION_PROCESSOR],
           useFactory: (client: SqlClient, processor: ProjectionProcessor) => {
             processor.register(filesProjection);
-            return new FileRecords(client);
+            return new SqlFileRecords(client);
           },
         },
         {
@@ -231,7 +243,7 @@ export class FilesModule {
               access,
               recorder,
               commands,
-              new UploadSessions(client),
+              new SqlUploadSessions(client),
               records,
               keys,
               blobs,
@@ -280,9 +292,9 @@ export class FilesModule {
         },
         {
           provide: FILE_ATTACHMENTS,
-          inject: [FILE_RECORDS, SQL_CLIENT, ATTACHMENT_CHECKS],
-          useFactory: (records: FileRecords, client: SqlClient, checks: AttachmentChecks) => {
-            const attachments = new FileAttachments(records, client);
+          inject: [FILE_RECORDS, ATTACHMENT_CHECKS],
+          useFactory: (records: FileRecords, checks: AttachmentChecks) => {
+            const attachments = new FileAttachments(records);
             checks.register(attachments);
             return attachments;
           },
@@ -296,7 +308,7 @@ export class FilesModule {
             blobs: BlobStore,
             recorder: AccessRecorder,
             clock: Clock,
-          ) => new FileRetention(client, keys, blobs, recorder, clock),
+          ) => new FileRetention(new SqlFilePurges(client), keys, blobs, recorder, clock),
         },
         FileRetentionSchedule,
         {

@@ -40,6 +40,7 @@ export type {
 } from './application/presence-views';
 export {
   PresenceNotVisibleError,
+  TypingConversationNotFoundError,
   TypingRateLimitedError,
   PresenceBusyError,
   PresenceEventsUnavailableError,
@@ -62,9 +63,10 @@ export {
   type PresenceMemberships,
   type PresenceServiceOptions,
 } from './application/presence-service';
+export type { TypingChannel, TypingSubscription } from './application/typing-channel.port';
+export { PgTypingChannel, TYPING_CHANNEL } from './adapters/pg-typing-channel.adapter';
 export {
   TypingIndicators,
-  TYPING_CHANNEL,
   type TypingIndicatorsOptions,
   type TypingMemberships,
 } from './application/typing-indicators';

@@ -21,6 +21,7 @@ import { LEDGER, type Ledger } from '@ledgerline/ledger';
 import { PresenceService, type PresenceMemberships } from './application/presence-service';
 import type { PresenceLog } from './application/presence-views';
 import { SqlPresenceConnections } from './adapters/sql-presence-connections.adapter';
+import { PgTypingChannel } from './adapters/pg-typing-channel.adapter';
 import { TypingIndicators, type TypingMemberships } from './application/typing-indicators';
 import { presenceConfig } from './presence.config';
 
@@ -130,7 +131,7 @@ const presenceProviders = [
       config: LedgerlineConfig,
       clock: Clock,
     ) =>
-      new TypingIndicators(access, memberships, client, {
+      new TypingIndicators(access, memberships, new PgTypingChannel(client), {
         clock,
         ttlMs: config.slice(presenceConfig).typingTtlMs,
         rateLimit: config.slice(presenceConfig).typingRateLimit,

@@ -34,13 +34,23 @@ export { renderAlert, templatesProblems, type PushTemplates } from './domain/pus
 export { retryDelayMs, givesUp, type RetrySchedule } from './domain/retry-schedule';
 export { encodePushEvent, openPushEvent } from './application/push-events.codec';
 export { PushCommands, type PushCommandResult } from './application/push-commands.handler';
-export { PushQueries, type DeviceView, type PushSettingsView } from './application/push-queries';
+export {
+  PushQueries,
+  type DeviceView,
+  type MuteView,
+  type PushSettingsView,
+} from './application/push-queries';
+export type { PushSettingsReads } from './application/push-settings-reads.port';
+export { SqlPushSettingsReads } from './adapters/sql-push-settings-reads.adapter';
 export type { PushProvider } from './application/push-provider.port';
 export {
-  PushDispatcher,
+  PushOutboxDispatcher,
   type DispatchReport,
   type OnlineCheck,
+  type PushDispatcherOptions,
 } from './application/push-dispatcher';
+export type { PushOutbox, ClaimedPush, PushDevice } from './application/push-outbox.port';
+export { PushDispatcher, SqlPushOutbox } from './adapters/sql-push-outbox.adapter';
 export { loadPushTemplates } from './application/push-templates.loader';
 export { PushForServicesRefusedError, PushBusyError } from './application/push.errors';
 export { pushManifest } from './manifest';

@@ -27,7 +27,9 @@ import { ApnsPushProvider } from './adapters/apns-push-provider.adapter';
 import { FcmPushProvider } from './adapters/fcm-push-provider.adapter';
 import { LogPushProvider } from './adapters/log-push-provider.adapter';
 import { PushCommands } from './application/push-commands.handler';
-import { PushDispatcher, type OnlineCheck } from './application/push-dispatcher';
+import type { OnlineCheck } from './application/push-dispatcher';
+import { PushDispatcher } from './adapters/sql-push-outbox.adapter';
+import { SqlPushSettingsReads } from './adapters/sql-push-settings-reads.adapter';
 import type { PushProvider } from './application/push-provider.port';
 import { PushQueries } from './application/push-queries';
 import { loadPushTemplates } from './application/push-templates.loader';
@@ -127,7 +129,7 @@ export class PushModule {
           provide: PushQueries,
           inject: [ACCESS_POLICY, SQL_CLIENT, CLOCK, PUSH_READ_MODELS],
           useFactory: (access: AccessPolicy, client: SqlClient, clock: Clock) =>
-            new PushQueries(access, client, clock),
+            new PushQueries(access, new SqlPushSettingsReads(client), clock),
         },
         {
           provide: PUSH_PROVIDERS,

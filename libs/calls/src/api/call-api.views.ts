@@ -1,7 +1,7 @@
 import type { JsonValue, ReplyFields } from '@ledgerline/realtime';
 import type { CallEntry } from '../application/call-service';
 import type { CallUpdate } from '../application/call-fan-out';
-import type { RelayedSignal } from '../application/call-signal-relay';
+import type { RelayedSignal } from '../application/call-signal-relay.port';
 import type { CallHistoryEntry, CallView } from '../application/call-views';
 import type { CallDto, CallEntryDto, CallEventDto, CallHistoryEntryDto } from './call.dto';
 

@@ -19,7 +19,7 @@ import type { Principal } from '@ledgerline/identity';
 import { ValidationError } from '@ledgerline/kernel';
 import { CallService } from '../application/call-service';
 import type { CallUpdate } from '../application/call-fan-out';
-import type { RelayedSignal } from '../application/call-signal-relay';
+import type { RelayedSignal } from '../application/call-signal-relay.port';
 import { toCallDto, toCallEventDto, toEntryDto, toHistoryDto } from './call-api.views';
 import {
   CallDeviceInput,

@@ -5,7 +5,7 @@ import { callStreamId } from '../domain/call-stream';
 import { openCallEvent } from './call-events.codec';
 import type { CallUpdate } from './call-fan-out';
 import type { CallService } from './call-service';
-import type { RelayedSignal } from './call-signal-relay';
+import type { RelayedSignal } from './call-signal-relay.port';
 import { CallSfuUnavailableError, CallSignalRateLimitedError } from './calls.errors';
 import {
   Collected,

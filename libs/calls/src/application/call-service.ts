@@ -1,5 +1,4 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import type { SqlClient } from '@ledgerline/database';
 import type {
   AccessActor,
   AccessPolicy,
@@ -48,7 +47,9 @@ import type {
 } from '../domain/call.events';
 import { encodeCallEvent } from './call-events.codec';
 import type { CallFanOut, CallUpdate } from './call-fan-out';
-import type { CallSignalRelay, RelayedSignal } from './call-signal-relay';
+import type { CallConnections } from './call-connections.port';
+import type { CallReads } from './call-reads.port';
+import type { CallSignalRelay, RelayedSignal } from './call-signal-relay.port';
 import type { CallStates, LoadedCall } from './call-states';
 import { callView, type CallHistoryEntry, type CallView } from './call-views';
 import {
@@ -58,7 +59,10 @@ import {
   InvalidCallSignalError,
 } from './calls.errors';
 
-/** Who is in which conversation (ConversationMemberships of libs/conversations). */
+/**
+ * Who is in which conversation: calls' port, which the app binds to libs/conversations' membership
+ * read model (SqlConversationMemberships).
+ */
 export interface CallMemberships {
   isMember(tenantId: string, conversationId: string, memberId: string): Promise<boolean>;
   membersOf(tenantId: string, conversationId: string): Promise<ReadonlySet<string>>;
@@ -153,7 +157,8 @@ export class CallService {
   constructor(
     private readonly runner: Pick<CommandRunner, 'run'>,
     private readonly states: CallStates,
-    private readonly client: Pick<SqlClient, 'query'>,
+    private readonly reads: CallReads,
+    private readonly connections: CallConnections,
     private readonly access: Pick<AccessPolicy, 'check' | 'allows'>,
     private readonly recorder: AccessRecorder,
     private readonly memberships: CallMemberships,
@@ -181,19 +186,8 @@ export class CallService {
     // Connections an earlier process under this node id left behind died with it.
     const leased = this.leased;
     if (leased) {
-      const stale = await this.client.query<{
-        tenant_id: string;
-        user_id: string;
-        device_id: string;
-      }>(
-        `delete from ll_call_connections where node_id = $1 returning tenant_id, user_id, device_id`,
-        [leased.nodeId],
-      );
-      for (const row of stale) {
-        this.track(
-          this.deviceOffline(row.tenant_id, { userId: row.user_id, deviceId: row.device_id }),
-        );
-      }
+      const stale = await this.connections.releaseNode(leased.nodeId);
+      for (const { tenantId, device } of stale) this.track(this.deviceOffline(tenantId, device));
     }
     if (this.options.sweepIntervalMs > 0) {
       this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
@@ -244,15 +238,11 @@ export class CallService {
         throw new CallRefused(CallRefusalReason.ListenOnly);
       }
     }
-    const [row] = await this.client.query<{ latest: number }>(
-      `select coalesce(max(sequence), 0)::int as latest from ll_calls
-       where tenant_id = $1 and conversation_id = $2`,
-      [tenantId, input.conversationId],
-    );
+    const latest = await this.reads.latestSequence(tenantId, input.conversationId);
     // From the latest call the read model knows (it may lag): a live one refuses, an ended one
     // passes to the next id. So call n+1 is only ever started after call n was seen ended in its
     // own stream, and two nodes starting n+1 race on one stream, where one append wins.
-    let sequence = Number(row?.latest ?? 0);
+    let sequence = latest;
     // The read model may lag: ids of calls that ended are passed over; a live one refuses.
     for (let tries = 0; ; tries++) {
       const id = callIdOf(input.conversationId, sequence);
@@ -469,36 +459,11 @@ export class CallService {
     ) {
       throw new CallConversationNotFoundError(conversationId);
     }
-    const rows = await this.client.query<{
-      call_id: string;
-      kind: 'direct' | 'group';
-      media: 'audio' | 'video';
-      status: 'ringing' | 'active' | 'ended';
-      started_by: string;
-      started_at: Date | string;
-      ended_at: Date | string | null;
-      participants: string[];
-      duration_ms: string | number | null;
-      outcome: string | null;
-    }>(
-      `select call_id, kind, media, status, started_by, started_at, ended_at, participants,
-              duration_ms, outcome
-       from ll_calls where tenant_id = $1 and conversation_id = $2
-       order by sequence desc limit $3`,
-      [principal.tenantId, conversationId, Math.max(1, Math.min(limit, 200))],
+    return this.reads.history(
+      principal.tenantId,
+      conversationId,
+      Math.max(1, Math.min(limit, 200)),
     );
-    return rows.map((r) => ({
-      callId: r.call_id,
-      kind: r.kind,
-      media: r.media,
-      status: r.status,
-      startedBy: r.started_by,
-      startedAt: new Date(r.started_at).toISOString(),
-      endedAt: r.ended_at === null ? null : new Date(r.ended_at).toISOString(),
-      participants: r.participants,
-      durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
-      outcome: r.outcome,
-    }));
   }
 
   // ---- live --------------------------------------------------------------------------------------
@@ -557,30 +522,21 @@ export class CallService {
   private async runSweep(): Promise<void> {
     try {
       const now = this.options.clock.now();
-      const due = await this.client.query<{
-        tenant_id: string;
-        call_id: string;
-        conversation_id: string;
-      }>(
-        `select tenant_id, call_id, conversation_id from ll_calls
-         where next_deadline is not null and next_deadline <= $1
-         order by next_deadline limit 200`,
-        [now],
-      );
+      const due = await this.reads.dueTimers(now);
       for (const row of due) {
         await this.runSystem({
           type: 'ExpireCallTimers',
           data: {
-            tenantId: row.tenant_id,
-            callId: row.call_id,
-            conversationId: row.conversation_id,
+            tenantId: row.tenantId,
+            callId: row.callId,
+            conversationId: row.conversationId,
             actor: SYSTEM,
             at: now,
           },
         }).catch((error: unknown) =>
           this.options.log.warn({
             msg: 'call timers not issued; next sweep retries',
-            callId: row.call_id,
+            callId: row.callId,
             ...describeError(error),
           }),
         );
@@ -994,12 +950,7 @@ export class CallService {
   private async deviceOnline(tenantId: string, device: DeviceRef): Promise<void> {
     const leased = this.leased;
     if (leased) {
-      await this.client.query(
-        `insert into ll_call_connections (node_id, tenant_id, user_id, device_id, renewed_at)
-         values ($1, $2, $3, $4, $5)
-         on conflict (node_id, tenant_id, user_id, device_id) do update set renewed_at = $5`,
-        [leased.nodeId, tenantId, device.userId, device.deviceId, this.options.clock.now()],
-      );
+      await this.connections.connect(leased.nodeId, tenantId, device, this.options.clock.now());
     }
     await this.deviceSeen(tenantId, device, 'ReconnectDevice');
   }
@@ -1008,29 +959,19 @@ export class CallService {
   private async deviceOffline(tenantId: string, device: DeviceRef): Promise<void> {
     const leased = this.leased;
     if (leased) {
-      await this.client.query(
-        `delete from ll_call_connections
-         where node_id = $1 and tenant_id = $2 and user_id = $3 and device_id = $4`,
-        [leased.nodeId, tenantId, device.userId, device.deviceId],
-      );
+      await this.connections.disconnect(leased.nodeId, tenantId, device);
       if (await this.liveElsewhere(tenantId, device)) return;
     }
     await this.deviceSeen(tenantId, device, 'DisconnectDevice');
   }
 
-  private async liveElsewhere(tenantId: string, device: DeviceRef): Promise<boolean> {
+  private liveElsewhere(tenantId: string, device: DeviceRef): Promise<boolean> {
     const leased = this.leased!;
-    const rows = await this.client.query(
-      `select 1 from ll_call_connections
-       where tenant_id = $1 and user_id = $2 and device_id = $3 and renewed_at >= $4 limit 1`,
-      [
-        tenantId,
-        device.userId,
-        device.deviceId,
-        new Date(this.options.clock.now().getTime() - leased.leaseMs),
-      ],
+    return this.connections.connectedSince(
+      tenantId,
+      device,
+      new Date(this.options.clock.now().getTime() - leased.leaseMs),
     );
-    return rows.length > 0;
   }
 
   /**
@@ -1040,23 +981,11 @@ export class CallService {
   private async sweepConnections(now: Date): Promise<void> {
     const leased = this.leased;
     if (!leased) return;
-    await this.client.query(`update ll_call_connections set renewed_at = $2 where node_id = $1`, [
-      leased.nodeId,
-      now,
-    ]);
-    const expired = await this.client.query<{
-      tenant_id: string;
-      user_id: string;
-      device_id: string;
-    }>(
-      `delete from ll_call_connections where renewed_at < $1
-       returning tenant_id, user_id, device_id`,
-      [new Date(now.getTime() - leased.leaseMs)],
-    );
-    for (const row of expired) {
-      const device = { userId: row.user_id, deviceId: row.device_id };
-      if (await this.liveElsewhere(row.tenant_id, device)) continue;
-      await this.deviceSeen(row.tenant_id, device, 'DisconnectDevice');
+    await this.connections.renew(leased.nodeId, now);
+    const expired = await this.connections.expire(new Date(now.getTime() - leased.leaseMs));
+    for (const { tenantId, device } of expired) {
+      if (await this.liveElsewhere(tenantId, device)) continue;
+      await this.deviceSeen(tenantId, device, 'DisconnectDevice');
     }
   }
 
@@ -1066,18 +995,14 @@ export class CallService {
     device: DeviceRef,
     type: 'ReconnectDevice' | 'DisconnectDevice',
   ): Promise<void> {
-    const rows = await this.client.query<{ call_id: string; conversation_id: string }>(
-      `select d.call_id, k.conversation_id from ll_call_devices d
-       join ll_calls k on k.tenant_id = d.tenant_id and k.call_id = d.call_id
-       where d.tenant_id = $1 and d.user_id = $2 and d.device_id = $3
-         and k.status <> 'ended' ${type === 'ReconnectDevice' ? 'and d.grace_until is not null' : ''}`,
-      [tenantId, device.userId, device.deviceId],
-    );
-    for (const row of rows) {
+    const calls = await this.reads.callsOfDevice(tenantId, device, {
+      inGraceOnly: type === 'ReconnectDevice',
+    });
+    for (const row of calls) {
       const base = {
         tenantId,
-        callId: row.call_id,
-        conversationId: row.conversation_id,
+        callId: row.callId,
+        conversationId: row.conversationId,
         actor: SYSTEM,
         at: this.options.clock.now(),
         userId: device.userId,

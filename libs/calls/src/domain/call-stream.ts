@@ -29,3 +29,8 @@ export function parseCallId(
 export function callStreamId(tenantId: string, id: string): string {
   return `${CALL_STREAM_PREFIX}${tenantId}:${id}`;
 }
+
+/** The stream whose data keys seal a call's signals (shredding the call's keys covers them). */
+export function signalStreamId(tenantId: string, callId: string): string {
+  return `call-signal:${tenantId}:${callId}`;
+}

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '@ledgerline/database';
 import type { MemberRole } from '../domain/conversation.events';
-import { ConversationMemberships } from '../application/queries/conversation-memberships';
+import { SqlConversationMemberships } from './sql-conversation-memberships.adapter';
 import type {
   ConversationListEntry,
   ConversationListReads,
@@ -29,10 +29,10 @@ interface ListRow {
 
 /** The conversation-list read model (`ll_conv_list_conversations`, `ll_conv_list_members`). */
 export class SqlConversationListReads implements ConversationListReads {
-  private readonly memberships: ConversationMemberships;
+  private readonly memberships: SqlConversationMemberships;
 
   constructor(private readonly db: SqlExecutor) {
-    this.memberships = new ConversationMemberships(db);
+    this.memberships = new SqlConversationMemberships(db);
   }
 
   async memberConversations(

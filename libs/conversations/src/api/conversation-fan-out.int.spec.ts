@@ -6,7 +6,7 @@ import {
   openConversationsFixture,
   type ConversationsFixture,
 } from '../application/testing/conversations-fixture';
-import { ConversationMemberships } from '../application/queries/conversation-memberships';
+import { SqlConversationMemberships } from '../adapters/sql-conversation-memberships.adapter';
 import type { ConversationProjections } from '../projections/conversation-projections';
 import { membershipFromReadModels } from './conversation-live-events';
 import { ConversationFanOut, type LiveConversationEvent } from './conversation-fan-out';
@@ -34,7 +34,7 @@ describe.each(availableDatabases())('ConversationFanOut (%s)', (kind) => {
     const fanOut = new ConversationFanOut(
       f.ledger,
       f.store,
-      membershipFromReadModels(new ConversationMemberships(f.db.client), projections),
+      membershipFromReadModels(new SqlConversationMemberships(f.db.client), projections),
     );
     fanOuts.push(fanOut);
     fanOut.start();

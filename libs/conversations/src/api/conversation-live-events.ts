@@ -5,10 +5,10 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { SQL_CLIENT, type SqlExecutor } from '@ledgerline/database';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
-import { ConversationMemberships } from '../application/queries/conversation-memberships';
+import type { ConversationMemberships } from '../application/queries/conversation-memberships.port';
+import { CONVERSATION_MEMBERSHIPS } from '../conversations.tokens';
 import { ConversationProjections } from '../projections/conversation-projections';
 import { ConversationFanOut, type MembershipSource } from './conversation-fan-out';
 
@@ -51,13 +51,13 @@ export class ConversationLiveEvents implements OnApplicationBootstrap, BeforeApp
   constructor(
     @Inject(LEDGER) ledger: Ledger,
     @Inject(EVENT_STORE) store: EventStore,
-    @Inject(SQL_CLIENT) db: SqlExecutor,
+    @Inject(CONVERSATION_MEMBERSHIPS) memberships: ConversationMemberships,
     @Inject(ConversationProjections) projections: ConversationProjections,
   ) {
     this.fanOut = new ConversationFanOut(
       ledger,
       store,
-      membershipFromReadModels(new ConversationMemberships(db), projections),
+      membershipFromReadModels(memberships, projections),
       {
         log: {
           warn: (fields) => this.logger.warn(fields),

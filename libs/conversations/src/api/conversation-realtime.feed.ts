@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SQL_CLIENT, type SqlExecutor } from '@ledgerline/database';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
 import {
   ACCESS_POLICY,
@@ -11,7 +10,8 @@ import {
 } from '@ledgerline/identity';
 import type { GlobalPosition } from '@ledgerline/kernel';
 import { pushFrame, type FeedItem, type FeedPage, type RealtimeFeed } from '@ledgerline/realtime';
-import { ConversationMemberships } from '../application/queries/conversation-memberships';
+import type { ConversationMemberships } from '../application/queries/conversation-memberships.port';
+import { CONVERSATION_MEMBERSHIPS } from '../conversations.tokens';
 import { ConversationQueries } from '../application/queries/conversation-queries.handler';
 import { ConversationProjections } from '../projections/conversation-projections';
 import {
@@ -39,7 +39,6 @@ const LIST_PAGE = 100;
 @Injectable()
 export class ConversationRealtimeFeed implements RealtimeFeed {
   private readonly frames = new WeakMap<LiveConversationEvent, FeedItem>();
-  private readonly memberships: ConversationMemberships;
 
   constructor(
     @Inject(ConversationLiveEvents) private readonly liveEvents: ConversationLiveEvents,
@@ -47,11 +46,9 @@ export class ConversationRealtimeFeed implements RealtimeFeed {
     @Inject(ConversationProjections) private readonly projections: ConversationProjections,
     @Inject(EVENT_STORE) private readonly store: Pick<EventStore, 'headPosition'>,
     @Inject(ACCESS_POLICY) private readonly access: Pick<AccessPolicy, 'check'>,
-    @Inject(SQL_CLIENT) db: SqlExecutor,
+    @Inject(CONVERSATION_MEMBERSHIPS) private readonly memberships: ConversationMemberships,
     @Inject(ACCESS_RECORDER) private readonly accessLog: AccessRecorder,
-  ) {
-    this.memberships = new ConversationMemberships(db);
-  }
+  ) {}
 
   async whenLive(principal: Principal): Promise<void> {
     try {

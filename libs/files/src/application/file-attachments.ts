@@ -1,9 +1,8 @@
 import type { AttachmentCheck } from '@ledgerline/conversations';
-import type { SqlExecutor } from '@ledgerline/database';
 import type { Principal } from '@ledgerline/identity';
 import { FileNotFoundError } from '../domain/file.errors';
 import { FileQuarantinedError } from './file-downloads.handler';
-import type { FileRecords } from './file-records';
+import type { FileRecords } from './file-records.port';
 
 /**
  * Files as message attachments. The check a send passes (registered with the conversations):
@@ -12,10 +11,7 @@ import type { FileRecords } from './file-records';
  * MessageSent).
  */
 export class FileAttachments implements AttachmentCheck {
-  constructor(
-    private readonly records: FileRecords,
-    private readonly db: SqlExecutor,
-  ) {}
+  constructor(private readonly records: FileRecords) {}
 
   async check(principal: Principal, conversationId: string, fileIds: readonly string[]) {
     const found = new Map(
@@ -36,12 +32,7 @@ export class FileAttachments implements AttachmentCheck {
   }
 
   /** The file ids of one message, in the order it was sent with. */
-  async ofMessage(tenantId: string, conversationId: string, messageId: string): Promise<string[]> {
-    const rows = await this.db.query<{ file_id: string }>(
-      `select file_id from ll_file_attachments
-       where tenant_id = $1 and conversation_id = $2 and message_id = $3 order by ordinal`,
-      [tenantId, conversationId, messageId],
-    );
-    return rows.map((r) => r.file_id);
+  ofMessage(tenantId: string, conversationId: string, messageId: string): Promise<string[]> {
+    return this.records.attachedTo(tenantId, conversationId, messageId);
   }
 }

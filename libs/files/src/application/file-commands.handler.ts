@@ -11,7 +11,7 @@ import type { FileCommand } from '../domain/file.commands';
 import { decideFile } from '../domain/file.decider';
 import type { FileEvent } from '../domain/file.events';
 import { encodeFileEvent } from './file-events.codec';
-import type { FileRecords } from './file-records';
+import type { FileRecords } from './file-records.port';
 import { FileNotFoundError } from '../domain/file.errors';
 
 export interface FileCommandResult {

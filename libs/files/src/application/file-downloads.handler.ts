@@ -17,7 +17,7 @@ import { blobSpan, openingStream, type ByteRange } from '../encryption/file-body
 import type { FileCommands } from './file-commands.handler';
 import { openFileEvent } from './file-events.codec';
 import type { FileKeys } from './file-keys';
-import type { FileRecord, FileRecords } from './file-records';
+import type { FileRecord, FileRecords } from './file-records.port';
 
 /** The file's keys were shredded: it stays unreadable for good. */
 export class FileShreddedError extends LedgerlineError {

@@ -1,8 +1,8 @@
 import type { DataKeyStore } from '@ledgerline/crypto';
-import type { SqlExecutor } from '@ledgerline/database';
 import type { AccessRecorder } from '@ledgerline/identity';
 import type { Clock } from '@ledgerline/kernel';
 import type { BlobStore } from '../blob-store/blob-store.port';
+import type { FilePurges } from './file-purges.port';
 
 export interface RetentionSweep {
   /** Shredded data keys whose blobs this sweep deleted. */
@@ -22,7 +22,7 @@ const RETENTION_ACTOR = { id: 'ledgerline-files-retention', kind: 'operator', ro
  */
 export class FileRetention {
   constructor(
-    private readonly db: SqlExecutor,
+    private readonly purges: FilePurges,
     private readonly keys: Pick<DataKeyStore, 'getKey'>,
     private readonly blobs: BlobStore,
     private readonly recorder: AccessRecorder,
@@ -30,25 +30,14 @@ export class FileRetention {
   ) {}
 
   async sweep(limit = 500): Promise<RetentionSweep> {
-    const candidates = await this.db.query<{ tenant_id: string; key_id: string }>(
-      `select distinct f.tenant_id, f.key_id from ll_files f
-       where not exists (select 1 from ll_file_purges p where p.key_id = f.key_id)
-       limit $1`,
-      [limit],
-    );
+    const candidates = await this.purges.candidates(limit);
     const keyIds: string[] = [];
     let blobsDeleted = 0;
-    for (const { tenant_id: tenantId, key_id: keyId } of candidates) {
+    for (const { tenantId, keyId } of candidates) {
       const key = await this.keys.getKey(keyId);
       // A key that no longer exists at all was destroyed too.
       if (key && !key.shreddedAt) continue;
-      const blobs = await this.db.query<{ blob_key: string; thumbnail_blob_key: string | null }>(
-        `select blob_key, thumbnail_blob_key from ll_files where key_id = $1`,
-        [keyId],
-      );
-      const doomed = blobs.flatMap((b) =>
-        b.thumbnail_blob_key ? [b.blob_key, b.thumbnail_blob_key] : [b.blob_key],
-      );
+      const doomed = await this.purges.blobsUnder(keyId);
       for (const blobKey of doomed) await this.blobs.delete(blobKey);
       await this.recorder.record({
         tenantId,
@@ -61,11 +50,12 @@ export class FileRetention {
         subjectUserIds: [],
         origin: { transport: 'internal' },
       });
-      await this.db.query(
-        `insert into ll_file_purges (key_id, tenant_id, blobs, purged_at) values ($1, $2, $3, $4)
-         on conflict (key_id) do nothing`,
-        [keyId, tenantId, doomed.length, this.clock.now()],
-      );
+      await this.purges.recordPurge({
+        keyId,
+        tenantId,
+        blobs: doomed.length,
+        at: this.clock.now(),
+      });
       keyIds.push(keyId);
       blobsDeleted += doomed.length;
     }

@@ -28,8 +28,8 @@ import { openFileBox, sealFileBox } from '../encryption/file-box';
 import { blobKeys } from './blob-keys';
 import type { FileCommands } from './file-commands.handler';
 import type { FileKeys } from './file-keys';
-import type { FileRecords } from './file-records';
-import type { UploadSession, UploadSessions } from './upload-sessions.adapter';
+import type { FileRecords } from './file-records.port';
+import type { UploadSession, UploadSessions } from './upload-sessions.port';
 import type { VirusScanner } from './virus-scanner.port';
 import type { Thumbnailer } from './thumbnailer.port';
 

@@ -48,7 +48,10 @@ import {
   type PresenceView,
 } from './presence-views';
 
-/** Who shares a conversation with whom (ConversationMemberships of libs/conversations). */
+/**
+ * Who shares a conversation with whom: presence's port, which the app binds to libs/conversations'
+ * membership read model (SqlConversationMemberships).
+ */
 export interface PresenceMemberships extends PresenceAudience {
   sharesConversation(tenantId: string, a: string, b: string): Promise<boolean>;
 }

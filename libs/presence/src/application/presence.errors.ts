@@ -17,6 +17,18 @@ export class PresenceNotVisibleError extends NotFoundError {
   }
 }
 
+/**
+ * The caller is not a member of the conversation they type in or watch: it does not exist in the
+ * caller's tenant, or they are not in it. One answer for both, the conversations' own
+ * (`conversation_not_found`, NOT_FOUND at the edge), so typing reveals no more than a read would.
+ */
+export class TypingConversationNotFoundError extends NotFoundError {
+  override readonly code = 'conversation_not_found';
+  constructor(readonly conversationId: string) {
+    super(`conversation ${conversationId} not found`);
+  }
+}
+
 /** Typing indicators came faster than allowed for this user and conversation. RATE_LIMITED. */
 export class TypingRateLimitedError extends RateLimitedError {
   override readonly code = 'typing_rate_limited';

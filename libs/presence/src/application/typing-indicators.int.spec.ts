@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { ConversationNotFoundError } from '@ledgerline/conversations';
 import type { SqlClient } from '@ledgerline/database';
 import { AccessDeniedError } from '@ledgerline/identity';
 import { encodePosition } from '@ledgerline/kernel';
 import { availableDatabases } from '@ledgerline/testing';
 import { InvalidPresenceInput, PresenceRefused } from '../domain/presence.errors';
-import { TypingRateLimitedError } from './presence.errors';
+import { TypingConversationNotFoundError, TypingRateLimitedError } from './presence.errors';
 import type { TypingSignal } from './presence-views';
-import { TYPING_CHANNEL } from './typing-indicators';
+import { TYPING_CHANNEL } from '../adapters/pg-typing-channel.adapter';
 import {
   Collected,
   TYPING_TTL_MS,
@@ -163,10 +162,10 @@ for (const kind of availableDatabases()) {
       const group = await f.createGroup(t.alice, ['bob', t.auditor.id]);
       const node = await f.newNode();
       await expect(node.typing.typing(t.carol, group)).rejects.toBeInstanceOf(
-        ConversationNotFoundError,
+        TypingConversationNotFoundError,
       );
       await expect(node.typing.typing(t.carol, randomUUID())).rejects.toBeInstanceOf(
-        ConversationNotFoundError,
+        TypingConversationNotFoundError,
       );
       await expect(node.typing.typing(t.backend, group)).rejects.toBeInstanceOf(PresenceRefused);
       await expect(node.typing.typing(t.alice, 'no spaces allowed')).rejects.toBeInstanceOf(
@@ -186,7 +185,7 @@ for (const kind of availableDatabases()) {
       expect(auditorSees.items).toEqual([]);
       for (const stop of stops) stop();
       await expect(node.typing.authorizeWatch(t.carol, group)).rejects.toBeInstanceOf(
-        ConversationNotFoundError,
+        TypingConversationNotFoundError,
       );
       await expect(node.typing.authorizeWatch(t.bob, group)).resolves.toBeUndefined();
       await expect(node.typing.authorizeWatch(t.backend, group)).resolves.toBeUndefined();

@@ -1,6 +1,4 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { ConversationNotFoundError } from '@ledgerline/conversations';
-import { ChannelListener, type SqlClient } from '@ledgerline/database';
 import type { AccessPolicy, Principal } from '@ledgerline/identity';
 import { describeError, type Clock } from '@ledgerline/kernel';
 import {
@@ -8,10 +6,14 @@ import {
   PresenceRefusalReason,
   PresenceRefused,
 } from '../domain/presence.errors';
-import { TypingRateLimitedError } from './presence.errors';
+import { TypingConversationNotFoundError, TypingRateLimitedError } from './presence.errors';
 import { SILENT_PRESENCE_LOG, type PresenceLog, type TypingSignal } from './presence-views';
+import type { TypingChannel, TypingSubscription } from './typing-channel.port';
 
-/** Who is in a conversation (ConversationMemberships of libs/conversations). */
+/**
+ * Who is in a conversation: presence's port, which the app binds to libs/conversations'
+ * membership read model (SqlConversationMemberships).
+ */
 export interface TypingMemberships {
   isMember(tenantId: string, conversationId: string, memberId: string): Promise<boolean>;
   membersAmong(
@@ -29,9 +31,6 @@ export interface TypingIndicatorsOptions {
   readonly rateLimit: { readonly points: number; readonly windowMs: number };
   readonly log?: PresenceLog;
 }
-
-/** The NOTIFY channel typing signals travel on between nodes. */
-export const TYPING_CHANNEL = 'll_typing';
 
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const CONVERSATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
@@ -55,8 +54,8 @@ interface TypingPayload {
 /**
  * Typing indicators: ephemeral, never an event, never a row. A signal is checked (the sender may
  * write presence and is a member of the conversation), rate-limited per user and conversation,
- * and sent to every node with a PostgreSQL NOTIFY whose payload holds ids and the expiry only (no
- * PHI); each node hands it to its watchers who are members of the conversation (and to services of
+ * and sent to every node over the TypingChannel (PostgreSQL NOTIFY) with a payload of ids and the
+ * expiry only (no PHI); each node hands it to its watchers who are members of the conversation (and to services of
  * the tenant with `presence.read`), unless it expired on the way. A signal expires on its own at
  * `expiresAt`: clients stop showing it then unless another arrives; there is no "stopped typing".
  *
@@ -68,19 +67,17 @@ export class TypingIndicators {
   private readonly limiter: RateLimiterMemory;
   private readonly log: PresenceLog;
   private nextWatcherId = 1;
-  private readonly listener: ChannelListener;
+  private readonly listener: TypingSubscription;
   /** Signals are handed over one at a time, in the order they arrived. */
   private delivering: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly access: Pick<AccessPolicy, 'check' | 'allows'>,
     private readonly memberships: TypingMemberships,
-    private readonly client: Pick<SqlClient, 'query' | 'listen'>,
+    private readonly channel: TypingChannel,
     private readonly options: TypingIndicatorsOptions,
   ) {
-    this.listener = new ChannelListener(this.client, TYPING_CHANNEL, (payload) =>
-      this.onNotify(payload),
-    );
+    this.listener = channel.subscribe((payload) => this.onNotify(payload));
     this.limiter = new RateLimiterMemory({
       points: options.rateLimit.points,
       duration: options.rateLimit.windowMs / 1000,
@@ -121,7 +118,7 @@ export class TypingIndicators {
       throw rejection;
     }
     if (!(await this.memberships.isMember(principal.tenantId, conversationId, principal.id))) {
-      throw new ConversationNotFoundError(conversationId);
+      throw new TypingConversationNotFoundError(conversationId);
     }
     const signal: TypingSignal = {
       tenantId: principal.tenantId,
@@ -136,14 +133,14 @@ export class TypingIndicators {
       u: signal.userId,
       e: signal.expiresAt.getTime(),
     };
-    await this.client.query('select pg_notify($1, $2)', [TYPING_CHANNEL, JSON.stringify(payload)]);
+    await this.channel.publish(JSON.stringify(payload));
     return signal;
   }
 
   /**
    * The check `watch` makes, recorded when denied: edges call it before `watch`. With a
    * conversation (a watch of that one only), a user or agent must also be a member of it
-   * (ConversationNotFoundError otherwise, whether or not it exists).
+   * (TypingConversationNotFoundError otherwise, whether or not it exists).
    */
   async authorizeWatch(viewer: Principal, conversationId?: string): Promise<void> {
     if (
@@ -159,7 +156,7 @@ export class TypingIndicators {
     });
     if (conversationId === undefined || viewer.kind === 'service') return;
     if (!(await this.memberships.isMember(viewer.tenantId, conversationId, viewer.id))) {
-      throw new ConversationNotFoundError(conversationId);
+      throw new TypingConversationNotFoundError(conversationId);
     }
   }
 

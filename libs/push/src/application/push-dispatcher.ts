@@ -1,14 +1,14 @@
-import type { SqlExecutor } from '@ledgerline/database';
 import type { AccessRecorder } from '@ledgerline/identity';
 import { describeError, Pause, type Clock } from '@ledgerline/kernel';
 import type { Ledger } from '@ledgerline/ledger';
-import type { PushKind, PushOutcome, PushRequest } from '../domain/push-payload';
-import type { PushEnvironment, PushPlatform } from '../domain/push.events';
+import type { PushOutcome, PushRequest } from '../domain/push-payload';
+import type { PushPlatform } from '../domain/push.events';
 import { renderAlert, type PushTemplates } from '../domain/push-templates';
 import { givesUp, retryDelayMs, type RetrySchedule } from '../domain/retry-schedule';
 import type { PushCommands } from './push-commands.handler';
 import { openPushEvent } from './push-events.codec';
 import type { PushProvider } from './push-provider.port';
+import type { ClaimedPush, PushOutbox } from './push-outbox.port';
 
 /** Whether a user holds a live realtime connection anywhere (libs/presence's connection table). */
 export interface OnlineCheck {
@@ -44,25 +44,6 @@ export interface PushDispatcherOptions {
   readonly onReport?: (report: DispatchReport) => void;
 }
 
-interface ClaimedRow {
-  push_id: string;
-  tenant_id: string;
-  device_id: string;
-  user_id: string;
-  conversation_id: string;
-  kind: PushKind;
-  event_count: number;
-  first_event_id: string;
-  last_event_id: string;
-  event_at: Date;
-  attempts: number;
-  platform: PushPlatform | null;
-  environment: PushEnvironment | null;
-  app_id: string | null;
-  token_stream_id: string | null;
-  token_revision: string | null;
-}
-
 const DISPATCHER = { id: 'ledgerline.push', kind: 'service' as const, roles: [] };
 
 /**
@@ -80,14 +61,14 @@ const DISPATCHER = { id: 'ledgerline.push', kind: 'service' as const, roles: [] 
  * A process killed mid-round leaves its rows leased; they are claimed again when the lease ends
  * and sent with the same idempotency key, which APNs and FCM collapse into the first.
  */
-export class PushDispatcher {
+export class PushOutboxDispatcher {
   private readonly pause = new Pause();
   private running: Promise<void> | undefined;
   private stopping = false;
   private readonly random: () => number;
 
   constructor(
-    private readonly db: SqlExecutor,
+    private readonly outbox: PushOutbox,
     private readonly ledger: Pick<Ledger, 'readStream'>,
     private readonly providers: Readonly<Record<PushPlatform, PushProvider>>,
     private readonly online: OnlineCheck,
@@ -150,96 +131,72 @@ export class PushDispatcher {
     return rows.length;
   }
 
-  private async claim(): Promise<ClaimedRow[]> {
+  private claim(): Promise<ClaimedPush[]> {
     const now = this.options.clock.now();
     const leaseUntil = new Date(now.getTime() + this.options.leaseMs);
-    return this.db.query<ClaimedRow>(
-      `with due as (
-         select push_id from ll_push_outbox
-         where next_attempt_at <= $1 and (lease_until is null or lease_until <= $1)
-         order by next_attempt_at
-         limit $3
-         for update skip locked
-       ), claimed as (
-         update ll_push_outbox o set lease_until = $2
-         from due where o.push_id = due.push_id
-         returning o.*
-       )
-       select c.push_id::text as push_id, c.tenant_id, c.device_id::text as device_id, c.user_id,
-         c.conversation_id, c.kind, c.event_count, c.first_event_id::text as first_event_id,
-         c.last_event_id::text as last_event_id, c.event_at, c.attempts,
-         d.platform, d.environment, d.app_id, d.token_stream_id,
-         d.token_revision::text as token_revision
-       from claimed c
-       left join ll_push_devices d
-         on d.tenant_id = c.tenant_id and d.device_id = c.device_id and d.user_id = c.user_id`,
-      [now, leaseUntil, this.options.batchSize],
-    );
+    return this.outbox.claim(now, leaseUntil, this.options.batchSize);
   }
 
-  private async dispatch(row: ClaimedRow): Promise<void> {
+  private async dispatch(row: ClaimedPush): Promise<void> {
     try {
-      if (row.platform === null || row.token_stream_id === null || row.token_revision === null) {
+      const { device } = row;
+      if (device === undefined) {
         // Unregistered (or handed to another user) since it was queued.
         await this.remove(row);
         return this.report(row, 'device_gone');
       }
-      if (await this.online.isOnline(row.tenant_id, row.user_id)) {
+      if (await this.online.isOnline(row.tenantId, row.userId)) {
         await this.remove(row);
         return this.report(row, 'skipped_online');
       }
-      const token = await this.tokenOf(row.token_stream_id, BigInt(row.token_revision));
+      const token = await this.tokenOf(device.tokenStreamId, device.tokenRevision);
       if (token === undefined) {
         // The user's keys were shredded: the token is unreadable for good.
         return this.giveUp(row, 'token_unreadable');
       }
       const payload = {
         kind: row.kind,
-        conversationId: row.conversation_id,
-        count: Number(row.event_count),
+        conversationId: row.conversationId,
+        count: row.eventCount,
       };
       const request: PushRequest = {
-        idempotencyKey: row.push_id,
-        deviceId: row.device_id,
-        platform: row.platform,
-        environment: row.environment!,
-        appId: row.app_id!,
+        idempotencyKey: row.pushId,
+        deviceId: row.deviceId,
+        platform: device.platform,
+        environment: device.environment,
+        appId: device.appId,
         token,
         payload,
         alert: renderAlert(this.options.templates, payload),
       };
-      const outcome = await this.providers[row.platform].send(request);
+      const outcome = await this.providers[device.platform].send(request);
       await this.settle(row, outcome);
     } catch (error) {
       // The database or the ledger failed: the lease runs out and the row is claimed again.
       this.options.log.warn({
         msg: 'push not dispatched; retried when its lease ends',
-        pushId: row.push_id,
-        deviceId: row.device_id,
+        pushId: row.pushId,
+        deviceId: row.deviceId,
         ...describeError(error),
       });
     }
   }
 
-  private async settle(row: ClaimedRow, outcome: PushOutcome): Promise<void> {
+  private async settle(row: ClaimedPush, outcome: PushOutcome): Promise<void> {
     switch (outcome.status) {
       case 'sent':
         await this.remove(row);
         await this.record(row, 'push.sent', 'allowed');
         return this.report(row, 'sent');
       case 'retry': {
-        const failed = Number(row.attempts) + 1;
+        const failed = row.attempts + 1;
         if (givesUp(this.options.retry, failed)) {
           return this.giveUp(row, `retries_exhausted:${outcome.reason}`);
         }
         const delay = retryDelayMs(this.options.retry, failed, this.random(), outcome.retryAfterMs);
         const next = new Date(this.options.clock.now().getTime() + delay);
         // Leased until the retry: events meanwhile go to a new row, not into one being retried.
-        await this.db.query(
-          `update ll_push_outbox set attempts = $2, next_attempt_at = $3, lease_until = $3
-           where push_id = $1`,
-          [row.push_id, failed, next],
-        );
+        await this.outbox.reschedule(row.pushId, failed, next);
         return this.report(row, 'retry', outcome.reason);
       }
       case 'dead_token':
@@ -247,9 +204,9 @@ export class PushDispatcher {
         await this.commands.system({
           type: 'UnregisterDevice',
           data: {
-            tenantId: row.tenant_id,
-            userId: row.user_id,
-            deviceId: row.device_id,
+            tenantId: row.tenantId,
+            userId: row.userId,
+            deviceId: row.deviceId,
             reason: 'provider_rejected',
           },
         });
@@ -259,14 +216,14 @@ export class PushDispatcher {
     }
   }
 
-  private async giveUp(row: ClaimedRow, reason: string): Promise<void> {
+  private async giveUp(row: ClaimedPush, reason: string): Promise<void> {
     await this.remove(row);
     await this.record(row, 'push.given_up', 'failed', reason);
     this.report(row, 'given_up', reason);
   }
 
-  private async remove(row: ClaimedRow): Promise<void> {
-    await this.db.query(`delete from ll_push_outbox where push_id = $1`, [row.push_id]);
+  private remove(row: ClaimedPush): Promise<void> {
+    return this.outbox.remove(row.pushId);
   }
 
   private async tokenOf(streamId: string, revision: bigint): Promise<string | undefined> {
@@ -279,33 +236,33 @@ export class PushDispatcher {
   }
 
   private record(
-    row: ClaimedRow,
+    row: ClaimedPush,
     action: 'push.sent' | 'push.given_up',
     outcome: 'allowed' | 'failed',
     reason?: string,
   ): Promise<void> {
     return this.audit.record({
-      tenantId: row.tenant_id,
+      tenantId: row.tenantId,
       actor: DISPATCHER,
       action,
       outcome,
       ...(reason ? { reason } : {}),
-      conversationId: row.conversation_id,
+      conversationId: row.conversationId,
       resourceType: 'push_device',
-      targetIds: [row.device_id, row.push_id, row.first_event_id, row.last_event_id],
-      subjectUserIds: [row.user_id],
+      targetIds: [row.deviceId, row.pushId, row.firstEventId, row.lastEventId],
+      subjectUserIds: [row.userId],
       origin: { transport: 'internal' },
     });
   }
 
-  private report(row: ClaimedRow, outcome: DispatchReport['outcome'], reason?: string): void {
+  private report(row: ClaimedPush, outcome: DispatchReport['outcome'], reason?: string): void {
     this.options.onReport?.({
-      pushId: row.push_id,
-      deviceId: row.device_id,
+      pushId: row.pushId,
+      deviceId: row.deviceId,
       outcome,
       ...(reason ? { reason } : {}),
       ...(outcome === 'sent'
-        ? { latencyMs: this.options.clock.now().getTime() - new Date(row.event_at).getTime() }
+        ? { latencyMs: this.options.clock.now().getTime() - row.eventAt.getTime() }
         : {}),
     });
   }

@@ -1,23 +1,9 @@
-import type { SqlExecutor } from '@ledgerline/database';
 import type { AccessPolicy, Principal } from '@ledgerline/identity';
 import type { Clock } from '@ledgerline/kernel';
-import type { PushEnvironment, PushPlatform } from '../domain/push.events';
 import { PushForServicesRefusedError } from './push.errors';
+import type { DeviceView, MuteView, PushSettingsReads } from './push-settings-reads.port';
 
-/** A device as its owner sees it. The token is never shown again once registered. */
-export interface DeviceView {
-  readonly deviceId: string;
-  readonly platform: PushPlatform;
-  readonly environment: PushEnvironment;
-  readonly appId: string;
-  readonly registeredAt: Date;
-}
-
-export interface MuteView {
-  readonly conversationId: string;
-  /** Null: muted for good. */
-  readonly until: Date | null;
-}
+export type { DeviceView, MuteView } from './push-settings-reads.port';
 
 export interface PushSettingsView {
   /** Do not disturb is on now. */
@@ -38,51 +24,24 @@ const MAX_MUTES_LISTED = 1_000;
 export class PushQueries {
   constructor(
     private readonly access: Pick<AccessPolicy, 'check'>,
-    private readonly db: SqlExecutor,
+    private readonly reads: PushSettingsReads,
     private readonly clock: Clock,
   ) {}
 
   async devices(principal: Principal): Promise<DeviceView[]> {
     await this.check(principal);
-    const rows = await this.db.query<{
-      device_id: string;
-      platform: PushPlatform;
-      environment: PushEnvironment;
-      app_id: string;
-      registered_at: Date;
-    }>(
-      `select device_id::text as device_id, platform, environment, app_id, registered_at
-       from ll_push_devices where tenant_id = $1 and user_id = $2
-       order by registered_at, device_id`,
-      [principal.tenantId, principal.id],
-    );
-    return rows.map((r) => ({
-      deviceId: r.device_id,
-      platform: r.platform,
-      environment: r.environment,
-      appId: r.app_id,
-      registeredAt: r.registered_at,
-    }));
+    return this.reads.devices(principal.tenantId, principal.id);
   }
 
   async settings(principal: Principal): Promise<PushSettingsView> {
     await this.check(principal);
     const now = this.clock.now();
-    const [dnd] = await this.db.query<{ until: Date | null }>(
-      `select until from ll_push_dnd where tenant_id = $1 and user_id = $2
-         and (until is null or until > $3)`,
-      [principal.tenantId, principal.id, now],
-    );
-    const mutes = await this.db.query<{ conversation_id: string; until: Date | null }>(
-      `select conversation_id, until from ll_push_mutes
-       where tenant_id = $1 and user_id = $2 and (until is null or until > $3)
-       order by conversation_id limit $4`,
-      [principal.tenantId, principal.id, now, MAX_MUTES_LISTED],
-    );
+    const dnd = await this.reads.doNotDisturb(principal.tenantId, principal.id, now);
+    const mutes = await this.reads.mutes(principal.tenantId, principal.id, now, MAX_MUTES_LISTED);
     return {
       doNotDisturb: dnd !== undefined,
       doNotDisturbUntil: dnd?.until ?? null,
-      mutes: mutes.map((m) => ({ conversationId: m.conversation_id, until: m.until })),
+      mutes,
     };
   }
 
@@ -91,13 +50,13 @@ export class PushQueries {
    * `Conversation.muted` shows. No permission of its own: the caller is reading their conversations.
    */
   async mutedConversations(tenantId: string, userId: string): Promise<ReadonlySet<string>> {
-    const rows = await this.db.query<{ conversation_id: string }>(
-      `select conversation_id from ll_push_mutes
-       where tenant_id = $1 and user_id = $2 and (until is null or until > $3)
-       limit $4`,
-      [tenantId, userId, this.clock.now(), MAX_MUTES_LISTED],
+    const ids = await this.reads.mutedConversationIds(
+      tenantId,
+      userId,
+      this.clock.now(),
+      MAX_MUTES_LISTED,
     );
-    return new Set(rows.map((r) => r.conversation_id));
+    return new Set(ids);
   }
 
   private async check(principal: Principal): Promise<void> {

@@ -1,7 +1,4 @@
-import { join } from 'node:path';
-import { ConfigError } from '@ledgerline/kernel';
-import { loadPushTemplates } from '../application/push-templates.loader';
-import { renderAlert, templatesProblems } from './push-templates';
+import { templatesProblems } from './push-templates';
 import { retryDelayMs, givesUp } from './retry-schedule';
 
 const valid = {
@@ -9,20 +6,7 @@ const valid = {
   mention: { title: 'Mention', body: { one: 'You were mentioned', other: '{count} mentions' } },
 };
 
-describe('push templates (policies/push-templates.yaml)', () => {
-  it('the checked-in file is valid and renders only payload fields', () => {
-    const templates = loadPushTemplates(
-      join(__dirname, '../../../../policies/push-templates.yaml'),
-    );
-    expect(renderAlert(templates, { kind: 'message', conversationId: 'c1', count: 3 })).toEqual({
-      title: 'New message',
-      body: 'You have 3 new messages',
-    });
-    expect(renderAlert(templates, { kind: 'mention', conversationId: 'c1', count: 1 }).body).toBe(
-      'Someone mentioned you',
-    );
-  });
-
+describe('push templates', () => {
   it.each(['{text}', '{title}', '{senderName}', '{fileName}', '{ count }', 'open {'])(
     'refuses a template naming %s: only {count}, {kind} and {conversationId} exist',
     (text) => {
@@ -41,10 +25,6 @@ describe('push templates (policies/push-templates.yaml)', () => {
         expect.objectContaining({ path: 'templates.mention' }),
       ]),
     );
-  });
-
-  it('a bad file stops start-up with the file and path named', () => {
-    expect(() => loadPushTemplates('/nonexistent/push-templates.yaml')).toThrow(ConfigError);
   });
 });
 

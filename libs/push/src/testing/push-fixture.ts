@@ -23,11 +23,9 @@ import { FcmStandIn } from '../stand-ins/fcm-stand-in';
 import { PushCommands } from '../application/push-commands.handler';
 import { ApnsStandIn } from '../stand-ins/apns-stand-in';
 import { createStandInTls, type StandInTls } from '../stand-ins/stand-in-tls';
-import {
-  PushDispatcher,
-  type DispatchReport,
-  type PushDispatcherOptions,
-} from '../application/push-dispatcher';
+import type { DispatchReport, PushDispatcherOptions } from '../application/push-dispatcher';
+import { PushDispatcher } from '../adapters/sql-push-outbox.adapter';
+import { SqlPushSettingsReads } from '../adapters/sql-push-settings-reads.adapter';
 import { PushQueries } from '../application/push-queries';
 import type { PushProvider } from '../application/push-provider.port';
 import type { PushPlatform } from '../domain/push.events';
@@ -101,7 +99,7 @@ export async function openPushFixture(kind: TestDatabaseKind): Promise<PushFixtu
   processor.register(pushProjection());
   processor.start();
   const push = new PushCommands(runner, f.ledger, { clock: f.clock });
-  const queries = new PushQueries(access, f.db.client, f.clock);
+  const queries = new PushQueries(access, new SqlPushSettingsReads(f.db.client), f.clock);
   const connections = SqlPresenceConnections.create(f.db.client);
 
   const tls: StandInTls = createStandInTls();

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
   ConversationCommands,
-  ConversationMemberships,
   ConversationProjections,
   ConversationStates,
+  SqlConversationMemberships,
   SqlConversationSnapshots,
 } from '@ledgerline/conversations';
 import { DataKeyCache, DataKeys } from '@ledgerline/crypto';
@@ -21,7 +21,9 @@ import {
 import { CallProjections } from '../../projections/call-projections';
 import { CallFanOut } from '../call-fan-out';
 import { CallService, type CallIceServers, type CallServiceOptions } from '../call-service';
-import { CallSignalRelay } from '../call-signal-relay';
+import { SqlCallConnections } from '../../adapters/sql-call-connections.adapter';
+import { SqlCallReads } from '../../adapters/sql-call-reads.adapter';
+import { SqlCallSignalRelay } from '../../adapters/sql-call-signal-relay.adapter';
 import { CallStates } from '../call-states';
 import { migrateSchema } from '@ledgerline/database';
 import { schemaOf } from '@ledgerline/kernel';
@@ -78,7 +80,7 @@ export async function openCallsFixture(kind: TestDatabaseKind): Promise<CallsFix
   ConversationProjections.register(processor);
   CallProjections.register(processor);
   processor.start();
-  const memberships = new ConversationMemberships(client);
+  const memberships = new SqlConversationMemberships(client);
   const services: CallService[] = [];
 
   return {
@@ -92,7 +94,7 @@ export async function openCallsFixture(kind: TestDatabaseKind): Promise<CallsFix
         new DataKeyCache({ maxKeys: 100, maxAgeMs: 60_000, maxUses: 1_000_000 }),
         { maxEventsPerDataKey: 1_000 },
       );
-      const relay = CallSignalRelay.create(client, dataKeys, {
+      const relay = SqlCallSignalRelay.create(client, dataKeys, {
         clock: f.clock,
         ids: uuidV7Generator,
         ttlMs: 30_000,
@@ -103,7 +105,8 @@ export async function openCallsFixture(kind: TestDatabaseKind): Promise<CallsFix
       const service = new CallService(
         new CommandRunner(f.ledger, access, { ids: uuidV7Generator }),
         states,
-        client,
+        new SqlCallReads(client),
+        new SqlCallConnections(client),
         access,
         accessLog,
         memberships,

@@ -1,4 +1,3 @@
-import type { SqlClient } from '@ledgerline/database';
 import {
   accessActorOf,
   type AccessPolicy,
@@ -10,7 +9,10 @@ import { type Clock, type IdGenerator } from '@ledgerline/kernel';
 import type { Ledger } from '@ledgerline/ledger';
 import { InvalidConversationInput } from '../../domain/conversation.errors';
 import { isValidMemberId } from '../../domain/conversation.validation';
-import { ConversationMemberships } from '../queries/conversation-memberships';
+import type { ConversationMemberships } from '../queries/conversation-memberships.port';
+import type { EmergencyGrant, EmergencyGrants } from './emergency-grants.port';
+
+export type { EmergencyGrant } from './emergency-grants.port';
 import { EmergencyGrantNotFoundError, EmergencyGrantRefusedError } from './emergency-access.errors';
 
 /** Where break-glass alerts go: the tenant's auditors are told at once (ids and codes only). */
@@ -26,16 +28,6 @@ export interface EmergencyAlert {
   readonly conversationId: string;
   /** Who granted, read or revoked. */
   readonly actorId: string;
-}
-
-export interface EmergencyGrant {
-  readonly grantId: string;
-  readonly granteeId: string;
-  readonly conversationId: string;
-  readonly grantedBy: string;
-  readonly grantedAt: Date;
-  readonly expiresAt: Date;
-  readonly revokedAt: Date | undefined;
 }
 
 export interface GrantEmergencyAccess {
@@ -69,27 +61,27 @@ const MAX_REASON_CHARS = 1_000;
  */
 export class EmergencyAccess {
   private readonly maxMinutes: number;
-  private readonly memberships: ConversationMemberships;
 
   private constructor(
-    private readonly db: SqlClient,
+    private readonly grants: EmergencyGrants,
+    private readonly memberships: Pick<ConversationMemberships, 'membersOf'>,
     private readonly ledger: Pick<Ledger, 'append'>,
     private readonly access: Pick<AccessPolicy, 'check'>,
     private readonly accessLog: AccessRecorder,
     private readonly options: EmergencyAccessOptions,
   ) {
     this.maxMinutes = options.maxMinutes ?? 24 * 60;
-    this.memberships = new ConversationMemberships(db);
   }
 
   static create(
-    db: SqlClient,
+    grants: EmergencyGrants,
+    memberships: Pick<ConversationMemberships, 'membersOf'>,
     ledger: Pick<Ledger, 'append'>,
     access: Pick<AccessPolicy, 'check'>,
     accessLog: AccessRecorder,
     options: EmergencyAccessOptions,
   ): EmergencyAccess {
-    return new EmergencyAccess(db, ledger, access, accessLog, options);
+    return new EmergencyAccess(grants, memberships, ledger, access, accessLog, options);
   }
 
   async grant(principal: Principal, request: GrantEmergencyAccess): Promise<EmergencyGrant> {
@@ -145,20 +137,7 @@ export class EmergencyAccess {
       ],
       'any',
     );
-    await this.db.query(
-      `insert into ll_emergency_grants
-         (grant_id, tenant_id, grantee_id, conversation_id, granted_by, granted_at, expires_at)
-       values ($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        grant.grantId,
-        tenantId,
-        grant.granteeId,
-        grant.conversationId,
-        grant.grantedBy,
-        grant.grantedAt,
-        grant.expiresAt,
-      ],
-    );
+    await this.grants.insert(tenantId, grant);
     await this.accessLog.record(
       this.record(principal, 'emergency.access.granted', grant, [...members, grant.granteeId]),
     );
@@ -188,11 +167,7 @@ export class EmergencyAccess {
       ],
       'any',
     );
-    await this.db.query(
-      `update ll_emergency_grants set revoked_at = $3, revoked_by = $4
-       where tenant_id = $1 and grant_id = $2 and revoked_at is null`,
-      [tenantId, grantId, now, principal.id],
-    );
+    await this.grants.revoke(tenantId, grantId, now, principal.id);
     const revoked = { ...grant, revokedAt: now };
     await this.accessLog.record(
       this.record(principal, 'emergency.access.revoked', revoked, [grant.granteeId]),
@@ -202,19 +177,12 @@ export class EmergencyAccess {
   }
 
   /** The grant that lets `userId` read the conversation now, if any (not expired, not revoked). */
-  async activeGrant(
+  activeGrant(
     tenantId: string,
     userId: string,
     conversationId: string,
   ): Promise<EmergencyGrant | undefined> {
-    const [row] = await this.db.query<GrantRow>(
-      `select ${COLUMNS} from ll_emergency_grants
-       where tenant_id = $1 and grantee_id = $2 and conversation_id = $3
-         and revoked_at is null and expires_at > $4
-       order by expires_at desc limit 1`,
-      [tenantId, userId, conversationId, this.options.clock.now()],
-    );
-    return row && toGrant(row);
+    return this.grants.active(tenantId, userId, conversationId, this.options.clock.now());
   }
 
   /**
@@ -234,12 +202,8 @@ export class EmergencyAccess {
     this.alert('used', principal.tenantId, grant, principal.id);
   }
 
-  private async byId(tenantId: string, grantId: string): Promise<EmergencyGrant | undefined> {
-    const [row] = await this.db.query<GrantRow>(
-      `select ${COLUMNS} from ll_emergency_grants where tenant_id = $1 and grant_id = $2`,
-      [tenantId, grantId],
-    );
-    return row && toGrant(row);
+  private byId(tenantId: string, grantId: string): Promise<EmergencyGrant | undefined> {
+    return this.grants.byId(tenantId, grantId);
   }
 
   private validReason(reason: string): string {
@@ -287,29 +251,4 @@ export class EmergencyAccess {
       actorId,
     });
   }
-}
-
-interface GrantRow {
-  grant_id: string;
-  grantee_id: string;
-  conversation_id: string;
-  granted_by: string;
-  granted_at: Date;
-  expires_at: Date;
-  revoked_at: Date | null;
-}
-
-const COLUMNS =
-  'grant_id, grantee_id, conversation_id, granted_by, granted_at, expires_at, revoked_at';
-
-function toGrant(r: GrantRow): EmergencyGrant {
-  return {
-    grantId: r.grant_id,
-    granteeId: r.grantee_id,
-    conversationId: r.conversation_id,
-    grantedBy: r.granted_by,
-    grantedAt: r.granted_at,
-    expiresAt: r.expires_at,
-    revokedAt: r.revoked_at ?? undefined,
-  };
 }

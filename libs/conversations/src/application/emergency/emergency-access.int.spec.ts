@@ -1,6 +1,8 @@
 import { AccessDeniedError, type Principal } from '@ledgerline/identity';
 import { uuidV7Generator, type GlobalPosition } from '@ledgerline/kernel';
 import { availableDatabases } from '@ledgerline/testing';
+import { SqlConversationMemberships } from '../../adapters/sql-conversation-memberships.adapter';
+import { SqlEmergencyGrants } from '../../adapters/sql-emergency-grants.adapter';
 import type { ConversationProjections } from '../../projections/conversation-projections';
 import { NotAConversationMemberError } from '../conversations.errors';
 import type { ConversationRequest } from '../conversation-commands.handler';
@@ -45,11 +47,18 @@ for (const kind of availableDatabases()) {
       commands = await f.newCommands();
       projections = await f.newProjections();
       projections.start();
-      emergency = EmergencyAccess.create(f.db.client, f.ledger, f.access, f.accessLog, {
-        clock: f.clock,
-        ids: uuidV7Generator,
-        alerts: { raise: (a) => alerts.push(a) },
-      });
+      emergency = EmergencyAccess.create(
+        new SqlEmergencyGrants(f.db.client),
+        new SqlConversationMemberships(f.db.client),
+        f.ledger,
+        f.access,
+        f.accessLog,
+        {
+          clock: f.clock,
+          ids: uuidV7Generator,
+          alerts: { raise: (a) => alerts.push(a) },
+        },
+      );
       queries = new ConversationQueries(f.access, f.accessLog, f.readModels, f.ledger, {
         emergency,
       });

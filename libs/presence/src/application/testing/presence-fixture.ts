@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
   ConversationCommands,
-  ConversationMemberships,
   ConversationProjections,
   ConversationStates,
+  SqlConversationMemberships,
   SqlConversationSnapshots,
 } from '@ledgerline/conversations';
 import { DataKeyCache, DataKeys } from '@ledgerline/crypto';
@@ -26,6 +26,7 @@ import type { PresenceChange, TypingSignal } from '../presence-views';
 import { PresenceService, type PresenceServiceOptions } from '../presence-service';
 import { presenceManifest } from '../../manifest';
 import { SqlPresenceConnections } from '../../adapters/sql-presence-connections.adapter';
+import { PgTypingChannel } from '../../adapters/pg-typing-channel.adapter';
 import { TypingIndicators, type TypingIndicatorsOptions } from '../typing-indicators';
 
 // The checked-in roles file, as the server loads it.
@@ -108,7 +109,7 @@ export async function openPresenceFixture(kind: TestDatabaseKind): Promise<Prese
         { maxEventsPerDataKey: 1_000 },
       );
       const ledger = new Ledger(store, dataKeys, { clock: f.clock });
-      const memberships = new ConversationMemberships(client);
+      const memberships = new SqlConversationMemberships(client);
       const nodeId = options.nodeId ?? `node-${randomUUID().slice(0, 8)}`;
       const presence = new PresenceService(
         access,
@@ -128,7 +129,7 @@ export async function openPresenceFixture(kind: TestDatabaseKind): Promise<Prese
           nodeId,
         },
       );
-      const indicators = new TypingIndicators(access, memberships, client, {
+      const indicators = new TypingIndicators(access, memberships, new PgTypingChannel(client), {
         clock: f.clock,
         ttlMs: TYPING_TTL_MS,
         rateLimit: { points: 3, windowMs: 60_000 },

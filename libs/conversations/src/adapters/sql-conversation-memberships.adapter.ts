@@ -1,15 +1,11 @@
 import type { SqlExecutor } from '@ledgerline/database';
+import type { ConversationMemberships } from '../application/queries/conversation-memberships.port';
 
 /**
- * Who is in which conversation, and so who shares one with whom, from the conversation-list read
- * model: what other libs (presence, typing) need to decide visibility without reading a
- * conversation themselves. Ids only, scoped to one tenant.
- *
- * No access check and no audit: the caller decides what an answer allows, and must not pass it on
- * as an answer about a conversation. It follows commands with the read models' small delay (a
- * member added a moment ago may not show yet); a member who left or was removed no longer counts.
+ * ConversationMemberships over the conversation-list read model (`ll_conv_list_members`,
+ * `ll_conv_list_conversations`), migrated with the projections that write it.
  */
-export class ConversationMemberships {
+export class SqlConversationMemberships implements ConversationMemberships {
   constructor(private readonly db: SqlExecutor) {}
 
   async isMember(tenantId: string, conversationId: string, memberId: string): Promise<boolean> {

@@ -1,18 +1,6 @@
 import type { SqlExecutor } from '@ledgerline/database';
+import type { FileRecord, FileRecords } from '../application/file-records.port';
 import { sealedSize } from '../encryption/file-body-cipher';
-
-/** A file as the `ll_files` read model has it. */
-export interface FileRecord {
-  readonly tenantId: string;
-  readonly fileId: string;
-  readonly conversationId: string;
-  readonly uploaderId: string;
-  readonly uploadedRevision: bigint;
-  readonly status: 'available' | 'quarantined' | 'removed';
-  readonly blobKey: string;
-  readonly keyId: string;
-  readonly thumbnailRevision: bigint | undefined;
-}
 
 interface Row {
   tenant_id: string;
@@ -26,8 +14,8 @@ interface Row {
   thumbnail_revision: string | null;
 }
 
-/** Reads of the files read model. */
-export class FileRecords {
+/** FileRecords over `ll_files`, `ll_file_attachments` and `ll_file_uploads`. */
+export class SqlFileRecords implements FileRecords {
   constructor(private readonly db: SqlExecutor) {}
 
   async get(tenantId: string, fileId: string): Promise<FileRecord | undefined> {
@@ -62,6 +50,15 @@ export class FileRecords {
       Number(stored?.bytes ?? 0) +
       uploads.reduce((sum, u) => sum + sealedSize(Number(u.size), u.chunk_size), 0)
     );
+  }
+
+  async attachedTo(tenantId: string, conversationId: string, messageId: string): Promise<string[]> {
+    const rows = await this.db.query<{ file_id: string }>(
+      `select file_id from ll_file_attachments
+       where tenant_id = $1 and conversation_id = $2 and message_id = $3 order by ordinal`,
+      [tenantId, conversationId, messageId],
+    );
+    return rows.map((r) => r.file_id);
   }
 }
 

@@ -1,24 +1,6 @@
 import type { SqlExecutor } from '@ledgerline/database';
 import type { FileActor } from '../domain/file.events';
-
-/** An upload under way, as `ll_file_uploads` keeps it between requests. */
-export interface UploadSession {
-  readonly fileId: string;
-  readonly tenantId: string;
-  readonly conversationId: string;
-  readonly uploader: FileActor;
-  readonly size: number;
-  readonly received: number;
-  readonly parts: number;
-  readonly keyId: string;
-  readonly epoch: string;
-  readonly chunkSize: number;
-  /** Sealed `{ name, mediaType }`. */
-  readonly meta: Uint8Array;
-  /** Sealed bytes past the last whole chunk, if any. */
-  readonly tail: Uint8Array | undefined;
-  readonly createdAt: Date;
-}
+import type { UploadSession, UploadSessions } from '../application/upload-sessions.port';
 
 interface Row {
   file_id: string;
@@ -37,8 +19,8 @@ interface Row {
   created_at: Date | string;
 }
 
-/** Uploads under way, in SQL so any node can take the next request of one. */
-export class UploadSessions {
+/** Uploads under way in `ll_file_uploads`, so any node can take the next request of one. */
+export class SqlUploadSessions implements UploadSessions {
   constructor(private readonly db: SqlExecutor) {}
 
   async create(s: UploadSession): Promise<void> {

@@ -3,11 +3,11 @@ import {
   newTenant,
   openConversationsFixture,
   type ConversationsFixture,
-} from '../testing/conversations-fixture';
-import { ConversationMemberships } from './conversation-memberships';
+} from '../application/testing/conversations-fixture';
+import { SqlConversationMemberships } from './sql-conversation-memberships.adapter';
 
 for (const kind of availableDatabases()) {
-  describe(`ConversationMemberships on ${kind}`, () => {
+  describe(`SqlConversationMemberships on ${kind}`, () => {
     let f: ConversationsFixture;
 
     beforeAll(async () => {
@@ -21,7 +21,7 @@ for (const kind of availableDatabases()) {
       const { commands } = await f.newCommands();
       const projections = await f.newProjections();
       projections.start();
-      const memberships = new ConversationMemberships(f.db.client);
+      const memberships = new SqlConversationMemberships(f.db.client);
       const t = newTenant();
       const other = newTenant();
       const group = t.conversationId();

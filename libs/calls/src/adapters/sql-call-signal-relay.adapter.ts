@@ -3,20 +3,11 @@ import type { DataKeys } from '@ledgerline/crypto';
 import { ChannelListener, type SqlClient } from '@ledgerline/database';
 import { describeError, type Clock, type IdGenerator } from '@ledgerline/kernel';
 import type { DeviceRef } from '../domain/call.events';
+import { signalStreamId } from '../domain/call-stream';
+import type { CallSignalRelay, RelayedSignal } from '../application/call-signal-relay.port';
 
 /** The NOTIFY channel signal ids travel on between nodes. */
 export const CALL_SIGNAL_CHANNEL = 'll_call_signal';
-
-/** A signal as its target device receives it. `payload` is the sender's (SDP, candidate, engine data). */
-export interface RelayedSignal {
-  readonly tenantId: string;
-  readonly callId: string;
-  readonly to: DeviceRef;
-  /** Absent for signalling from the SFU engine itself. */
-  readonly from?: DeviceRef;
-  readonly kind: 'offer' | 'answer' | 'candidate' | 'sfu';
-  readonly payload: Readonly<Record<string, unknown>>;
-}
 
 export interface SignalRelayLog {
   warn(fields: Record<string, unknown>): void;
@@ -34,7 +25,7 @@ const NONCE = 12;
 const TAG = 16;
 
 /**
- * Relays WebRTC signalling to one device on whichever node it is connected to, storing nothing in
+ * CallSignalRelay over PostgreSQL/PGlite (`ll_call_signals` and NOTIFY). Relays WebRTC signalling to one device on whichever node it is connected to, storing nothing in
  * clear: a signal is sealed (AES-256-GCM, a data key of the call's signal stream, associated data
  * binding tenant, call, signal id and target) into a short-lived row, and its id (never its
  * content: SDP is often larger than PostgreSQL's 8,000-byte NOTIFY payload) is announced on
@@ -42,7 +33,7 @@ const TAG = 16;
  * hands it to the device: delivered at most once. A row nobody claims expires and is removed by
  * `sweep`. A device that (re)attaches claims what waited for it.
  */
-export class CallSignalRelay {
+export class SqlCallSignalRelay implements CallSignalRelay {
   private readonly devices = new Map<string, Set<(signal: RelayedSignal) => void>>();
   private readonly listener: ChannelListener;
   private delivering: Promise<void> = Promise.resolve();
@@ -66,8 +57,8 @@ export class CallSignalRelay {
     client: SqlClient,
     keys: Pick<DataKeys, 'sealingKey' | 'openingKey'>,
     options: { clock: Clock; ids: IdGenerator; ttlMs: number; log: SignalRelayLog },
-  ): CallSignalRelay {
-    return new CallSignalRelay(client, keys, options);
+  ): SqlCallSignalRelay {
+    return new SqlCallSignalRelay(client, keys, options);
   }
 
   start(): Promise<void> {
@@ -264,11 +255,6 @@ export class CallSignalRelay {
       key.fill(0);
     }
   }
-}
-
-/** The stream whose data keys seal a call's signals (shredding the call's keys covers them). */
-export function signalStreamId(tenantId: string, callId: string): string {
-  return `call-signal:${tenantId}:${callId}`;
 }
 
 function aadOf(
