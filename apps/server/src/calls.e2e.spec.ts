@@ -142,6 +142,8 @@ describe.each(availableDatabases())('calls API on a booted server (%s)', (kind) 
       LEDGERLINE_DATA_DIR: dataDir,
       LEDGERLINE_TURN_SECRETS: 'e2e-calls-api-secret-0123456789',
       LEDGERLINE_CALL_MAX_SDP_BYTES: '2048',
+      // This server runs no SFU (group calls through the engines: calls-group-browser.e2e).
+      LEDGERLINE_SFU_ENGINE: 'none',
     };
     if (kind === 'postgres') {
       db = await openTestDatabase('postgres');
