@@ -107,6 +107,18 @@ export default tseslint.config(
   {
     files: ['**/*.spec.ts', '**/*.contract.ts', '**/testing/**/*.ts', 'bench/**/*.ts'],
     rules: {
+      // Tests and the bench may also use a lib's test peers and fixtures (`@ledgerline/<lib>/testing`).
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^@ledgerline/[^/]+/(?!manifest$|testing$)',
+              message: 'import a lib through its index, its manifest or its testing entry only',
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/unbound-method': 'off',
       '@typescript-eslint/require-await': 'off',

@@ -11,6 +11,8 @@ const root = typeof __dirname === 'string' ? __dirname : process.cwd();
 const aliases: Record<string, string> = {
   // A lib's manifest alone (its tables, permissions, access actions), without the rest of it.
   '^@ledgerline/([a-z-]+)/manifest$': '<rootDir>/libs/$1/src/manifest.ts',
+  // A lib's test peers and fixtures, for specs and the bench only.
+  '^@ledgerline/([a-z-]+)/testing$': '<rootDir>/libs/$1/src/testing/index.ts',
 };
 for (const lib of readdirSync(join(root, 'libs'))) {
   aliases[`^@ledgerline/${lib}$`] = `<rootDir>/libs/${lib}/src/index.ts`;

@@ -111,13 +111,17 @@ import {
   formatComparisons,
   formatRealtimeSteps,
   formatRealtimeSummary,
+  formatSfuSteps,
+  formatSfuSummary,
   formatTallies,
   realtimeJson,
+  sfuJson,
   tallyJson,
   type Comparison,
   type ConnectionMemory,
   type RealtimeStep,
   type RealtimeTiming,
+  type SfuFanOutStep,
   type Tally,
 } from './report';
 import { scenarios, type Scenario } from './scenarios';
@@ -211,6 +215,7 @@ async function main(): Promise<number> {
   const realtimeSteps: RealtimeStep[] = [];
   const connectionMemory: ConnectionMemory[] = [];
   const realtimeTimings: RealtimeTiming[] = [];
+  const sfuSteps: SfuFanOutStep[] = [];
   try {
     for (const scenario of config.scenarios) {
       const result = await scenario.run({
@@ -224,6 +229,7 @@ async function main(): Promise<number> {
       realtimeSteps.push(...(result.realtimeSteps ?? []));
       connectionMemory.push(...(result.connectionMemory ?? []));
       realtimeTimings.push(...(result.realtimeTimings ?? []));
+      sfuSteps.push(...(result.sfuSteps ?? []));
     }
   } finally {
     await db.close();
@@ -240,6 +246,9 @@ async function main(): Promise<number> {
       (realtimeSteps.length + connectionMemory.length > 0
         ? `${formatRealtimeSummary(realtimeSteps, connectionMemory, realtimeTimings)}\n\n`
         : '') +
+      (sfuSteps.length > 0
+        ? `${formatSfuSteps(sfuSteps)}\n\n${formatSfuSummary(sfuSteps)}\n\n`
+        : '') +
       config.scenarios.map((s) => `${s.name}: ${s.summary}.\n`).join('') +
       'ratio events/s = subject / reference (below 1: slower); ' +
       'ratio p50, p99 = subject / reference (above 1: slower); latencies are per batch or page.\n' +
@@ -251,6 +260,13 @@ async function main(): Promise<number> {
           'during the step over its deliveries (DB CPU: every postgres process, so anything else ' +
           'the cluster does meanwhile too); ' +
           'ratios as above, memory ratio above 1: more per connection.\n'
+        : '') +
+      (sfuSteps.length > 0
+        ? 'sfu fan-out: loss % = packets the subscribers did not receive, in % of what the ' +
+          'publisher sent of the streams they consume, counted between two quiet points; ' +
+          "CPU = the forwarding process's time on a CPU over the window, its threads' " +
+          'schedstat (ms per second per subscriber; µs per packet delivered); bench CPU % = this process (the WebRTC ' +
+          'peers), of one core; ratio CPU above 1: the engine spends more than the reference.\n'
         : ''),
   );
 
@@ -266,6 +282,7 @@ async function main(): Promise<number> {
       results: comparisons.map(comparisonJson),
       tallies: tallies.map(tallyJson),
       realtime: realtimeJson(realtimeSteps, connectionMemory, realtimeTimings),
+      sfu: sfuJson(sfuSteps),
     };
     writeFileSync(config.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
     progress(`bench: results written to ${config.jsonFile}`);

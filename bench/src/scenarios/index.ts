@@ -9,6 +9,7 @@ import { realtimeDirect, realtimeFanOut } from './realtime-fan-out';
 import { realtimeIdleConnections } from './realtime-idle-connections';
 import { sealedAppend } from './sealed-append';
 import { sealedRead } from './sealed-read';
+import { sfuFanOut } from './sfu-fan-out';
 import type { Scenario } from './scenario';
 import { turnRelay } from './turn-relay';
 
@@ -27,6 +28,8 @@ export const scenarios: readonly Scenario[] = [
   realtimeDirect,
   realtimeIdleConnections,
   turnRelay,
+  // libs/sfu
+  sfuFanOut,
   // libs/push
   pushDispatch,
   // libs/files

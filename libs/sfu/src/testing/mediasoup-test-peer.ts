@@ -9,6 +9,12 @@ import {
 import type { SfuJoinReply, SfuParticipantRef, SfuPort } from '../sfu.port';
 
 /**
+ * Where the peer's signalling requests go: the engine's SfuPort itself, or anything relaying them
+ * to it (the bench's group join sends them as `callSfu` frames through the realtime protocol).
+ */
+export type SfuSignalling = Pick<SfuPort, 'request'>;
+
+/**
  * A programmatic WebRTC client for the mediasoup engine, in place of a browser with
  * mediasoup-client: werift does ICE, DTLS and SRTP for real against the engine's transports (the
  * remote description is built from the transport's parameters, ICE-lite), and the peer writes its
@@ -65,13 +71,18 @@ export class MediasoupTestPeer {
   private timer?: NodeJS.Timeout;
   private readonly received = new Map<number, ReceivedMedia>();
   private readonly watchers = new Set<() => void>();
+  private sequence?: { seq: number; tick: number; videoSeq: number[] };
   /** RTP packets sent so far (audio and every video layer). */
   sent = 0;
+  /** Of which audio, and video per simulcast layer (0, 1, 2). */
+  sentAudio = 0;
+  readonly sentVideo = [0, 0, 0];
+  private sending?: { audioSsrc: number; videoSsrcs: number[] };
   /** Loudness sent: 0 is the loudest (-dBov), 127 silence. */
   audioLevel = 127;
 
   private constructor(
-    private readonly port: SfuPort,
+    private readonly port: SfuSignalling,
     readonly ref: SfuParticipantRef,
     readonly join: SfuJoinReply,
   ) {}
@@ -88,6 +99,25 @@ export class MediasoupTestPeer {
       listenOnly: options.listenOnly ?? false,
     });
     return new MediasoupTestPeer(port, ref, reply);
+  }
+
+  /**
+   * A peer already admitted elsewhere (e.g. by the server's `callJoin`, whose reply carries the
+   * engine's join payload), signalling through `signalling`; `ref` only names it.
+   */
+  static admitted(
+    signalling: SfuSignalling,
+    ref: SfuParticipantRef,
+    reply: SfuJoinReply,
+  ): MediasoupTestPeer {
+    return new MediasoupTestPeer(signalling, ref, reply);
+  }
+
+  /** RTP packets received so far, over every media consumed. */
+  get receivedPackets(): number {
+    let packets = 0;
+    for (const media of this.received.values()) packets += media.packets;
+    return packets;
   }
 
   get sendTransportId(): string | undefined {
@@ -167,6 +197,13 @@ export class MediasoupTestPeer {
   /** Stops sending RTP but keeps the connections up. */
   stopSending(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Sends RTP again after stopSending (the same SSRCs, sequence numbers going on). */
+  resumeSending(): void {
+    if (this.timer !== undefined || !this.sending) return;
+    this.startSending(this.sending.audioSsrc, this.sending.videoSsrcs);
   }
 
   private count(rtp: RtpPacket): void {
@@ -201,10 +238,11 @@ export class MediasoupTestPeer {
 
   private startSending(audioSsrc: number, videoSsrcs: number[]): void {
     const dtls = this.send!.dtls;
-    let seq = 0;
-    let tick = 0;
-    const videoSeq = [0, 0, 0];
+    this.sending ??= { audioSsrc, videoSsrcs };
+    const counters = (this.sequence ??= { seq: 0, tick: 0, videoSeq: [0, 0, 0] });
     this.timer = setInterval(() => {
+      let { seq, tick } = counters;
+      const { videoSeq } = counters;
       tick += 1;
       seq = (seq + 1) & 0xffff;
       const audio = new RtpHeader({
@@ -217,6 +255,7 @@ export class MediasoupTestPeer {
       });
       void dtls.sendRtp(randomBytes(60), audio).catch(() => undefined);
       this.sent += 1;
+      this.sentAudio += 1;
       if (tick % 2 === 0) {
         videoSsrcs.forEach((ssrc, layer) => {
           videoSeq[layer] = (videoSeq[layer]! + 1) & 0xffff;
@@ -229,8 +268,11 @@ export class MediasoupTestPeer {
           });
           void dtls.sendRtp(vp8KeyFrame(tick, LAYER_WIDTHS[layer]!), header).catch(() => undefined);
           this.sent += 1;
+          this.sentVideo[layer]! += 1;
         });
       }
+      counters.seq = seq;
+      counters.tick = tick;
       for (const watcher of this.watchers) watcher();
     }, 20);
     this.timer.unref();
