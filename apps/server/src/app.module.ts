@@ -101,6 +101,9 @@ export class AppModule {
         // libs/files
         ConversationsModule,
         CALL_ICE_SERVERS,
+        // libs/calls: SFU_PORT, which CallsModule injects (optionally) for group calls; without
+        // this export it never saw the engine and refused every group call (sfu_unavailable).
+        SfuModule,
       ],
     };
   }
