@@ -144,39 +144,60 @@ export interface Tally {
   readonly events: number;
   /** Calls counted during the phase, by operation, in the order the table shows them. */
   readonly calls: Readonly<Record<string, number>>;
+  /**
+   * What the figures are shown per: `per` of the events, called `name`; by default TALLY_EVENTS
+   * `events` (e.g. 1 `call set-up` shows a scenario's work per set-up).
+   */
+  readonly unit?: { readonly per: number; readonly name: string };
 }
 
 export const TALLY_EVENTS = 10_000;
 
-function perTallyEvents(t: Tally, calls: number): number {
-  return (calls * TALLY_EVENTS) / t.events;
+function unitOf(t: Tally): { per: number; name: string } {
+  return t.unit ?? { per: TALLY_EVENTS, name: 'events' };
 }
 
-/** The counts table: one column per operation counted, each per TALLY_EVENTS events. */
+function perTallyEvents(t: Tally, calls: number): number {
+  return (calls * unitOf(t).per) / t.events;
+}
+
+/** A column's title: the operation and the unit it is shown per. */
+function tallyColumn(t: Tally, op: string): string {
+  const { per, name } = unitOf(t);
+  return `${op} per ${per === 1 ? name : `${rateFormat.format(per)} ${name}`}`;
+}
+
+/** The counts table: one column per operation counted and unit (by default per TALLY_EVENTS). */
 export function formatTallies(tallies: readonly Tally[]): string {
-  const operations = [...new Set(tallies.flatMap((t) => Object.keys(t.calls)))];
-  const per = rateFormat.format(TALLY_EVENTS);
+  const titles = [
+    ...new Set(tallies.flatMap((t) => Object.keys(t.calls).map((op) => tallyColumn(t, op)))),
+  ];
   const columns: { title: string; align: Align }[] = [
     { title: 'scenario', align: 'left' },
     { title: 'phase', align: 'left' },
     { title: 'streams', align: 'right' },
     { title: 'events', align: 'right' },
-    ...operations.map((op) => ({ title: `${op} per ${per} events`, align: 'right' as const })),
+    ...titles.map((title) => ({ title, align: 'right' as const })),
   ];
-  const rows = tallies.map((t) => [
-    t.scenario,
-    t.phase,
-    rateFormat.format(t.streams),
-    rateFormat.format(t.events),
-    // A tally that counted nothing (e.g. an engine not in this build) shows no figures.
-    ...operations.map((op) =>
-      t.events === 0 ? '' : countFormat.format(perTallyEvents(t, t.calls[op] ?? 0)),
-    ),
-  ]);
+  const rows = tallies.map((t) => {
+    const figures = new Map(
+      Object.entries(t.calls).map(([op, calls]) => [tallyColumn(t, op), perTallyEvents(t, calls)]),
+    );
+    return [
+      t.scenario,
+      t.phase,
+      rateFormat.format(t.streams),
+      rateFormat.format(t.events),
+      // A tally that counted nothing (e.g. an engine not in this build) shows no figures.
+      ...titles.map((title) =>
+        t.events === 0 || !figures.has(title) ? '' : countFormat.format(figures.get(title)!),
+      ),
+    ];
+  });
   return formatTable(columns, rows);
 }
 
-/** What `--json` writes per tally: the raw counts and the per-TALLY_EVENTS figures. */
+/** What `--json` writes per tally: the raw counts and the figures per its unit. */
 export function tallyJson(t: Tally): Tally & { perTallyEvents: Record<string, number> } {
   const perTally = Object.fromEntries(
     Object.entries(t.calls).map(([op, calls]) => [op, perTallyEvents(t, calls)]),

@@ -1,4 +1,5 @@
 import { auditedHistoryRead } from './audited-history-read';
+import { callSetup } from './call-setup';
 import { checkpointThroughput } from './checkpoint-throughput';
 import { eventStoreAppend } from './event-store-append';
 import { filesTransfer } from './files-transfer';
@@ -28,7 +29,8 @@ export const scenarios: readonly Scenario[] = [
   realtimeDirect,
   realtimeIdleConnections,
   turnRelay,
-  // libs/sfu
+  // libs/calls, libs/sfu
+  callSetup,
   sfuFanOut,
   // libs/push
   pushDispatch,
