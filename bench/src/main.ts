@@ -81,6 +81,31 @@
  *   JWKS on 127.0.0.1, tokens minted here), the scheduled audit checkpoint is off, idle logoff is
  *   an hour; rate limits, heartbeats, send buffers and presence are the defaults.
  *
+ * The calls tables:
+ * - `call setup` (first table, and its tallies): set-up time from start to media flowing, p50 and
+ *   p99, sequential, subject and reference alternating. 1:1: two werift peers (ICE, DTLS, SRTP for
+ *   real on loopback; host candidates in the SDP; the call's STUN/TURN servers not used) place and
+ *   answer a call through the compiled server's `/v1/realtime` as the calls e2e page does
+ *   (callStart; the callee's `call` push; callAccept; the caller's `call` push; offer and answer
+ *   through callSignal), until the callee's first RTP packet; the reference is the same two peers
+ *   exchanging offer and answer directly, so the ratio is what the server's signalling adds to the
+ *   bare handshake. Group join: a host publishes in a group call through the server's mediasoup;
+ *   each joiner's callJoin, connect-transport, consume and resume (through callSfu) until its
+ *   audio and video arrive; the reference is the same join on a mediasoup SfuPort in the bench
+ *   process. The tallies are the server's SQL statements, commits and CPU ms per set-up (from its
+ *   metrics and /proc, read when it is quiet; an idle server's statements meanwhile included).
+ * - `sfu fan-out`: per engine, one publisher (audio every 20 ms, three VP8 simulcast layers every
+ *   40 ms) and 1, 2, 4, ... listen-only subscribers (audio and the lowest layer), all werift peers
+ *   in the bench process. Each step is a window between two quiet points (publisher paused,
+ *   nothing in flight), so packets sent and received are exact: `loss %`, the engine process's
+ *   CPU (its threads' schedstat) per subscriber per second and per packet delivered, and this
+ *   process's CPU. A ladder ends at loss ≥ 1 %, when the bench process or the forwarder passes
+ *   90 % of a core (the figure is then the client's limit, and the summary says which), or at the
+ *   top step (`≥`). The reference is a plain UDP forward in Node in a process of its own (the same
+ *   packets at the same rates, unencrypted; audio and layer 0 forwarded, the others dropped): the
+ *   least a forwarder does, so `ratio CPU per subscriber` is what SRTP, RTCP and the engine's
+ *   bookkeeping cost on top. Janus is listed as not measured until its adapter is in the build.
+ *
  * Configuration: BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test.
  * Each run works in a fresh schema and drops it at the end. BENCH_SCALE (or --scale) multiplies
  * every operation count except the exact KMS counts; 1 takes about two and a half minutes on two

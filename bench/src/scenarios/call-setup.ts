@@ -315,6 +315,8 @@ async function directThroughServer(
     'the answer',
     (f) => f.type === 'callSignal' && f['kind'] === 'answer',
   );
+  // Each is awaited below unless an earlier step fails; then none may reject unhandled.
+  for (const waiting of [ringing, joined, offered, answered]) waiting.catch(() => undefined);
   const started = performance.now();
   let callId: string | undefined;
   try {

@@ -12,7 +12,7 @@ import { FAN_OUT_ENGINES, openUdpReference, type FanOutRoom } from './sfu/fan-ou
 
 const NAME = 'sfu fan-out';
 /** Subscribers of the top step at BENCH_SCALE=1 (the ladder doubles from 1 up to it). */
-const TOP_SUBSCRIBERS = 64;
+const TOP_SUBSCRIBERS = 256;
 /** Sending time per step at BENCH_SCALE=1 (scaled, at least 1 s). */
 const STEP_SECONDS = 4;
 /** A quiet point: no packet arrived for this long after the publisher paused. */
@@ -112,7 +112,17 @@ async function measureLadder(
       context.signal.throwIfAborted();
       // New subscribers wait for media to arrive: the publisher sends while they join.
       room.resume();
-      await room.growTo(subscribers);
+      try {
+        await room.growTo(subscribers);
+      } catch (error) {
+        // A subscriber that cannot join (time-out, no port) ends the ladder, saying so.
+        const why = `subscriber ${room.subscribers + 1} did not join: ${(error as Error).message}`;
+        context.progress(`${NAME}: ${room.label}: ${why}`);
+        const last = ladder[i - 1];
+        const previous = last === undefined ? undefined : windows.get(last);
+        if (last !== undefined && previous) windows.set(last, { ...previous, endedBy: why });
+        break;
+      }
       const measured = await measureWindow(room, seconds);
       const f = sfuWindowFigures(measured, subscribers);
       const forwarderPercent = (100 * measured.engineCpuMs) / (1000 * seconds);
