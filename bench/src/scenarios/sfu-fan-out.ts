@@ -140,7 +140,8 @@ async function measureLadder(
       context.progress(
         `${NAME}: ${room.label}, ${subscribers} subscribers: loss ${f.lossPercent.toFixed(2)} %, ` +
           `${f.cpuMsPerSubscriberSecond.toFixed(2)} CPU ms/s per subscriber, ` +
-          `bench ${Math.round(f.benchCpuPercent)} % of a core`,
+          `bench ${Math.round(f.benchCpuPercent)} % of a core` +
+          (room.retried > 0 ? `; ${room.retried} joins so far needed a second try` : ''),
       );
       if (endedBy !== undefined) break;
     }

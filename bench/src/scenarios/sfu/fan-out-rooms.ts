@@ -17,6 +17,8 @@ import { MediasoupTestPeer } from '@ledgerline/sfu/testing';
 export interface FanOutRoom {
   readonly label: string;
   readonly subscribers: number;
+  /** Joins that failed once and succeeded when retried. */
+  readonly retried: number;
   /** The processes whose CPU time is the forwarder's. */
   forwarderPids(): readonly number[];
   /** Adds subscribers until there are `total`, each receiving what the publisher sends. */
@@ -71,22 +73,31 @@ const mediasoup: FanOutEngine = {
       await port.createRoom(roomId, { maxParticipants: maxSubscribers + 1 });
       const publisher = await MediasoupTestPeer.join(port, { roomId, participantId: 'pub' });
       const producers = await publisher.publish();
+      /** Connected, consuming audio and the lowest video layer, both arriving. */
+      const receive = async (peer: MediasoupTestPeer, ref: SfuParticipantRef): Promise<void> => {
+        await peer.connectRecv();
+        const audio = await peer.consume(producers.audioProducerId);
+        const video = await peer.consume(producers.videoProducerId);
+        // The lowest simulcast layer for every subscriber, so what each should get is known.
+        await port.request(ref, {
+          method: 'set-preferred-layers',
+          data: { consumerId: video.consumerId, spatialLayer: 0, temporalLayer: 0 },
+        });
+        await peer.until(
+          () => audio.packets > 0 && video.packets > 0,
+          `${ref.participantId} receives audio and video`,
+          FIRST_PACKET_MS,
+        );
+      };
       return new SfuFanOutRoom('mediasoup', port, () => port.workerPids(), roomId, publisher, {
         subscribe: async (ref) => {
           const peer = await MediasoupTestPeer.join(port, ref, { listenOnly: true });
-          await peer.connectRecv();
-          const audio = await peer.consume(producers.audioProducerId);
-          const video = await peer.consume(producers.videoProducerId);
-          // The lowest simulcast layer for every subscriber, so what each should get is known.
-          await port.request(ref, {
-            method: 'set-preferred-layers',
-            data: { consumerId: video.consumerId, spatialLayer: 0, temporalLayer: 0 },
-          });
-          await peer.until(
-            () => audio.packets > 0 && video.packets > 0,
-            `${ref.participantId} receives audio and video`,
-            FIRST_PACKET_MS,
-          );
+          try {
+            await receive(peer, ref);
+          } catch (error) {
+            await peer.close();
+            throw error;
+          }
           return peer;
         },
       });
@@ -151,10 +162,21 @@ export class SfuFanOutRoom implements FanOutRoom {
     return this.pids();
   }
 
+  /** Joins that failed once and were retried (a werift peer's ICE can fail on a busy machine). */
+  retried = 0;
+
   async growTo(total: number): Promise<void> {
     while (this.peers.length < total) {
       const ref = { roomId: this.roomId, participantId: `sub-${this.peers.length}` };
-      this.peers.push(await this.subscribing.subscribe(ref));
+      try {
+        this.peers.push(await this.subscribing.subscribe(ref));
+      } catch {
+        // Once more as a new participant; a second failure ends the ladder (the caller says so).
+        this.retried += 1;
+        await this.port.leave(ref).catch(() => undefined);
+        const again = { ...ref, participantId: `${ref.participantId}-again` };
+        this.peers.push(await this.subscribing.subscribe(again));
+      }
     }
   }
 
@@ -208,6 +230,7 @@ interface Forwarder {
 
 class UdpFanOutRoom implements FanOutRoom {
   readonly label = 'plain UDP forward';
+  readonly retried = 0;
   private readonly sockets: Socket[] = [];
   private receivedPackets = 0;
   private timer: NodeJS.Timeout | undefined;
