@@ -81,6 +81,31 @@
  *   JWKS on 127.0.0.1, tokens minted here), the scheduled audit checkpoint is off, idle logoff is
  *   an hour; rate limits, heartbeats, send buffers and presence are the defaults.
  *
+ * The calls tables:
+ * - `call setup` (first table, and its tallies): set-up time from start to media flowing, p50 and
+ *   p99, sequential, subject and reference alternating. 1:1: two werift peers (ICE, DTLS, SRTP for
+ *   real on loopback; host candidates in the SDP; the call's STUN/TURN servers not used) place and
+ *   answer a call through the compiled server's `/v1/realtime` as the calls e2e page does
+ *   (callStart; the callee's `call` push; callAccept; the caller's `call` push; offer and answer
+ *   through callSignal), until the callee's first RTP packet; the reference is the same two peers
+ *   exchanging offer and answer directly, so the ratio is what the server's signalling adds to the
+ *   bare handshake. Group join: a host publishes in a group call through the server's mediasoup;
+ *   each joiner's callJoin, connect-transport, consume and resume (through callSfu) until its
+ *   audio and video arrive; the reference is the same join on a mediasoup SfuPort in the bench
+ *   process. The tallies are the server's SQL statements, commits and CPU ms per set-up (from its
+ *   metrics and /proc, read when it is quiet; an idle server's statements meanwhile included).
+ * - `sfu fan-out`: per engine, one publisher (audio every 20 ms, three VP8 simulcast layers every
+ *   40 ms) and 1, 2, 4, ... listen-only subscribers (audio and the lowest layer), all werift peers
+ *   in the bench process. Each step is a window between two quiet points (publisher paused,
+ *   nothing in flight), so packets sent and received are exact: `loss %`, the engine process's
+ *   CPU (its threads' schedstat) per subscriber per second and per packet delivered, and this
+ *   process's CPU. A ladder ends at loss ≥ 1 %, when the bench process or the forwarder passes
+ *   90 % of a core (the figure is then the client's limit, and the summary says which), or at the
+ *   top step (`≥`). The reference is a plain UDP forward in Node in a process of its own (the same
+ *   packets at the same rates, unencrypted; audio and layer 0 forwarded, the others dropped): the
+ *   least a forwarder does, so `ratio CPU per subscriber` is what SRTP, RTCP and the engine's
+ *   bookkeeping cost on top. Janus is listed as not measured until its adapter is in the build.
+ *
  * Configuration: BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test.
  * Each run works in a fresh schema and drops it at the end. BENCH_SCALE (or --scale) multiplies
  * every operation count except the exact KMS counts; 1 takes about two and a half minutes on two
@@ -111,13 +136,17 @@ import {
   formatComparisons,
   formatRealtimeSteps,
   formatRealtimeSummary,
+  formatSfuSteps,
+  formatSfuSummary,
   formatTallies,
   realtimeJson,
+  sfuJson,
   tallyJson,
   type Comparison,
   type ConnectionMemory,
   type RealtimeStep,
   type RealtimeTiming,
+  type SfuFanOutStep,
   type Tally,
 } from './report';
 import { scenarios, type Scenario } from './scenarios';
@@ -211,6 +240,7 @@ async function main(): Promise<number> {
   const realtimeSteps: RealtimeStep[] = [];
   const connectionMemory: ConnectionMemory[] = [];
   const realtimeTimings: RealtimeTiming[] = [];
+  const sfuSteps: SfuFanOutStep[] = [];
   try {
     for (const scenario of config.scenarios) {
       const result = await scenario.run({
@@ -224,6 +254,7 @@ async function main(): Promise<number> {
       realtimeSteps.push(...(result.realtimeSteps ?? []));
       connectionMemory.push(...(result.connectionMemory ?? []));
       realtimeTimings.push(...(result.realtimeTimings ?? []));
+      sfuSteps.push(...(result.sfuSteps ?? []));
     }
   } finally {
     await db.close();
@@ -240,6 +271,9 @@ async function main(): Promise<number> {
       (realtimeSteps.length + connectionMemory.length > 0
         ? `${formatRealtimeSummary(realtimeSteps, connectionMemory, realtimeTimings)}\n\n`
         : '') +
+      (sfuSteps.length > 0
+        ? `${formatSfuSteps(sfuSteps)}\n\n${formatSfuSummary(sfuSteps)}\n\n`
+        : '') +
       config.scenarios.map((s) => `${s.name}: ${s.summary}.\n`).join('') +
       'ratio events/s = subject / reference (below 1: slower); ' +
       'ratio p50, p99 = subject / reference (above 1: slower); latencies are per batch or page.\n' +
@@ -251,6 +285,13 @@ async function main(): Promise<number> {
           'during the step over its deliveries (DB CPU: every postgres process, so anything else ' +
           'the cluster does meanwhile too); ' +
           'ratios as above, memory ratio above 1: more per connection.\n'
+        : '') +
+      (sfuSteps.length > 0
+        ? 'sfu fan-out: loss % = packets the subscribers did not receive, in % of what the ' +
+          'publisher sent of the streams they consume, counted between two quiet points; ' +
+          "CPU = the forwarding process's time on a CPU over the window, its threads' " +
+          'schedstat (ms per second per subscriber; µs per packet delivered); bench CPU % = this process (the WebRTC ' +
+          'peers), of one core; ratio CPU above 1: the engine spends more than the reference.\n'
         : ''),
   );
 
@@ -266,6 +307,7 @@ async function main(): Promise<number> {
       results: comparisons.map(comparisonJson),
       tallies: tallies.map(tallyJson),
       realtime: realtimeJson(realtimeSteps, connectionMemory, realtimeTimings),
+      sfu: sfuJson(sfuSteps),
     };
     writeFileSync(config.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
     progress(`bench: results written to ${config.jsonFile}`);

@@ -144,36 +144,60 @@ export interface Tally {
   readonly events: number;
   /** Calls counted during the phase, by operation, in the order the table shows them. */
   readonly calls: Readonly<Record<string, number>>;
+  /**
+   * What the figures are shown per: `per` of the events, called `name`; by default TALLY_EVENTS
+   * `events` (e.g. 1 `call set-up` shows a scenario's work per set-up).
+   */
+  readonly unit?: { readonly per: number; readonly name: string };
 }
 
 export const TALLY_EVENTS = 10_000;
 
-function perTallyEvents(t: Tally, calls: number): number {
-  return (calls * TALLY_EVENTS) / t.events;
+function unitOf(t: Tally): { per: number; name: string } {
+  return t.unit ?? { per: TALLY_EVENTS, name: 'events' };
 }
 
-/** The counts table: one column per operation counted, each per TALLY_EVENTS events. */
+function perTallyEvents(t: Tally, calls: number): number {
+  return (calls * unitOf(t).per) / t.events;
+}
+
+/** A column's title: the operation and the unit it is shown per. */
+function tallyColumn(t: Tally, op: string): string {
+  const { per, name } = unitOf(t);
+  return `${op} per ${per === 1 ? name : `${rateFormat.format(per)} ${name}`}`;
+}
+
+/** The counts table: one column per operation counted and unit (by default per TALLY_EVENTS). */
 export function formatTallies(tallies: readonly Tally[]): string {
-  const operations = [...new Set(tallies.flatMap((t) => Object.keys(t.calls)))];
-  const per = rateFormat.format(TALLY_EVENTS);
+  const titles = [
+    ...new Set(tallies.flatMap((t) => Object.keys(t.calls).map((op) => tallyColumn(t, op)))),
+  ];
   const columns: { title: string; align: Align }[] = [
     { title: 'scenario', align: 'left' },
     { title: 'phase', align: 'left' },
     { title: 'streams', align: 'right' },
     { title: 'events', align: 'right' },
-    ...operations.map((op) => ({ title: `${op} per ${per} events`, align: 'right' as const })),
+    ...titles.map((title) => ({ title, align: 'right' as const })),
   ];
-  const rows = tallies.map((t) => [
-    t.scenario,
-    t.phase,
-    rateFormat.format(t.streams),
-    rateFormat.format(t.events),
-    ...operations.map((op) => countFormat.format(perTallyEvents(t, t.calls[op] ?? 0))),
-  ]);
+  const rows = tallies.map((t) => {
+    const figures = new Map(
+      Object.entries(t.calls).map(([op, calls]) => [tallyColumn(t, op), perTallyEvents(t, calls)]),
+    );
+    return [
+      t.scenario,
+      t.phase,
+      rateFormat.format(t.streams),
+      rateFormat.format(t.events),
+      // A tally that counted nothing (e.g. an engine not in this build) shows no figures.
+      ...titles.map((title) =>
+        t.events === 0 || !figures.has(title) ? '' : countFormat.format(figures.get(title)!),
+      ),
+    ];
+  });
   return formatTable(columns, rows);
 }
 
-/** What `--json` writes per tally: the raw counts and the per-TALLY_EVENTS figures. */
+/** What `--json` writes per tally: the raw counts and the figures per its unit. */
 export function tallyJson(t: Tally): Tally & { perTallyEvents: Record<string, number> } {
   const perTally = Object.fromEntries(
     Object.entries(t.calls).map(([op, calls]) => [op, perTallyEvents(t, calls)]),
@@ -629,4 +653,203 @@ const bytesFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 })
 
 function formatBytes(bytes: number): string {
   return `${bytesFormat.format(bytes / 1024)} KiB`;
+}
+
+/**
+ * One measured window of the SFU fan-out on one forwarder: a publisher's packets to `subscribers`
+ * subscribers, counted between two quiet points (the publisher paused, everything in flight
+ * arrived), so what was sent and what arrived are exact, not cut at a window's edge.
+ */
+export interface SfuWindow {
+  readonly label: string;
+  readonly seconds: number;
+  /** Packets each subscriber should have received: what the publisher sent of what it consumes. */
+  readonly expectedPerSubscriber: number;
+  /** Packets received, all subscribers together. */
+  readonly received: number;
+  /**
+   * The forwarder process's CPU time over the window: its threads' time on a CPU, from
+   * /proc/<pid>/task/<tid>/schedstat (nanoseconds; /proc/<pid>/stat's 10 ms ticks where absent).
+   */
+  readonly engineCpuMs: number;
+  /** The bench process's own CPU time over the window (the peers: ICE, DTLS, SRTP in JS). */
+  readonly benchCpuMs: number;
+  /** Why the ladder of this side stopped after this step, if it did. */
+  readonly endedBy?: string;
+}
+
+/** One step of the fan-out ladder: one engine and the reference at the same subscriber count. */
+export interface SfuFanOutStep {
+  readonly scenario: string;
+  readonly engine: string;
+  readonly subscribers: number;
+  /** Undefined when that side's ladder had already ended at a lower step. */
+  readonly subject?: SfuWindow;
+  readonly reference?: SfuWindow;
+}
+
+/** Loss counted as acceptable for `most subscribers at < 1 % loss`. */
+export const SFU_MAX_LOSS_PERCENT = 1;
+
+export interface SfuWindowFigures {
+  /** Packets that never arrived, in % of those expected (negative: more arrived than sent). */
+  readonly lossPercent: number;
+  /** Forwarder CPU ms per second of the window per subscriber. */
+  readonly cpuMsPerSubscriberSecond: number;
+  /** Forwarder CPU µs per packet delivered. */
+  readonly cpuUsPerPacket: number;
+  /** The bench process's CPU, in % of one core. */
+  readonly benchCpuPercent: number;
+}
+
+export function sfuWindowFigures(w: SfuWindow, subscribers: number): SfuWindowFigures {
+  const expected = w.expectedPerSubscriber * subscribers;
+  return {
+    lossPercent: expected > 0 ? (100 * (expected - w.received)) / expected : Number.NaN,
+    cpuMsPerSubscriberSecond: w.engineCpuMs / subscribers / w.seconds,
+    cpuUsPerPacket: w.received > 0 ? (1000 * w.engineCpuMs) / w.received : Number.NaN,
+    benchCpuPercent: (100 * w.benchCpuMs) / (1000 * w.seconds),
+  };
+}
+
+/** The most subscribers a side forwarded to at < SFU_MAX_LOSS_PERCENT loss; 0 when none. */
+export function sfuMostSubscribers(
+  steps: readonly SfuFanOutStep[],
+  side: 'subject' | 'reference',
+): { subscribers: number; step?: SfuFanOutStep; atTopStep: boolean } {
+  let best: SfuFanOutStep | undefined;
+  for (const step of steps) {
+    const w = step[side];
+    if (w === undefined) continue;
+    if (!(sfuWindowFigures(w, step.subscribers).lossPercent < SFU_MAX_LOSS_PERCENT)) continue;
+    if (best === undefined || step.subscribers > best.subscribers) best = step;
+  }
+  const top = Math.max(...steps.map((s) => s.subscribers));
+  return best === undefined
+    ? { subscribers: 0, atTopStep: false }
+    : { subscribers: best.subscribers, step: best, atTopStep: best.subscribers === top };
+}
+
+const percentFormat = new Intl.NumberFormat('en-US', {
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 2,
+});
+
+function formatFigure(value: number): string {
+  return Number.isFinite(value) ? perMessageFormat.format(value) : '';
+}
+
+/** The fan-out ladder: one row per engine and subscriber count, engine, ratios, reference. */
+export function formatSfuSteps(steps: readonly SfuFanOutStep[]): string {
+  const columns: { title: string; align: Align }[] = [
+    { title: 'scenario', align: 'left' },
+    { title: 'engine', align: 'left' },
+    { title: 'subscribers', align: 'right' },
+    { title: 'loss %', align: 'right' },
+    { title: 'CPU ms/s per subscriber', align: 'right' },
+    { title: 'CPU µs per packet', align: 'right' },
+    { title: 'bench CPU %', align: 'right' },
+    { title: 'ratio CPU per subscriber', align: 'right' },
+    { title: 'ratio CPU per packet', align: 'right' },
+    { title: 'reference', align: 'left' },
+    { title: 'ref loss %', align: 'right' },
+    { title: 'ref CPU ms/s per subscriber', align: 'right' },
+    { title: 'ref CPU µs per packet', align: 'right' },
+    { title: 'ref bench CPU %', align: 'right' },
+  ];
+  const side = (w: SfuWindow | undefined, subscribers: number): string[] => {
+    if (w === undefined) return ['not run', '', '', ''];
+    const f = sfuWindowFigures(w, subscribers);
+    return [
+      Number.isFinite(f.lossPercent) ? percentFormat.format(f.lossPercent) : '',
+      formatFigure(f.cpuMsPerSubscriberSecond),
+      formatFigure(f.cpuUsPerPacket),
+      rateFormat.format(f.benchCpuPercent),
+    ];
+  };
+  const rows = steps.map((step) => {
+    const s = step.subject && sfuWindowFigures(step.subject, step.subscribers);
+    const r = step.reference && sfuWindowFigures(step.reference, step.subscribers);
+    const ratio = (a: number | undefined, b: number | undefined): string =>
+      formatRatio(a === undefined || b === undefined ? Number.NaN : a / b);
+    return [
+      step.scenario,
+      step.engine,
+      rateFormat.format(step.subscribers),
+      ...side(step.subject, step.subscribers),
+      ratio(s?.cpuMsPerSubscriberSecond, r?.cpuMsPerSubscriberSecond),
+      ratio(s?.cpuUsPerPacket, r?.cpuUsPerPacket),
+      step.reference?.label ?? '',
+      ...side(step.reference, step.subscribers),
+    ];
+  });
+  return formatTable(columns, rows);
+}
+
+/** The fan-out headline per engine: most subscribers at < 1 % loss, and the CPU there. */
+export function formatSfuSummary(steps: readonly SfuFanOutStep[]): string {
+  const columns: { title: string; align: Align }[] = [
+    { title: 'scenario', align: 'left' },
+    { title: 'figure', align: 'left' },
+    { title: 'engine', align: 'right' },
+    { title: 'reference', align: 'right' },
+    { title: 'ratio', align: 'right' },
+  ];
+  const rows: string[][] = [];
+  for (const key of [...new Set(steps.map((s) => `${s.scenario}\u0000${s.engine}`))]) {
+    const [scenario, engine] = key.split('\u0000') as [string, string];
+    const ofEngine = steps.filter((s) => s.scenario === scenario && s.engine === engine);
+    const subject = sfuMostSubscribers(ofEngine, 'subject');
+    const reference = sfuMostSubscribers(ofEngine, 'reference');
+    const ended = (side: 'subject' | 'reference'): string => {
+      const last = [...ofEngine].reverse().find((s) => s[side] !== undefined)?.[side];
+      return last?.endedBy ? ` (ended: ${last.endedBy})` : '';
+    };
+    const most = (m: ReturnType<typeof sfuMostSubscribers>, side: 'subject' | 'reference') =>
+      `${m.atTopStep ? '≥ ' : ''}${rateFormat.format(m.subscribers)}${ended(side)}`;
+    rows.push([
+      scenario,
+      `${engine}: most subscribers at loss < ${SFU_MAX_LOSS_PERCENT} %`,
+      most(subject, 'subject'),
+      most(reference, 'reference'),
+      formatRatio(subject.subscribers / reference.subscribers),
+    ]);
+    // CPU per subscriber at the engine's best step, both sides at that subscriber count.
+    const at = subject.step;
+    if (at?.subject) {
+      const s = sfuWindowFigures(at.subject, at.subscribers);
+      const r = at.reference && sfuWindowFigures(at.reference, at.subscribers);
+      rows.push([
+        scenario,
+        `${engine}: CPU ms/s per subscriber at ${rateFormat.format(at.subscribers)} subscribers`,
+        formatFigure(s.cpuMsPerSubscriberSecond),
+        r ? formatFigure(r.cpuMsPerSubscriberSecond) : 'not run',
+        formatRatio(r ? s.cpuMsPerSubscriberSecond / r.cpuMsPerSubscriberSecond : Number.NaN),
+      ]);
+    }
+  }
+  return formatTable(columns, rows);
+}
+
+/** What `--json` writes for the SFU fan-out: every window with its figures, and the headline. */
+export function sfuJson(steps: readonly SfuFanOutStep[]) {
+  const engines = [...new Set(steps.map((s) => s.engine))];
+  return {
+    maxLossPercent: SFU_MAX_LOSS_PERCENT,
+    mostSubscribers: engines.map((engine) => {
+      const ofEngine = steps.filter((s) => s.engine === engine);
+      return {
+        engine,
+        subject: sfuMostSubscribers(ofEngine, 'subject').subscribers,
+        reference: sfuMostSubscribers(ofEngine, 'reference').subscribers,
+      };
+    }),
+    steps: steps.map((step) => ({
+      ...step,
+      ...(step.subject ? { subjectFigures: sfuWindowFigures(step.subject, step.subscribers) } : {}),
+      ...(step.reference
+        ? { referenceFigures: sfuWindowFigures(step.reference, step.subscribers) }
+        : {}),
+    })),
+  };
 }

@@ -1,4 +1,10 @@
 import {
+  formatSfuSummary,
+  formatTallies,
+  sfuMostSubscribers,
+  sfuWindowFigures,
+  type SfuFanOutStep,
+  type SfuWindow,
   formatRealtimeSteps,
   formatRealtimeSummary,
   realtimeJson,
@@ -161,5 +167,67 @@ describe('realtime report', () => {
     const summary = formatRealtimeSummary(slow, []);
     expect(summary).toContain('no step met it');
     expect(formatRealtimeSteps(slow).split('\n')[2]).toContain('0.00');
+  });
+});
+
+function sfuWindow(overrides: Partial<SfuWindow>): SfuWindow {
+  return {
+    label: 'side',
+    seconds: 4,
+    expectedPerSubscriber: 300,
+    received: 300,
+    engineCpuMs: 40,
+    benchCpuMs: 100,
+    ...overrides,
+  };
+}
+
+describe('sfu fan-out report', () => {
+  it('derives loss, CPU per subscriber-second and per packet from a window', () => {
+    const f = sfuWindowFigures(sfuWindow({ received: 1_188, engineCpuMs: 80 }), 4);
+    expect(f.lossPercent).toBeCloseTo(1, 5);
+    expect(f.cpuMsPerSubscriberSecond).toBeCloseTo(5, 5);
+    expect(f.cpuUsPerPacket).toBeCloseTo(80_000 / 1_188, 5);
+    expect(f.benchCpuPercent).toBeCloseTo(2.5, 5);
+  });
+
+  it('takes the most subscribers under 1 % loss, not the last step run', () => {
+    const steps: SfuFanOutStep[] = [1, 2, 4, 8].map((n) => ({
+      scenario: 'sfu fan-out',
+      engine: 'mediasoup',
+      subscribers: n,
+      subject: sfuWindow({ received: n === 8 ? 300 * 8 * 0.98 : 300 * n }),
+      reference: sfuWindow({ received: 300 * n }),
+    }));
+    expect(sfuMostSubscribers(steps, 'subject')).toMatchObject({
+      subscribers: 4,
+      atTopStep: false,
+    });
+    expect(sfuMostSubscribers(steps, 'reference')).toMatchObject({
+      subscribers: 8,
+      atTopStep: true,
+    });
+    const summary = formatSfuSummary(steps);
+    expect(summary).toContain('mediasoup: most subscribers at loss < 1 %');
+    expect(summary).toContain('| 0.50x |');
+  });
+
+  it('shows a tally in its own unit, and none for one that counted nothing', () => {
+    const table = formatTallies([
+      {
+        scenario: 'call setup',
+        phase: '1:1',
+        streams: 4,
+        events: 4,
+        unit: { per: 1, name: 'set-up' },
+        calls: { 'SQL statements': 100 },
+      },
+      { scenario: 'sfu fan-out', phase: 'janus: not measured', streams: 0, events: 0, calls: {} },
+      { scenario: 'kms calls', phase: 'seal', streams: 1, events: 20_000, calls: { generate: 2 } },
+    ]);
+    expect(table).toContain('SQL statements per set-up');
+    expect(table).toContain('generate per 10,000 events');
+    expect(table).toMatch(/\| 1:1 +\| +4 \| +4 \| +25 \| +\|/);
+    expect(table).not.toContain('NaN');
   });
 });

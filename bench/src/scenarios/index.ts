@@ -1,4 +1,5 @@
 import { auditedHistoryRead } from './audited-history-read';
+import { callSetup } from './call-setup';
 import { checkpointThroughput } from './checkpoint-throughput';
 import { eventStoreAppend } from './event-store-append';
 import { filesTransfer } from './files-transfer';
@@ -9,6 +10,7 @@ import { realtimeDirect, realtimeFanOut } from './realtime-fan-out';
 import { realtimeIdleConnections } from './realtime-idle-connections';
 import { sealedAppend } from './sealed-append';
 import { sealedRead } from './sealed-read';
+import { sfuFanOut } from './sfu-fan-out';
 import type { Scenario } from './scenario';
 import { turnRelay } from './turn-relay';
 
@@ -27,6 +29,9 @@ export const scenarios: readonly Scenario[] = [
   realtimeDirect,
   realtimeIdleConnections,
   turnRelay,
+  // libs/calls, libs/sfu
+  callSetup,
+  sfuFanOut,
   // libs/push
   pushDispatch,
   // libs/files

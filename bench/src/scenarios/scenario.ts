@@ -1,5 +1,12 @@
 import type { BenchDatabase } from '../bench-database';
-import type { Comparison, ConnectionMemory, RealtimeStep, RealtimeTiming, Tally } from '../report';
+import type {
+  Comparison,
+  ConnectionMemory,
+  RealtimeStep,
+  RealtimeTiming,
+  SfuFanOutStep,
+  Tally,
+} from '../report';
 
 export interface ScenarioContext {
   readonly db: BenchDatabase;
@@ -21,6 +28,8 @@ export interface ScenarioResult {
   readonly connectionMemory?: readonly ConnectionMemory[];
   /** Realtime scenarios: other times, subject and reference (e.g. a cold fan-out). */
   readonly realtimeTimings?: readonly RealtimeTiming[];
+  /** SFU fan-out: the rising subscriber count's steps, per engine, engine and reference at each. */
+  readonly sfuSteps?: readonly SfuFanOutStep[];
 }
 
 /**

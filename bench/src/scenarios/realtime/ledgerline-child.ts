@@ -38,6 +38,8 @@ export async function startLedgerline(
   databaseUrl: string,
   identity: BenchIdentityProvider,
   poolSize: number,
+  /** More settings for a scenario that needs them (an SFU engine, TURN secrets for calls). */
+  extraEnv: Readonly<Record<string, string>> = {},
 ): Promise<LedgerlineChild> {
   const dataDir = await mkdtemp(join(tmpdir(), 'll-bench-realtime-'));
   let child: ServerChild;
@@ -57,6 +59,7 @@ export async function startLedgerline(
       LEDGERLINE_AUDIT_CHECKPOINT_INTERVAL_MS: '0',
       LEDGERLINE_REALTIME_IDLE_TIMEOUT_MS: String(3_600_000),
       ...identity.serverEnv(),
+      ...extraEnv,
     });
     try {
       metricsUrl = (await child.printed(/"metricsUrl":"(http:\/\/[^"]+)"/))[1]!;

@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
-/** A frame a server sent, parsed; only the fields the bench reads. */
+/** A frame a server sent, parsed; the fields the ladders read typed, the rest as they came. */
 export interface ServerFrame {
+  readonly [field: string]: unknown;
   readonly type?: string;
   readonly ref?: string | null;
   readonly ok?: boolean;
@@ -25,6 +26,8 @@ export interface ClientSpec {
 export interface FrameSink {
   reply(client: number, frame: ServerFrame, at: number): void;
   event(client: number, frame: ServerFrame, at: number): void;
+  /** Any other pushed frame (`call`, `callSignal`, `presence`, ...), for sinks that want them. */
+  push?(client: number, frame: ServerFrame, at: number): void;
 }
 
 export interface ConnectOptions {
@@ -94,6 +97,15 @@ export class RealtimeClientPool {
     if (failed) throw failed.reason;
   }
 
+  /**
+   * Sends `{ v: 1, op, ref, ...fields }` on client `index`'s connection and answers the reply to
+   * it (whatever its `ok`), or rejects after the set-up time-out: for request/reply exchanges
+   * such as a call's signalling, where the sink is not the one waiting.
+   */
+  request(index: number, op: string, fields: Record<string, unknown>): Promise<ServerFrame> {
+    return this.clients[index]!.request(op, fields);
+  }
+
   /** Writes a frame on client `index`'s connection. */
   send(index: number, frame: string): void {
     this.clients[index]!.socket.send(frame);
@@ -139,6 +151,7 @@ export class RealtimeClientPool {
       } else {
         this.lastUnsolicitedAt = at;
         if (frame.type === 'event') this.sink?.event(index, frame, at);
+        else this.sink?.push?.(index, frame, at);
       }
     });
     socket.once('close', (code: number) => {

@@ -120,6 +120,39 @@ export function counterSum(text: string, name: string): number {
   return sum;
 }
 
+/** utime + stime of a process, in ms; undefined when it is gone. */
+export async function processCpuMs(pid: number): Promise<number | undefined> {
+  const ticks = await processTicks(pid);
+  return ticks === undefined ? undefined : (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+const TICKS_PER_SECOND = clockTicksPerSecond();
+
+/**
+ * A process's time on a CPU in ms, summed over its live threads from /proc/<pid>/task/<tid>/
+ * schedstat (nanoseconds, so a short window of a light process still reads true, where
+ * /proc/<pid>/stat counts 10 ms ticks); a thread that exited in between is missed. Falls back to
+ * processCpuMs where schedstat is not there. Undefined when the process is gone.
+ */
+export async function processRunMs(pid: number): Promise<number | undefined> {
+  let tids: string[];
+  try {
+    tids = await readdir(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  let ns = 0;
+  try {
+    for (const tid of tids) {
+      const line = await readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8');
+      ns += Number(line.split(' ')[0]);
+    }
+  } catch {
+    return processCpuMs(pid);
+  }
+  return Number.isFinite(ns) ? ns / 1e6 : processCpuMs(pid);
+}
+
 /** utime + stime of a process, in clock ticks; undefined when it is gone. */
 async function processTicks(pid: number): Promise<number | undefined> {
   let stat: string;

@@ -71,7 +71,7 @@ describeWithEngine('a group call through mediasoup', () => {
         roomId: roomIdOf(principal.tenantId, callId),
         participantId: `${principal.id}/${deviceId}`,
       };
-      const peer = MediasoupTestPeer.attach(
+      const peer = MediasoupTestPeer.admitted(
         {
           request: async (_ref, request) => ({
             data: await node.sfuRequest(principal, {

@@ -6,7 +6,18 @@ import {
   type RtpPacket,
 } from 'werift';
 import type { SfuJoinReply, SfuParticipantRef, SfuPort } from '../sfu.port';
-import { startTestMedia, vp8KeyFrameWidth } from './test-media';
+import {
+  newTestMediaCounters,
+  startTestMedia,
+  vp8KeyFrameWidth,
+  type TestMediaCounters,
+} from './test-media';
+
+/**
+ * Where the peer's signalling requests go: the engine's SfuPort itself, or anything relaying them
+ * to it (the bench's group join sends them as `callSfu` frames through the realtime protocol).
+ */
+export type SfuSignalling = Pick<SfuPort, 'request'>;
 
 /**
  * A programmatic WebRTC client for the mediasoup engine, in place of a browser with
@@ -63,28 +74,21 @@ export class MediasoupTestPeer {
   private timer?: NodeJS.Timeout;
   private readonly received = new Map<number, ReceivedMedia>();
   private readonly watchers = new Set<() => void>();
+  private sequence?: TestMediaCounters;
   /** RTP packets sent so far (audio and every video layer). */
   sent = 0;
+  /** Of which audio, and video per simulcast layer (0, 1, 2). */
+  sentAudio = 0;
+  readonly sentVideo = [0, 0, 0];
+  private sending?: { audioSsrc: number; videoSsrcs: number[] };
   /** Loudness sent: 0 is the loudest (-dBov), 127 silence. */
   audioLevel = 127;
 
   private constructor(
-    private readonly port: Pick<SfuPort, 'request'>,
+    private readonly port: SfuSignalling,
     readonly ref: SfuParticipantRef,
     readonly join: SfuJoinReply,
   ) {}
-
-  /**
-   * A peer for an admission made elsewhere (e.g. a call's join reply), whose requests go through
-   * `requests` (e.g. the calls service's `sfuRequest`, as a client's `callSfu` would).
-   */
-  static attach(
-    requests: Pick<SfuPort, 'request'>,
-    ref: SfuParticipantRef,
-    reply: SfuJoinReply,
-  ): MediasoupTestPeer {
-    return new MediasoupTestPeer(requests, ref, reply);
-  }
 
   /** Joins through the port (not yet connecting any transport). */
   static async join(
@@ -98,6 +102,25 @@ export class MediasoupTestPeer {
       listenOnly: options.listenOnly ?? false,
     });
     return new MediasoupTestPeer(port, ref, reply);
+  }
+
+  /**
+   * A peer already admitted elsewhere (e.g. by the server's `callJoin`, whose reply carries the
+   * engine's join payload), signalling through `signalling`; `ref` only names it.
+   */
+  static admitted(
+    signalling: SfuSignalling,
+    ref: SfuParticipantRef,
+    reply: SfuJoinReply,
+  ): MediasoupTestPeer {
+    return new MediasoupTestPeer(signalling, ref, reply);
+  }
+
+  /** RTP packets received so far, over every media consumed. */
+  get receivedPackets(): number {
+    let packets = 0;
+    for (const media of this.received.values()) packets += media.packets;
+    return packets;
   }
 
   get sendTransportId(): string | undefined {
@@ -177,6 +200,13 @@ export class MediasoupTestPeer {
   /** Stops sending RTP but keeps the connections up. */
   stopSending(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Sends RTP again after stopSending (the same SSRCs, sequence numbers going on). */
+  resumeSending(): void {
+    if (this.timer !== undefined || !this.sending) return;
+    this.startSending(this.sending.audioSsrc, this.sending.videoSsrcs);
   }
 
   private count(rtp: RtpPacket): void {
@@ -210,6 +240,7 @@ export class MediasoupTestPeer {
   }
 
   private startSending(audioSsrc: number, videoSsrcs: number[]): void {
+    this.sending ??= { audioSsrc, videoSsrcs };
     this.timer = startTestMedia(this.send!.dtls, {
       audioSsrc,
       videoSsrcs,
@@ -217,8 +248,11 @@ export class MediasoupTestPeer {
       videoPayloadType: VP8_PT,
       audioLevelId: AUDIO_LEVEL_ID,
       audioLevel: () => this.audioLevel,
-      onSent: () => {
+      counters: (this.sequence ??= newTestMediaCounters()),
+      onSent: (layer) => {
         this.sent += 1;
+        if (layer === undefined) this.sentAudio += 1;
+        else this.sentVideo[layer]! += 1;
         for (const watcher of this.watchers) watcher();
       },
     });

@@ -22,18 +22,33 @@ export interface TestMediaOptions {
   readonly audioLevelId: number;
   /** Loudness to send now: 0 is the loudest (-dBov), 127 silence. */
   readonly audioLevel: () => number;
-  /** Called after each packet handed to the session. */
-  readonly onSent: () => void;
+  /**
+   * Sequence numbers and the tick, kept by the caller so that sending again after a stop goes on
+   * where it stopped (the same SSRCs, sequence numbers continuing).
+   */
+  readonly counters?: TestMediaCounters;
+  /** Called after each packet handed to the session: `layer` for video, undefined for audio. */
+  readonly onSent: (layer?: number) => void;
+}
+
+export interface TestMediaCounters {
+  seq: number;
+  tick: number;
+  readonly videoSeq: number[];
+}
+
+export function newTestMediaCounters(): TestMediaCounters {
+  return { seq: 0, tick: 0, videoSeq: [0, 0, 0] };
 }
 
 /** Starts sending; clear the returned timer to stop. */
 export function startTestMedia(dtls: RTCDtlsTransport, options: TestMediaOptions): NodeJS.Timeout {
-  let seq = 0;
-  let tick = 0;
-  const videoSeq = options.videoSsrcs.map(() => 0);
+  const counters = options.counters ?? newTestMediaCounters();
+  const { videoSeq } = counters;
   const timer = setInterval(() => {
-    tick += 1;
-    seq = (seq + 1) & 0xffff;
+    counters.tick += 1;
+    counters.seq = (counters.seq + 1) & 0xffff;
+    const { seq, tick } = counters;
     const audio = new RtpHeader({
       payloadType: options.audioPayloadType,
       ssrc: options.audioSsrc,
@@ -57,7 +72,7 @@ export function startTestMedia(dtls: RTCDtlsTransport, options: TestMediaOptions
           marker: true,
         });
         void dtls.sendRtp(vp8KeyFrame(tick, LAYER_WIDTHS[layer]!), header).catch(() => undefined);
-        options.onSent();
+        options.onSent(layer);
       });
     }
     // Sender reports every half second, as browsers send them: an SFU lines up the timestamps of
