@@ -104,7 +104,7 @@
  *   top step (`≥`). The reference is a plain UDP forward in Node in a process of its own (the same
  *   packets at the same rates, unencrypted; audio and layer 0 forwarded, the others dropped): the
  *   least a forwarder does, so `ratio CPU per subscriber` is what SRTP, RTCP and the engine's
- *   bookkeeping cost on top. Janus is listed as not measured until its adapter is in the build.
+ *   bookkeeping cost on top, for mediasoup and Janus side by side.
  *
  * Configuration: BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test.
  * Each run works in a fresh schema and drops it at the end. BENCH_SCALE (or --scale) multiplies

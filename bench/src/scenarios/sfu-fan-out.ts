@@ -27,7 +27,7 @@ const BENCH_SATURATED_PERCENT = 90;
 const FORWARDER_SATURATED_PERCENT = 90;
 
 /**
- * SFU fan-out: per engine (mediasoup now; Janus at merge), one publisher (audio every 20 ms, three
+ * SFU fan-out: per engine (mediasoup, then Janus, side by side in one run), one publisher (audio every 20 ms, three
  * VP8 simulcast layers every 40 ms, real ICE, DTLS, SRTP from a werift peer) and a doubling number
  * of listen-only subscribers, each consuming the audio and the lowest video layer; per step the
  * engine's CPU per subscriber and the loss, until the loss reaches 1 %, a process saturates, or
@@ -41,10 +41,10 @@ export const sfuFanOut: Scenario = {
     `SRTP) and 1, 2, 4, … ${TOP_SUBSCRIBERS} (x BENCH_SCALE) listen-only subscribers (werift, ` +
     'audio + lowest video layer), on loopback; per step of ' +
     `${STEP_SECONDS} s (x BENCH_SCALE): loss and the engine process's CPU per subscriber ` +
-    '(mediasoup: its one worker), until loss ≥ 1 % or a process saturates; vs the same packets ' +
+    '(mediasoup: its one worker; Janus: its process), until loss ≥ 1 % or a process saturates; ' +
+    'vs the same packets ' +
     'at the same rates, unencrypted, through a plain UDP forward in Node in its own process ' +
-    '(audio + layer 0 forwarded, the other layers dropped) to plain UDP sockets; Janus: not ' +
-    'measured until its adapter is in this build',
+    '(audio + layer 0 forwarded, the other layers dropped) to plain UDP sockets',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     const ladder = subscriberLadder(context.scale);
     const seconds = Math.max(1, STEP_SECONDS * context.scale);

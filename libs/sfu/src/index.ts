@@ -13,4 +13,5 @@ export {
   type MediasoupWorkerBinary,
 } from './adapters/mediasoup/mediasoup-worker-binary';
 export { MEDIASOUP_REQUESTS, type MediasoupMethod } from './adapters/mediasoup/mediasoup-requests';
+export { JanusSfu, type JanusSfuOptions } from './adapters/janus/janus-sfu.adapter';
 export { SfuModule, selectSfu, type SelectedSfu } from './sfu.module';

@@ -2,13 +2,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
 import {
+  JanusSfu,
   MediasoupSfu,
   locateMediasoupWorker,
   type SfuEngineName,
   type SfuParticipantRef,
   type SfuPort,
 } from '@ledgerline/sfu';
-import { MediasoupTestPeer } from '@ledgerline/sfu/testing';
+import {
+  JanusTestPeer,
+  MediasoupTestPeer,
+  janusUnavailable,
+  startJanus,
+} from '@ledgerline/sfu/testing';
 
 /**
  * One publisher forwarding to a growing number of subscribers, through one forwarder: an SFU
@@ -109,14 +115,57 @@ const mediasoup: FanOutEngine = {
 };
 
 /**
- * Janus (VideoRoom) joins here at merge: its adapter and werift test peer (`JanusSfu`,
- * libs/sfu/src/testing/janus-test-peer.ts) are written in another branch. Until then it is
- * reported as not measured, never faked.
+ * Janus (Debian's, VideoRoom) started for the run on loopback with a generated configuration,
+ * through its SfuPort adapter; its one process is the forwarder whose CPU is measured.
  */
 const janus: FanOutEngine = {
   name: 'janus',
-  unavailable: () => 'adapter not in this build',
-  open: () => Promise.reject(new Error('janus: adapter not in this build')),
+  unavailable: () => janusUnavailable(),
+  async open(roomId, maxSubscribers) {
+    const server = await startJanus();
+    let port: JanusSfu | undefined;
+    try {
+      port = await JanusSfu.start({
+        url: server.url,
+        adminUrl: server.adminUrl,
+        adminSecret: server.adminSecret,
+        connectTimeoutMs: 30_000,
+      });
+      const sfu = port;
+      await sfu.createRoom(roomId, { maxParticipants: maxSubscribers + 1 });
+      const publisher = await JanusTestPeer.join(sfu, { roomId, participantId: 'pub' });
+      const producers = await publisher.publish();
+      const room = new SfuFanOutRoom('janus', sfu, () => [server.pid], roomId, publisher, {
+        afterClose: () => server.stop(),
+        subscribe: async (ref) => {
+          const peer = await JanusTestPeer.join(sfu, ref, { listenOnly: true });
+          try {
+            const audio = await peer.consume(producers.audioProducerId);
+            const video = await peer.consume(producers.videoProducerId);
+            // The lowest simulcast layer for every subscriber, so what each should get is known.
+            await sfu.request(ref, {
+              method: 'set-preferred-layers',
+              data: { consumerId: video.consumerId, spatialLayer: 0, temporalLayer: 0 },
+            });
+            await peer.until(
+              () => audio.packets > 0 && video.packets > 0,
+              `${ref.participantId} receives audio and video`,
+              FIRST_PACKET_MS,
+            );
+          } catch (error) {
+            await peer.close();
+            throw error;
+          }
+          return peer;
+        },
+      });
+      return room;
+    } catch (error) {
+      await port?.close();
+      await server.stop();
+      throw error;
+    }
+  },
 };
 
 /** The engines `sfu fan-out` measures, side by side in one run. */
@@ -139,6 +188,8 @@ export interface FanOutPeer {
 interface Subscribing {
   /** A listen-only subscriber of audio and the lowest video layer, media already arriving. */
   subscribe(ref: SfuParticipantRef): Promise<FanOutPeer>;
+  /** After the engine is closed (e.g. stop the engine's own process). */
+  afterClose?(): Promise<void>;
 }
 
 /** A room on an engine: a publishing test peer, listen-only subscribers consuming both streams. */
@@ -201,6 +252,7 @@ export class SfuFanOutRoom implements FanOutRoom {
   async close(): Promise<void> {
     await Promise.all([this.publisher, ...this.peers].map((peer) => peer.close()));
     await this.port.close();
+    await this.subscribing.afterClose?.();
   }
 }
 

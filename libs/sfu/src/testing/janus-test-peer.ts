@@ -6,7 +6,7 @@ import {
   type RtpPacket,
 } from 'werift';
 import type { SfuJoinReply, SfuParticipantRef, SfuPort } from '../sfu.port';
-import { startTestMedia, vp8KeyFrameWidth } from './test-media';
+import { TestMediaSender, vp8KeyFrameWidth } from './test-media';
 
 /**
  * A programmatic WebRTC client for the Janus engine, in place of a browser with janus.js: werift
@@ -32,12 +32,27 @@ type Jsep = { type: 'offer' | 'answer'; sdp: string };
 export class JanusTestPeer {
   private publisher?: RTCPeerConnection;
   private readonly subscribers: RTCPeerConnection[] = [];
-  private timer?: NodeJS.Timeout;
+  private sender?: TestMediaSender;
+  private readonly received: JanusReceivedMedia[] = [];
   private readonly watchers = new Set<() => void>();
-  /** RTP packets sent so far (audio and every video layer). */
-  sent = 0;
   /** Loudness sent: 0 is the loudest (-dBov), 127 silence. */
   audioLevel = 127;
+
+  /** RTP packets sent so far (audio and every video layer). */
+  get sent(): number {
+    return this.sender?.sent ?? 0;
+  }
+  /** Of which audio, and video per simulcast layer (0, 1, 2). */
+  get sentAudio(): number {
+    return this.sender?.sentAudio ?? 0;
+  }
+  get sentVideo(): readonly number[] {
+    return this.sender?.sentVideo ?? [0, 0, 0];
+  }
+  /** RTP packets received so far, over every stream consumed. */
+  get receivedPackets(): number {
+    return this.received.reduce((sum, media) => sum + media.packets, 0);
+  }
 
   private constructor(
     private readonly port: SfuPort,
@@ -96,18 +111,21 @@ export class JanusTestPeer {
     const levelId = /a=extmap:(\d+)(?:\/\w+)? urn:ietf:params:rtp-hdrext:ssrc-audio-level/.exec(
       answer.sdp,
     );
-    this.timer = startTestMedia(audio.dtlsTransport, {
-      audioSsrc: audio.sender.ssrc,
-      videoSsrcs: layers,
-      audioPayloadType: OPUS_PT,
-      videoPayloadType: VP8_PT,
-      audioLevelId: Number(levelId?.[1] ?? 1),
-      audioLevel: () => this.audioLevel,
-      onSent: () => {
-        this.sent += 1;
+    this.sender = new TestMediaSender(
+      audio.dtlsTransport,
+      {
+        audioSsrc: audio.sender.ssrc,
+        videoSsrcs: layers,
+        audioPayloadType: OPUS_PT,
+        videoPayloadType: VP8_PT,
+        audioLevelId: Number(levelId?.[1] ?? 1),
+        audioLevel: () => this.audioLevel,
+      },
+      () => {
         for (const watcher of this.watchers) watcher();
       },
-    });
+    );
+    this.sender.start();
     const producers = reply.data['producers'] as { producerId: string; kind: string }[];
     const of = (kind: string) => {
       const producer = producers.find((p) => p.kind === kind);
@@ -128,6 +146,7 @@ export class JanusTestPeer {
       kind: reply.data['kind'] as 'audio' | 'video',
       packets: 0,
     };
+    this.received.push(media);
     const pc = newPeerConnection();
     this.subscribers.push(pc);
     await pc.setRemoteDescription(reply.data['jsep'] as Jsep);
@@ -152,7 +171,7 @@ export class JanusTestPeer {
    * first (werift's close() sends none), so Janus hangs up at once.
    */
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.sender?.stop();
     const all = [this.publisher, ...this.subscribers].filter((pc) => pc !== undefined);
     await Promise.all(all.map((pc) => sendCloseNotify(pc)));
     await Promise.all(all.map((pc) => pc.close()));
@@ -160,8 +179,18 @@ export class JanusTestPeer {
 
   /** Closes every peer connection without a word, as a crashed client or a lost network would. */
   async vanish(): Promise<void> {
-    clearInterval(this.timer);
+    this.sender?.stop();
     await Promise.all([this.publisher?.close(), ...this.subscribers.map((pc) => pc.close())]);
+  }
+
+  /** Stops sending RTP but keeps the connections up. */
+  stopSending(): void {
+    this.sender?.stop();
+  }
+
+  /** Sends RTP again after stopSending (the same SSRCs, sequence numbers going on). */
+  resumeSending(): void {
+    this.sender?.start();
   }
 
   private count(media: JanusReceivedMedia, rtp: RtpPacket): void {

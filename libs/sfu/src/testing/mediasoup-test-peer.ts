@@ -6,12 +6,7 @@ import {
   type RtpPacket,
 } from 'werift';
 import type { SfuJoinReply, SfuParticipantRef, SfuPort } from '../sfu.port';
-import {
-  newTestMediaCounters,
-  startTestMedia,
-  vp8KeyFrameWidth,
-  type TestMediaCounters,
-} from './test-media';
+import { TestMediaSender, vp8KeyFrameWidth } from './test-media';
 
 /**
  * Where the peer's signalling requests go: the engine's SfuPort itself, or anything relaying them
@@ -71,16 +66,20 @@ export const CLIENT_RTP_CAPABILITIES = {
 export class MediasoupTestPeer {
   private send?: { pc: RTCPeerConnection; dtls: RTCDtlsTransport };
   private recv?: { pc: RTCPeerConnection; dtls: RTCDtlsTransport };
-  private timer?: NodeJS.Timeout;
+  private sender?: TestMediaSender;
   private readonly received = new Map<number, ReceivedMedia>();
   private readonly watchers = new Set<() => void>();
-  private sequence?: TestMediaCounters;
   /** RTP packets sent so far (audio and every video layer). */
-  sent = 0;
+  get sent(): number {
+    return this.sender?.sent ?? 0;
+  }
   /** Of which audio, and video per simulcast layer (0, 1, 2). */
-  sentAudio = 0;
-  readonly sentVideo = [0, 0, 0];
-  private sending?: { audioSsrc: number; videoSsrcs: number[] };
+  get sentAudio(): number {
+    return this.sender?.sentAudio ?? 0;
+  }
+  get sentVideo(): readonly number[] {
+    return this.sender?.sentVideo ?? [0, 0, 0];
+  }
   /** Loudness sent: 0 is the loudest (-dBov), 127 silence. */
   audioLevel = 127;
 
@@ -164,7 +163,21 @@ export class MediasoupTestPeer {
         },
       },
     });
-    this.startSending(audioSsrc, videoSsrcs);
+    this.sender = new TestMediaSender(
+      this.send.dtls,
+      {
+        audioSsrc,
+        videoSsrcs,
+        audioPayloadType: OPUS_PT,
+        videoPayloadType: VP8_PT,
+        audioLevelId: AUDIO_LEVEL_ID,
+        audioLevel: () => this.audioLevel,
+      },
+      () => {
+        for (const watcher of this.watchers) watcher();
+      },
+    );
+    this.sender.start();
     return {
       audioProducerId: audio.data['producerId'] as string,
       videoProducerId: video.data['producerId'] as string,
@@ -193,20 +206,18 @@ export class MediasoupTestPeer {
 
   /** Stops sending and closes both peer connections (the SFU sees the transports go). */
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.sender?.stop();
     await Promise.all([this.send?.pc.close(), this.recv?.pc.close()]);
   }
 
   /** Stops sending RTP but keeps the connections up. */
   stopSending(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.sender?.stop();
   }
 
   /** Sends RTP again after stopSending (the same SSRCs, sequence numbers going on). */
   resumeSending(): void {
-    if (this.timer !== undefined || !this.sending) return;
-    this.startSending(this.sending.audioSsrc, this.sending.videoSsrcs);
+    this.sender?.start();
   }
 
   private count(rtp: RtpPacket): void {
@@ -236,25 +247,6 @@ export class MediasoupTestPeer {
       }, backstopMs);
       this.watchers.add(watcher);
       watcher();
-    });
-  }
-
-  private startSending(audioSsrc: number, videoSsrcs: number[]): void {
-    this.sending ??= { audioSsrc, videoSsrcs };
-    this.timer = startTestMedia(this.send!.dtls, {
-      audioSsrc,
-      videoSsrcs,
-      audioPayloadType: OPUS_PT,
-      videoPayloadType: VP8_PT,
-      audioLevelId: AUDIO_LEVEL_ID,
-      audioLevel: () => this.audioLevel,
-      counters: (this.sequence ??= newTestMediaCounters()),
-      onSent: (layer) => {
-        this.sent += 1;
-        if (layer === undefined) this.sentAudio += 1;
-        else this.sentVideo[layer]! += 1;
-        for (const watcher of this.watchers) watcher();
-      },
     });
   }
 

@@ -41,6 +41,47 @@ export function newTestMediaCounters(): TestMediaCounters {
   return { seq: 0, tick: 0, videoSeq: [0, 0, 0] };
 }
 
+/**
+ * One peer's outgoing test media: started once its connection is up, stopped and resumed at will
+ * (the same SSRCs, sequence numbers going on), with what it sent counted per stream.
+ */
+export class TestMediaSender {
+  /** RTP packets sent so far (audio and every video layer). */
+  sent = 0;
+  /** Of which audio, and video per simulcast layer (0, 1, 2). */
+  sentAudio = 0;
+  readonly sentVideo = [0, 0, 0];
+  private timer?: NodeJS.Timeout;
+  private readonly counters = newTestMediaCounters();
+
+  constructor(
+    private readonly dtls: RTCDtlsTransport,
+    private readonly options: Omit<TestMediaOptions, 'counters' | 'onSent'>,
+    /** Called after each packet handed to the session. */
+    private readonly onSent: () => void,
+  ) {}
+
+  /** Sends (again); does nothing while sending. */
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.timer = startTestMedia(this.dtls, {
+      ...this.options,
+      counters: this.counters,
+      onSent: (layer) => {
+        this.sent += 1;
+        if (layer === undefined) this.sentAudio += 1;
+        else this.sentVideo[layer]! += 1;
+        this.onSent();
+      },
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
 /** Starts sending; clear the returned timer to stop. */
 export function startTestMedia(dtls: RTCDtlsTransport, options: TestMediaOptions): NodeJS.Timeout {
   const counters = options.counters ?? newTestMediaCounters();

@@ -453,6 +453,12 @@ export class JanusSfu implements SfuPort {
         clearTimeout(participant.connectTimer);
         participant.connectTimer = undefined;
         return;
+      case 'media':
+        // Media started on this handle: read its counters now, so that a connection that closes
+        // before the next periodic poll still leaves what it moved (a hung-up handle reports no
+        // counters any more).
+        if (message['receiving'] === true) void this.poll(participant);
+        return;
       case 'hangup':
       case 'detached':
         if (consumer) {
