@@ -7,6 +7,7 @@ import {
 } from 'werift';
 import type { SfuJoinReply, SfuParticipantRef, SfuPort } from '../sfu.port';
 import { TestMediaSender, vp8KeyFrameWidth } from './test-media';
+import { PacketWatchers } from './watchers';
 
 /**
  * A programmatic WebRTC client for the Janus engine, in place of a browser with janus.js: werift
@@ -34,7 +35,7 @@ export class JanusTestPeer {
   private readonly subscribers: RTCPeerConnection[] = [];
   private sender?: TestMediaSender;
   private readonly received: JanusReceivedMedia[] = [];
-  private readonly watchers = new Set<() => void>();
+  private readonly watchers = new PacketWatchers();
   /** Loudness sent: 0 is the loudest (-dBov), 127 silence. */
   audioLevel = 127;
 
@@ -122,7 +123,7 @@ export class JanusTestPeer {
         audioLevel: () => this.audioLevel,
       },
       () => {
-        for (const watcher of this.watchers) watcher();
+        this.watchers.notify();
       },
     );
     this.sender.start();
@@ -197,7 +198,7 @@ export class JanusTestPeer {
     media.packets += 1;
     const width = vp8KeyFrameWidth(rtp.payload);
     if (media.kind === 'video' && width !== undefined) media.lastWidth = width;
-    for (const watcher of this.watchers) watcher();
+    this.watchers.notify();
   }
 
   /**
@@ -205,20 +206,7 @@ export class JanusTestPeer {
    * generous backstop naming `what`.
    */
   until(check: () => boolean, what: string, backstopMs = 120_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const watcher = () => {
-        if (!check()) return;
-        this.watchers.delete(watcher);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.watchers.delete(watcher);
-        reject(new Error(`${what}: never happened`));
-      }, backstopMs);
-      this.watchers.add(watcher);
-      watcher();
-    });
+    return this.watchers.until(check, what, backstopMs);
   }
 }
 

@@ -7,6 +7,7 @@ import {
 } from 'werift';
 import type { SfuJoinReply, SfuParticipantRef, SfuPort } from '../sfu.port';
 import { TestMediaSender, vp8KeyFrameWidth } from './test-media';
+import { PacketWatchers } from './watchers';
 
 /**
  * Where the peer's signalling requests go: the engine's SfuPort itself, or anything relaying them
@@ -68,7 +69,7 @@ export class MediasoupTestPeer {
   private recv?: { pc: RTCPeerConnection; dtls: RTCDtlsTransport };
   private sender?: TestMediaSender;
   private readonly received = new Map<number, ReceivedMedia>();
-  private readonly watchers = new Set<() => void>();
+  private readonly watchers = new PacketWatchers();
   /** RTP packets sent so far (audio and every video layer). */
   get sent(): number {
     return this.sender?.sent ?? 0;
@@ -174,7 +175,7 @@ export class MediasoupTestPeer {
         audioLevel: () => this.audioLevel,
       },
       () => {
-        for (const watcher of this.watchers) watcher();
+        this.watchers.notify();
       },
     );
     this.sender.start();
@@ -226,7 +227,7 @@ export class MediasoupTestPeer {
     media.packets += 1;
     const width = vp8KeyFrameWidth(rtp.payload);
     if (media.kind === 'video' && width !== undefined) media.lastWidth = width;
-    for (const watcher of this.watchers) watcher();
+    this.watchers.notify();
   }
 
   /**
@@ -234,20 +235,7 @@ export class MediasoupTestPeer {
    * generous backstop naming `what` (a silent stream is the failure, not slowness).
    */
   until(check: () => boolean, what: string, backstopMs = 120_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const watcher = () => {
-        if (!check()) return;
-        this.watchers.delete(watcher);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.watchers.delete(watcher);
-        reject(new Error(`${what}: never happened`));
-      }, backstopMs);
-      this.watchers.add(watcher);
-      watcher();
-    });
+    return this.watchers.until(check, what, backstopMs);
   }
 
   private async connect(

@@ -114,12 +114,7 @@ export const startJanusClient: SfuClientFactory = async (payload, context) => {
     async received() {
       const out: Record<string, ReceivedMedia> = {};
       for (const subscription of subscriptions.values()) {
-        const into = (out[subscription.participantId] ??= {
-          videoFramesDecoded: 0,
-          audioPacketsReceived: 0,
-          audioSamplesReceived: 0,
-        });
-        addInbound(into, await subscription.pc.getStats());
+        addInbound(out, subscription.participantId, await subscription.pc.getStats());
       }
       return out;
     },

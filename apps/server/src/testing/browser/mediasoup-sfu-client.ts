@@ -113,12 +113,7 @@ export const startMediasoupClient: SfuClientFactory = async (payload, context) =
       const out: Record<string, ReceivedMedia> = {};
       for (const consumer of consumers.values()) {
         const participantId = consumer.appData['participantId'] as string;
-        const into = (out[participantId] ??= {
-          videoFramesDecoded: 0,
-          audioPacketsReceived: 0,
-          audioSamplesReceived: 0,
-        });
-        addInbound(into, await consumer.getStats());
+        addInbound(out, participantId, await consumer.getStats());
       }
       return out;
     },

@@ -37,8 +37,17 @@ export type SfuClientFactory = (
   context: SfuClientContext,
 ) => Promise<SfuClient>;
 
-/** Adds one receiver's inbound-rtp figures to a participant's. */
-export function addInbound(into: ReceivedMedia, report: RTCStatsReport): void {
+/** Adds one receiver's inbound-rtp figures to its participant's, in `out` by participant id. */
+export function addInbound(
+  out: Record<string, ReceivedMedia>,
+  participantId: string,
+  report: RTCStatsReport,
+): void {
+  const into = (out[participantId] ??= {
+    videoFramesDecoded: 0,
+    audioPacketsReceived: 0,
+    audioSamplesReceived: 0,
+  });
   report.forEach((s: Record<string, unknown>) => {
     if (s['type'] !== 'inbound-rtp') return;
     const count = (key: string) => (typeof s[key] === 'number' ? s[key] : 0);
