@@ -153,6 +153,26 @@ export class TurnRelay {
   }
 
   async start(): Promise<{ host: string; port: number }> {
+    // A free port (port 0) is the UDP socket's; TCP then listens on the same number, which some
+    // other TCP socket on the machine may hold: pick another free port then, a few times over.
+    const attempts = this.options.port === 0 && this.options.tcp ? 10 : 1;
+    for (let attempt = 1; ; attempt += 1) {
+      const udp = await this.bindUdp();
+      const port = udp.address().port;
+      try {
+        if (this.options.tcp) this.tcp = await this.listenTcp(port);
+      } catch (error) {
+        udp.close();
+        if (attempt < attempts && errorCode(error) === 'EADDRINUSE') continue;
+        throw error;
+      }
+      this.udp = udp;
+      this.address = { host: this.options.listenHost, port };
+      return this.address;
+    }
+  }
+
+  private async bindUdp(): Promise<UdpSocket> {
     const family = this.options.listenHost.includes(':') ? 'udp6' : 'udp4';
     const udp = createSocket({ type: family, reuseAddr: false });
     udp.on('message', (buf, rinfo) => {
@@ -178,21 +198,19 @@ export class TurnRelay {
         },
       );
     });
-    this.udp = udp;
-    const port = udp.address().port;
-    if (this.options.tcp) {
-      const tcp = createServer((socket) => this.acceptTcp(socket));
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen({ host: this.options.listenHost, port, exclusive: true }, () => {
-          tcp.off('error', reject);
-          resolve();
-        });
+    return udp;
+  }
+
+  private async listenTcp(port: number): Promise<TcpServer> {
+    const tcp = createServer((socket) => this.acceptTcp(socket));
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen({ host: this.options.listenHost, port, exclusive: true }, () => {
+        tcp.off('error', reject);
+        resolve();
       });
-      this.tcp = tcp;
-    }
-    this.address = { host: this.options.listenHost, port };
-    return this.address;
+    });
+    return tcp;
   }
 
   /** Ends every allocation (each one audited, reason `shutdown`) and closes the listeners. */
