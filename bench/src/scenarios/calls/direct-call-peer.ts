@@ -1,12 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import {
-  MediaStreamTrack,
-  RTCPeerConnection,
-  RTCRtpCodecParameters,
-  RtpHeader,
-  RtpPacket,
-} from 'werift';
+import { loopbackPeerConnection } from '@ledgerline/sfu/testing';
+import { MediaStreamTrack, RtpHeader, RtpPacket } from 'werift';
 
 const OPUS_PT = 111;
 /** How long a set-up may take before it counts as failed (a backstop, not a budget). */
@@ -23,22 +18,7 @@ const BACKSTOP_MS = 30_000;
  * whatever the signalling path adds.
  */
 export class DirectCallPeer {
-  private readonly pc = new RTCPeerConnection({
-    codecs: {
-      audio: [
-        new RTCRtpCodecParameters({
-          mimeType: 'audio/opus',
-          clockRate: 48000,
-          channels: 2,
-          payloadType: OPUS_PT,
-        }),
-      ],
-    },
-    iceUseIpv6: false,
-    iceUseTcp: false,
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-    bundlePolicy: 'max-bundle',
-  });
+  private readonly pc = loopbackPeerConnection({ opusPayloadType: OPUS_PT });
   private readonly track = new MediaStreamTrack({ kind: 'audio' });
   private readonly timer: NodeJS.Timeout;
   /** performance.now() when the first RTP packet from the other side arrived. */

@@ -10,5 +10,6 @@ export {
   type SfuSignalling,
 } from './mediasoup-test-peer';
 export { LAYER_WIDTHS } from './test-media';
+export { loopbackPeerConnection } from './loopback-peer';
 export { JanusTestPeer } from './janus-test-peer';
 export { janusUnavailable, startJanus, type JanusProcess } from './janus-process';

@@ -1,11 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import {
-  RTCPeerConnection,
-  RTCRtpCodecParameters,
-  useAudioLevelIndication,
-  type RtpPacket,
-} from 'werift';
+import { type RTCPeerConnection, type RtpPacket } from 'werift';
 import type { SfuJoinReply, SfuParticipantRef, SfuPort } from '../sfu.port';
+import { admitTestParticipant, loopbackPeerConnection } from './loopback-peer';
 import { TestMediaSender, vp8KeyFrameWidth } from './test-media';
 import { PacketWatchers } from './watchers';
 
@@ -66,12 +62,7 @@ export class JanusTestPeer {
     ref: SfuParticipantRef,
     options: { listenOnly?: boolean } = {},
   ): Promise<JanusTestPeer> {
-    const reply = await port.join(ref, {
-      userId: `user-${ref.participantId}`,
-      deviceId: `device-${ref.participantId}`,
-      listenOnly: options.listenOnly ?? false,
-    });
-    return new JanusTestPeer(port, ref, reply);
+    return new JanusTestPeer(port, ref, await admitTestParticipant(port, ref, options));
   }
 
   /** The publisher feed, standing for a send transport (none for listen-only participants). */
@@ -259,26 +250,10 @@ async function sendCloseNotify(pc: RTCPeerConnection): Promise<void> {
 }
 
 function newPeerConnection(): RTCPeerConnection {
-  return new RTCPeerConnection({
-    codecs: {
-      audio: [
-        new RTCRtpCodecParameters({
-          mimeType: 'audio/opus',
-          clockRate: 48000,
-          channels: 2,
-          payloadType: OPUS_PT,
-        }),
-      ],
-      video: [
-        new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: VP8_PT }),
-      ],
-    },
-    headerExtensions: { audio: [useAudioLevelIndication()] },
-    iceUseIpv6: false,
-    iceUseTcp: false,
-    iceTcpPassive: false,
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-    bundlePolicy: 'max-bundle',
+  return loopbackPeerConnection({
+    opusPayloadType: OPUS_PT,
+    vp8PayloadType: VP8_PT,
+    audioLevel: true,
   });
 }
 

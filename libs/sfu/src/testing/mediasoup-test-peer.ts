@@ -1,11 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import {
-  RTCPeerConnection,
-  RTCRtpCodecParameters,
-  type RTCDtlsTransport,
-  type RtpPacket,
-} from 'werift';
+import { type RTCPeerConnection, type RTCDtlsTransport, type RtpPacket } from 'werift';
 import type { SfuJoinReply, SfuParticipantRef, SfuPort } from '../sfu.port';
+import { admitTestParticipant, loopbackPeerConnection } from './loopback-peer';
 import { TestMediaSender, vp8KeyFrameWidth } from './test-media';
 import { PacketWatchers } from './watchers';
 
@@ -96,12 +92,7 @@ export class MediasoupTestPeer {
     ref: SfuParticipantRef,
     options: { listenOnly?: boolean } = {},
   ): Promise<MediasoupTestPeer> {
-    const reply = await port.join(ref, {
-      userId: `user-${ref.participantId}`,
-      deviceId: `device-${ref.participantId}`,
-      listenOnly: options.listenOnly ?? false,
-    });
-    return new MediasoupTestPeer(port, ref, reply);
+    return new MediasoupTestPeer(port, ref, await admitTestParticipant(port, ref, options));
   }
 
   /**
@@ -242,23 +233,7 @@ export class MediasoupTestPeer {
     info: TransportInfo,
     direction: 'sendonly' | 'recvonly',
   ): Promise<{ pc: RTCPeerConnection; dtls: RTCDtlsTransport }> {
-    const pc = new RTCPeerConnection({
-      codecs: {
-        audio: [
-          new RTCRtpCodecParameters({
-            mimeType: 'audio/opus',
-            clockRate: 48000,
-            channels: 2,
-            payloadType: OPUS_PT,
-          }),
-        ],
-      },
-      iceUseIpv6: false,
-      iceUseTcp: false,
-      iceTcpPassive: false,
-      iceAdditionalHostAddresses: ['127.0.0.1'],
-      bundlePolicy: 'max-bundle',
-    });
+    const pc = loopbackPeerConnection({ opusPayloadType: OPUS_PT });
     const transceiver = pc.addTransceiver('audio', { direction });
     await pc.setLocalDescription(await pc.createOffer());
     const fingerprint = /a=fingerprint:(\S+) (\S+)/.exec(pc.localDescription!.sdp);
