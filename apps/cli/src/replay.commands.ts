@@ -1,20 +1,24 @@
 import type { Command } from 'commander';
 import {
   InvalidAsOfError,
-  PointInTimeReplay,
-  SqlReplayHints,
-  formatAsOf,
-  parseAsOf,
-  type ConversationAsOf,
+  type ConversationReplaySource,
   type ReplayRequester,
   type ReplayedContent,
+  type ReplayedConversation,
   type ReplayedMessage,
-  type UserViewAsOf,
-} from '@ledgerline/conversations';
+  type ReplayedUserView,
+} from '@ledgerline/audit';
+import { PointInTimeReplay, SqlReplayHints } from '@ledgerline/conversations';
 import { SQL_CLIENT, type SqlClient } from '@ledgerline/database';
 import { EVENT_STORE, type EventStore } from '@ledgerline/event-store';
 import { ACCESS_RECORDER, type AccessRecorder } from '@ledgerline/identity';
-import { encodePosition, ValidationError, type LedgerlineConfig } from '@ledgerline/kernel';
+import {
+  encodePosition,
+  formatAsOf,
+  parseAsOf,
+  ValidationError,
+  type LedgerlineConfig,
+} from '@ledgerline/kernel';
 import { LEDGER, type Ledger } from '@ledgerline/ledger';
 import { operatorActor, withCliContext } from './cli-context';
 
@@ -61,7 +65,9 @@ export function registerReplayCommands(
       const asOf = parseAsOf(opts.asOf);
       if (!asOf) throw new InvalidAsOfError('--as-of');
       return withCliContext(config(), async (app) => {
-        const replay = new PointInTimeReplay(
+        // The conversations' replay, as libs/audit's port sees it (no permission check: the
+        // operator holds the database and the keys; the access record is still written).
+        const replay: ConversationReplaySource = new PointInTimeReplay(
           app.get<AccessRecorder>(ACCESS_RECORDER),
           app.get<Ledger>(LEDGER),
           app.get<EventStore>(EVENT_STORE),
@@ -87,7 +93,7 @@ export function registerReplayCommands(
 
 // ---- human-readable output ----------------------------------------------------------------------
 
-function printUserView(view: UserViewAsOf, out: Out): void {
+function printUserView(view: ReplayedUserView, out: Out): void {
   out(
     `What user ${view.userId} could see in tenant ${view.tenantId} as of ${formatAsOf(view.asOf)}: ${view.conversations.length} conversation(s)`,
   );
@@ -101,7 +107,7 @@ function printUserView(view: UserViewAsOf, out: Out): void {
   }
 }
 
-function printConversation(c: ConversationAsOf, view: 'auditor' | 'member', out: Out): void {
+function printConversation(c: ReplayedConversation, view: 'auditor' | 'member', out: Out): void {
   const moment = formatAsOf(c.asOf);
   if (!c.existed) {
     out(

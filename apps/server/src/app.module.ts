@@ -1,11 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { AuditModule } from '@ledgerline/audit';
+import { AuditModule, AuditReplayModule } from '@ledgerline/audit';
 import { CallsModule } from '@ledgerline/calls';
 import {
   CONVERSATION_API_LIMITS,
   CONVERSATION_API_MAX_PAGE_SIZE,
   ConversationsModule,
+  PointInTimeReplay,
   SqlConversationMemberships,
 } from '@ledgerline/conversations';
 import { CryptoModule } from '@ledgerline/crypto';
@@ -65,6 +66,11 @@ export class AppModule {
         AuditModule,
         IdentityModule.forRoot(config.slice(identityConfig), new AccessCatalogue(LEDGERLINE_LIBS)),
         conversations,
+        // The auditor's history (libs/audit) reads conversations through its own port, bound to
+        // the conversations' point-in-time replay.
+        AuditReplayModule.forRoot({
+          conversations: { module: conversations, useExisting: PointInTimeReplay },
+        }),
         // Presence learns who shares a conversation through its own port, over the conversations'
         // membership read model.
         PresenceModule.forRoot({ memberships: (client) => new SqlConversationMemberships(client) }),

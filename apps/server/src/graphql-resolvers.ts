@@ -1,7 +1,6 @@
-import { AuditLogResolver } from '@ledgerline/audit';
+import { AuditConversationHistoryResolver, AuditLogResolver } from '@ledgerline/audit';
 import { CallResolver, ConversationCallsResolver } from '@ledgerline/calls';
 import {
-  AuditConversationHistoryResolver,
   ConversationEventsResolver,
   ConversationResolver,
   EmergencyAccessResolver,

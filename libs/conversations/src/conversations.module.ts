@@ -35,10 +35,7 @@ import { ConversationStates } from './application/conversation-states';
 import { EmergencyAccess } from './application/emergency/emergency-access.handler';
 import { AttachmentChecks } from './application/attachment-checks';
 import { ConversationQueries } from './application/queries/conversation-queries.handler';
-import {
-  ConversationReplay,
-  PointInTimeReplay,
-} from './application/queries/conversation-replay.handler';
+import { PointInTimeReplay } from './application/queries/conversation-replay.handler';
 import { SqlReplayHints } from './adapters/sql-replay-hints.adapter';
 import { sqlConversationReadModels } from './adapters/sql-conversation-read-models.adapter';
 import { SqlConversationMemberships } from './adapters/sql-conversation-memberships.adapter';
@@ -69,7 +66,8 @@ const CONVERSATIONS_OPTIONS = Symbol('ConversationsModuleOptions');
 /**
  * Conversations: the command handler (`ConversationCommands`), the queries
  * (`ConversationQueries`), the read-model projections (`ConversationProjections`) and
- * point-in-time replay (`ConversationReplay`), on the event pipeline (COMMAND_RUNNER, and the
+ * point-in-time replay (`PointInTimeReplay`, which the app binds to libs/audit's
+ * `ConversationReplaySource` for the auditor's history), on the event pipeline (COMMAND_RUNNER, and the
  * PROJECTION_PROCESSOR its read models register with). Needs, from the app: CONFIG, CLOCK,
  * ID_GENERATOR, SQL_CLIENT, EVENT_STORE, LEDGER, DATA_KEYS, ACCESS_POLICY, ACCESS_RECORDER and
  * PipelineModule.
@@ -248,12 +246,6 @@ export class ConversationsModule {
             client: SqlClient,
           ) => new PointInTimeReplay(accessLog, ledger, store, SqlReplayHints.over(client)),
         },
-        {
-          provide: ConversationReplay,
-          inject: [ACCESS_POLICY, PointInTimeReplay],
-          useFactory: (access: AccessPolicy, replay: PointInTimeReplay) =>
-            new ConversationReplay(access, replay),
-        },
       ],
       exports: [
         CONVERSATION_MEMBERSHIPS,
@@ -263,7 +255,6 @@ export class ConversationsModule {
         ConversationCommands,
         ConversationQueries,
         ConversationProjections,
-        ConversationReplay,
         PointInTimeReplay,
       ],
     };

@@ -179,18 +179,14 @@ export type { ConversationMemberships } from './application/queries/conversation
 export { SqlConversationMemberships } from './adapters/sql-conversation-memberships.adapter';
 export { CONVERSATION_MEMBERSHIPS } from './conversations.tokens';
 export {
-  LATEST,
   NO_REPLAY_HINTS,
   ConversationAsOfFold,
   foldConversationAsOf,
   asSeenByMember,
-  formatAsOf,
   isAtOrBefore,
   membershipUndetermined,
-  parseAsOf,
   participantsOf,
   wasMemberAt,
-  type AsOf,
   type ConversationAsOf,
   type LaterChanges,
   type ReplayGap,
@@ -210,16 +206,12 @@ export {
   replayConversation,
 } from './application/queries/conversation-replay';
 export {
-  ConversationReplay,
   PointInTimeReplay,
   type ConversationReplayOptions,
   type ReplayRequester,
   type UserViewAsOf,
 } from './application/queries/conversation-replay.handler';
-export {
-  InvalidAsOfError,
-  ReplayConversationNotFoundError,
-} from './application/queries/conversation-replay.errors';
+export { ReplayConversationNotFoundError } from './application/queries/conversation-replay.errors';
 export { SqlReplayHints } from './adapters/sql-replay-hints.adapter';
 export type { ReplayHintSource } from './application/queries/replay-hints.port';
 export {
@@ -244,7 +236,6 @@ export { ConversationResolver } from './api/conversation.resolver';
 /** The GraphQL `Conversation` type, for other libs' fields on it (libs/calls `calls`, libs/push `muted`). */
 export { Conversation as ConversationType } from './api/conversation.dto';
 export { MemberResolver } from './api/member.resolver';
-export { AuditConversationHistoryResolver } from './api/audit-history.resolver';
 export { MessageResolver } from './api/message.resolver';
 export { Message } from './api/message.dto'; // libs/files
 export { ReactionResolver } from './api/reaction.resolver';

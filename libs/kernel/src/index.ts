@@ -13,6 +13,7 @@ export {
   encodePosition,
   decodePosition,
 } from './position';
+export { type AsOf, LATEST, parseAsOf, formatAsOf } from './as-of';
 export { type IdGenerator, uuidV7Generator, isUuid, isValidTenantId } from './ids';
 export { type Clock, systemClock, ManualClock } from './clock';
 export { Pause } from './pause';

@@ -30,3 +30,15 @@ export function auditPageCost(options: {
     : AUDIT_LOG_DEFAULT_PAGE_SIZE;
   return size + options.childComplexity;
 }
+
+/**
+ * Cost estimate of a list in a conversation's history whose length no argument bounds (its
+ * messages): the edge multiplies its children's cost by this, as it does for the conversations'
+ * unbounded lists.
+ */
+export const AUDIT_HISTORY_LIST_COST = 10;
+
+/** Cost of the history's messages: AUDIT_HISTORY_LIST_COST times the selection of one. */
+export function auditHistoryListCost(options: { readonly childComplexity: number }): number {
+  return AUDIT_HISTORY_LIST_COST * options.childComplexity;
+}

@@ -33,3 +33,31 @@ export class InvalidAuditFilterError extends ValidationError {
     super(`${field} is not a valid id`, field);
   }
 }
+
+/** `asOf` is neither a position token nor an ISO 8601 time with its zone. */
+export class InvalidAsOfError extends ValidationError {
+  override readonly code = 'invalid_as_of';
+  constructor(field = 'asOf') {
+    super(
+      `${field} must be an ISO 8601 time with its zone (2026-11-25T10:00:00Z), a date (2026-11-25), or a position token (<commit>.<prepare>)`,
+      field,
+    );
+  }
+}
+
+/** Why a stated reason for reading content was refused (the edge answers it as `reason`). */
+export type ContentReasonProblem = 'empty' | 'too_long' | 'control_character';
+
+/** The reason an auditor stated for reading content is empty, too long or not plain text. */
+export class InvalidContentReasonError extends ValidationError {
+  override readonly code = 'invalid_content_reason';
+  constructor(
+    readonly problem: ContentReasonProblem,
+    readonly limit?: number,
+  ) {
+    super(
+      `contentReason: ${problem}${limit === undefined ? '' : ` (limit ${limit})`}`,
+      'contentReason',
+    );
+  }
+}

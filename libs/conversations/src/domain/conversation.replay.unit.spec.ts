@@ -1,3 +1,4 @@
+import { LATEST, type AsOf } from '@ledgerline/kernel';
 import type {
   ConversationActor,
   ConversationEvent,
@@ -8,13 +9,9 @@ import type {
 import {
   asSeenByMember,
   foldConversationAsOf,
-  formatAsOf,
-  LATEST,
   membershipUndetermined,
-  parseAsOf,
   participantsOf,
   wasMemberAt,
-  type AsOf,
   type ConversationAsOf,
   type ReplayEvent,
   type ReplayedMessage,
@@ -422,31 +419,5 @@ describe('point-in-time replay of a conversation stream', () => {
       sent(3, 'm1', 'hello', { id: 'triage-bot', kind: 'agent' }),
     ).whenReplayedAsOf(LATEST);
     expect(participantsOf(replay)).toEqual(['alice', 'bob', 'carol', 'triage-bot']);
-  });
-});
-
-describe('parseAsOf', () => {
-  it.each([
-    ['2026-11-25T10:00:00Z', '2026-11-25T10:00:00.000Z'],
-    ['2026-11-25T10:00:00.123+01:00', '2026-11-25T09:00:00.123Z'],
-    ['2026-11-25T10:00Z', '2026-11-25T10:00:00.000Z'],
-    ['2026-11-25', '2026-11-25T00:00:00.000Z'],
-    ['1234.5', 'position 1234.5'],
-  ])('reads %s', (text, expected) => {
-    expect(formatAsOf(parseAsOf(text)!)).toBe(expected);
-  });
-
-  it.each([
-    '',
-    'yesterday',
-    '2026-11-25T10:00:00',
-    '2026-13-45T10:00:00Z',
-    '2026-02-30',
-    '2026-11-25T24:30:00Z',
-    '12.',
-    '-1.2',
-    '1.2.3',
-  ])('refuses %j', (text) => {
-    expect(parseAsOf(text)).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { NotFoundError, ValidationError } from '@ledgerline/kernel';
+import { NotFoundError } from '@ledgerline/kernel';
 
 /** No conversation stream with this id in the tenant: nothing was replayed, nothing recorded. */
 export class ReplayConversationNotFoundError extends NotFoundError {
@@ -8,16 +8,5 @@ export class ReplayConversationNotFoundError extends NotFoundError {
     readonly conversationId: string,
   ) {
     super(`no conversation ${conversationId} in tenant ${tenantId}`);
-  }
-}
-
-/** `asOf` is neither a position token nor an ISO 8601 time with its zone. */
-export class InvalidAsOfError extends ValidationError {
-  override readonly code = 'invalid_as_of';
-  constructor(field = 'asOf') {
-    super(
-      `${field} must be an ISO 8601 time with its zone (2026-11-25T10:00:00Z), a date (2026-11-25), or a position token (<commit>.<prepare>)`,
-      field,
-    );
   }
 }

@@ -1,15 +1,12 @@
 import type { EventStore } from '@ledgerline/event-store';
-import {
-  accessActorOf,
-  type AccessAction,
-  type AccessActor,
-  type AccessPolicy,
-  type AccessRecorder,
-  type Permission,
-  type Principal,
-  type RequestOrigin,
+import type {
+  AccessAction,
+  AccessActor,
+  AccessRecorder,
+  Permission,
+  RequestOrigin,
 } from '@ledgerline/identity';
-import { comparePositions, type GlobalPosition } from '@ledgerline/kernel';
+import { comparePositions, LATEST, type AsOf, type GlobalPosition } from '@ledgerline/kernel';
 import type { Ledger, OpenedEvent } from '@ledgerline/ledger';
 import { InvalidConversationInput } from '../../domain/conversation.errors';
 import type { ConversationEvent, ConversationEventType } from '../../domain/conversation.events';
@@ -18,21 +15,20 @@ import { CONVERSATION_STREAM_CATEGORY, conversationStreamId } from '../../domain
 import { openConversationEvent } from '../conversation-events.codec';
 import {
   asSeenByMember,
-  LATEST,
   membershipUndetermined,
   participantsOf,
   wasMemberAt,
-  type AsOf,
   type ConversationAsOf,
 } from '../../domain/conversation.replay';
 import { ConversationReplayFold } from './conversation-replay';
 import { ReplayConversationNotFoundError } from './conversation-replay.errors';
-import { parseContentReason, withoutContent } from './minimum-necessary';
+import { withoutContent } from './minimum-necessary';
 import type { ReplayHintSource } from './replay-hints.port';
 
 /**
- * Who asks for a replay, as the access record names them: a principal (through GraphQL) or an
- * operator at the CLI (`actor.kind: 'operator'`, `origin.transport: 'cli'`).
+ * Who asks for a replay, as the access record names them: a principal (through libs/audit's
+ * AuditorReplay, which checks the permission first) or an operator at the CLI (`actor.kind:
+ * 'operator'`, `origin.transport: 'cli'`).
  */
 export interface ReplayRequester {
   readonly tenantId: string;
@@ -67,69 +63,13 @@ const JOINING_EVENTS: readonly ConversationEventType[] = [
 ];
 
 /**
- * Point-in-time replay and the auditor's full conversation history for principals: the permission
- * first (`audit.replay` for replays, `audit.read` for the history; a refusal is recorded by the
- * policy), then the PointInTimeReplay below.
- */
-export class ConversationReplay {
-  constructor(
-    private readonly access: Pick<AccessPolicy, 'check'>,
-    private readonly replay: PointInTimeReplay,
-  ) {}
-
-  /** What the conversation held at the moment, for an auditor: redacted and edited text included. */
-  async replayConversation(
-    principal: Principal,
-    conversationId: string,
-    asOf: AsOf,
-  ): Promise<ConversationAsOf> {
-    await this.check(principal, 'audit.replay', conversationId);
-    return this.replay.replayConversation(requesterOf(principal), conversationId, asOf);
-  }
-
-  /** What the user could see at the moment. */
-  async replayUserView(principal: Principal, userId: string, asOf: AsOf): Promise<UserViewAsOf> {
-    await this.check(principal, 'audit.replay');
-    return this.replay.replayUserView(requesterOf(principal), userId, asOf);
-  }
-
-  /**
-   * A conversation's full history for an auditor, as of a moment (default: now): metadata only
-   * (`audit.read`), or with its content when the auditor also holds `audit.content` and states a
-   * reason, which the access record keeps.
-   */
-  async conversationHistory(
-    principal: Principal,
-    conversationId: string,
-    asOf: AsOf = LATEST,
-    contentReason?: string | null,
-  ): Promise<ConversationAsOf> {
-    await this.check(principal, 'audit.read', conversationId);
-    const reason = parseContentReason(contentReason);
-    if (reason !== undefined) await this.check(principal, 'audit.content', conversationId);
-    return this.replay.conversationHistory(
-      requesterOf(principal),
-      conversationId,
-      asOf,
-      reason === undefined ? undefined : { reason },
-    );
-  }
-
-  private async check(principal: Principal, permission: Permission, conversationId?: string) {
-    await this.access.check(principal, permission, {
-      tenantId: principal.tenantId,
-      type: 'conversation',
-      ...(conversationId === undefined ? {} : { id: conversationId }),
-    });
-  }
-}
-
-/**
  * Rebuilds what a conversation held, or what a user could see, at a past moment, from the sealed
  * events themselves (verified and decrypted by the ledger), never from read models: it shows
- * edited and redacted content as it was and is exactly as trustworthy as the log. No permission
- * check: principals come through ConversationReplay; the operator path (the CLI) calls this
- * directly, since whoever runs it already holds the database and the keys.
+ * edited and redacted content as it was and is exactly as trustworthy as the log. It is the
+ * conversations' side of libs/audit's `ConversationReplaySource` port (the app binds it; its
+ * results fit the port's types structurally), and keeps the port's promises. No permission
+ * check: principals come through libs/audit's AuditorReplay; the operator path (the CLI) calls
+ * this directly, since whoever runs it already holds the database and the keys.
  *
  * - Each answer is one access record (`audit.replayed`, or `audit.conversation_history.read`),
  *   awaited before the answer is returned: when it cannot be recorded the caller gets the
@@ -334,12 +274,4 @@ function joins(event: ConversationEvent, userId: string): boolean {
     default:
       return false;
   }
-}
-
-function requesterOf(principal: Principal): ReplayRequester {
-  return {
-    tenantId: principal.tenantId,
-    actor: accessActorOf(principal),
-    ...(principal.origin ? { origin: principal.origin } : {}),
-  };
 }

@@ -1,9 +1,9 @@
+import type { AsOf } from '@ledgerline/kernel';
 import type { OpenedEvent } from '@ledgerline/ledger';
 import {
   ConversationAsOfFold,
   NO_REPLAY_HINTS,
   foldConversationAsOf,
-  type AsOf,
   type ConversationAsOf,
   type ReplayHints,
 } from '../../domain/conversation.replay';

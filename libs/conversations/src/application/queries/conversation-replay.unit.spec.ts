@@ -1,6 +1,6 @@
+import { LATEST } from '@ledgerline/kernel';
 import type { OpenedEvent } from '@ledgerline/ledger';
 import type { ConversationEvent } from '../../domain/conversation.events';
-import { LATEST } from '../../domain/conversation.replay';
 import { encodeConversationEvent } from '../conversation-events.codec';
 import { UnsupportedConversationEventError } from '../conversations.errors';
 import { ConversationReplayFold, replayConversation } from './conversation-replay';

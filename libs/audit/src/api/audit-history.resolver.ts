@@ -2,34 +2,34 @@ import { Inject, UseFilters } from '@nestjs/common';
 import { Args, Query, Resolver } from '@nestjs/graphql';
 import { CurrentPrincipal } from '@ledgerline/graphql';
 import type { Principal } from '@ledgerline/identity';
-import { encodePosition } from '@ledgerline/kernel';
-import {
-  formatAsOf,
-  LATEST,
-  parseAsOf,
-  type ConversationAsOf,
-  type ReplayedContent,
-  type ReplayedMessage,
-} from '../domain/conversation.replay';
-import { InvalidAsOfError } from '../application/queries/conversation-replay.errors';
-import { ConversationReplay } from '../application/queries/conversation-replay.handler';
+import { encodePosition, formatAsOf, LATEST, parseAsOf } from '@ledgerline/kernel';
+import { AuditorReplay } from '../auditor/auditor-replay.handler';
+import { InvalidAsOfError } from '../auditor/auditor.errors';
+import type {
+  ReplayedContent,
+  ReplayedConversation,
+  ReplayedMessage,
+} from '../auditor/conversation-replay.port';
+import { AuditErrorFilter } from './audit-api.errors';
 import {
   AuditConversationHistory,
   AuditConversationHistoryArgs,
+  type AuditContentStatus,
   type AuditHistoryMessage,
 } from './audit-history.dto';
-import type { ContentStatus } from './conversation-api.enums';
-import { ConversationErrorFilter } from './conversation-api.errors';
 
 /**
  * The auditor's full history of a conversation (`audit.read`): every message with the text it had,
  * edits and redactions included, as of a moment. Each answer is an access event
- * (`audit.conversation_history.read`), recorded before it is returned.
+ * (`audit.conversation_history.read`), recorded before it is returned. The history comes from the
+ * conversations' replay, through AuditorReplay and its port; errors pass to the edge as they are
+ * (NOT_FOUND `conversation_not_found` for an unknown conversation, BAD_USER_INPUT for a bad
+ * `asOf` or `contentReason`, FORBIDDEN without the permission).
  */
 @Resolver(() => AuditConversationHistory)
-@UseFilters(ConversationErrorFilter)
+@UseFilters(AuditErrorFilter)
 export class AuditConversationHistoryResolver {
-  constructor(@Inject(ConversationReplay) private readonly replay: ConversationReplay) {}
+  constructor(@Inject(AuditorReplay) private readonly replay: AuditorReplay) {}
 
   @Query(() => AuditConversationHistory, {
     description:
@@ -51,7 +51,7 @@ export class AuditConversationHistoryResolver {
   }
 }
 
-export function toAuditHistory(c: ConversationAsOf): AuditConversationHistory {
+export function toAuditHistory(c: ReplayedConversation): AuditConversationHistory {
   const title = c.title === undefined ? undefined : content(c.title);
   return {
     conversationId: c.conversationId,
@@ -125,7 +125,7 @@ function toAuditMessage(m: ReplayedMessage): AuditHistoryMessage {
   };
 }
 
-function content(c: ReplayedContent): { status: ContentStatus; text: string | null } {
+function content(c: ReplayedContent): { status: AuditContentStatus; text: string | null } {
   switch (c.status) {
     case 'available':
       return { status: 'available', text: c.text };

@@ -1,4 +1,4 @@
-import { ArgsType, Field, ID, Int, ObjectType } from '@nestjs/graphql';
+import { ArgsType, Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import {
   IsOptional,
   IsString,
@@ -7,18 +7,62 @@ import {
   ValidateBy,
   type ValidationOptions,
 } from 'class-validator';
-import { MAX_CONTENT_REASON_CHARS } from '../application/queries/minimum-necessary';
-import { parseAsOf } from '../domain/conversation.replay';
-import type { ConversationActor, MemberRole, ParticipantKind } from '../domain/conversation.events';
-import { unboundedListCost } from './conversation-api.config';
-import {
-  ActorKindEnum,
-  ContentStatusEnum,
-  ConversationKindEnum,
-  MemberRoleEnum,
-  ParticipantKindEnum,
-  type ContentStatus,
-} from './conversation-api.enums';
+import { parseAsOf } from '@ledgerline/kernel';
+import { MAX_CONTENT_REASON_CHARS } from '../auditor/content-reason';
+import type {
+  ReplayedActorKind,
+  ReplayedMemberRole,
+  ReplayedParticipantKind,
+} from '../auditor/conversation-replay.port';
+import { auditHistoryListCost } from './audit-api.config';
+import { AuditActorKindEnum } from './audit-log.dto';
+
+// ---- enums -------------------------------------------------------------------------------------
+// The auditor's own names for what the history shows (the conversations' API has its own enums,
+// with the same values): libs/audit does not import libs/conversations.
+
+/** Whether a text (a message, a version, a title) can be shown. */
+export const AuditContentStatusEnum = {
+  AVAILABLE: 'available',
+  REDACTED: 'redacted',
+  SHREDDED: 'shredded',
+  INTEGRITY_FAILED: 'integrity_failed',
+  WITHHELD: 'withheld',
+} as const;
+
+export type AuditContentStatus =
+  (typeof AuditContentStatusEnum)[keyof typeof AuditContentStatusEnum];
+
+registerEnumType(AuditContentStatusEnum, {
+  name: 'AuditContentStatus',
+  description:
+    'AVAILABLE: the text is shown. REDACTED: removed by its author or a moderator. SHREDDED: its key was destroyed (retention); the text no longer exists anywhere. INTEGRITY_FAILED: its stored event was altered (it fails its own seal); not shown. WITHHELD: there, but not shown to an auditor who did not ask for content (minimum necessary).',
+});
+
+export const AuditMemberRoleEnum = {
+  OWNER: 'owner',
+  MODERATOR: 'moderator',
+  MEMBER: 'member',
+} as const satisfies Record<string, ReplayedMemberRole>;
+
+registerEnumType(AuditMemberRoleEnum, {
+  name: 'AuditMemberRole',
+  description: 'A member’s role inside one conversation (not a tenant-level role).',
+});
+
+export const AuditParticipantKindEnum = {
+  USER: 'user',
+  AGENT: 'agent',
+} as const satisfies Record<string, ReplayedParticipantKind>;
+
+registerEnumType(AuditParticipantKindEnum, {
+  name: 'AuditParticipantKind',
+  description: 'Who can be a member: an end user, or an AI agent under its own identity.',
+});
+
+export const AuditConversationKindEnum = { DIRECT: 'direct', GROUP: 'group' } as const;
+
+registerEnumType(AuditConversationKindEnum, { name: 'AuditConversationKind' });
 
 // The auditor's view of a conversation's whole history: text as it was, edited and redacted
 // content included, and what could no longer be read.
@@ -88,11 +132,11 @@ export class AuditHistoryMember {
   @Field(() => ID)
   id!: string;
 
-  @Field(() => ParticipantKindEnum)
-  kind!: ParticipantKind;
+  @Field(() => AuditParticipantKindEnum)
+  kind!: ReplayedParticipantKind;
 
-  @Field(() => MemberRoleEnum, { description: 'The role then, or the last one held.' })
-  role!: MemberRole;
+  @Field(() => AuditMemberRoleEnum, { description: 'The role then, or the last one held.' })
+  role!: ReplayedMemberRole;
 
   @Field(() => Boolean, { description: 'A member at the moment.' })
   isMember!: boolean;
@@ -112,8 +156,10 @@ export class AuditHistoryVersion {
   @Field(() => ID)
   editorId!: string;
 
-  @Field(() => ContentStatusEnum, { description: 'AVAILABLE, or SHREDDED when its key is gone.' })
-  contentStatus!: ContentStatus;
+  @Field(() => AuditContentStatusEnum, {
+    description: 'AVAILABLE, or SHREDDED when its key is gone.',
+  })
+  contentStatus!: AuditContentStatus;
 
   @Field(() => String, { nullable: true })
   text!: string | null;
@@ -160,8 +206,8 @@ export class AuditHistoryMessage {
   @Field(() => ID)
   authorId!: string;
 
-  @Field(() => ActorKindEnum)
-  authorKind!: ConversationActor['kind'];
+  @Field(() => AuditActorKindEnum)
+  authorKind!: ReplayedActorKind;
 
   @Field(() => Date)
   sentAt!: Date;
@@ -172,8 +218,8 @@ export class AuditHistoryMessage {
   @Field(() => String, { description: 'The position token of its event.' })
   position!: string;
 
-  @Field(() => ContentStatusEnum, { description: 'Of its text at the moment.' })
-  contentStatus!: ContentStatus;
+  @Field(() => AuditContentStatusEnum, { description: 'Of its text at the moment.' })
+  contentStatus!: AuditContentStatus;
 
   @Field(() => String, { nullable: true, description: 'Its text at the moment.' })
   text!: string | null;
@@ -232,7 +278,7 @@ export class AuditConversationHistory {
   @Field(() => Boolean, { description: 'Created at or before the moment.' })
   existed!: boolean;
 
-  @Field(() => ConversationKindEnum, { nullable: true })
+  @Field(() => AuditConversationKindEnum, { nullable: true })
   kind!: 'direct' | 'group' | null;
 
   @Field(() => Date, { nullable: true })
@@ -241,11 +287,11 @@ export class AuditConversationHistory {
   @Field(() => ID, { nullable: true })
   createdBy!: string | null;
 
-  @Field(() => ContentStatusEnum, {
+  @Field(() => AuditContentStatusEnum, {
     nullable: true,
     description: 'Null for a direct conversation.',
   })
-  titleStatus!: ContentStatus | null;
+  titleStatus!: AuditContentStatus | null;
 
   @Field(() => String, { nullable: true })
   title!: string | null;
@@ -256,7 +302,7 @@ export class AuditConversationHistory {
   @Field(() => [AuditHistoryMember])
   members!: AuditHistoryMember[];
 
-  @Field(() => [AuditHistoryMessage], { complexity: unboundedListCost })
+  @Field(() => [AuditHistoryMessage], { complexity: auditHistoryListCost })
   messages!: AuditHistoryMessage[];
 
   @Field(() => [AuditHistoryGap], {
