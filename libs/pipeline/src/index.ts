@@ -1,4 +1,4 @@
-export { projects, type Projection } from './projections/projection';
+export { applyAll, inRuns, projects, type Projection } from './projections/projection';
 export {
   ProjectionProcessor,
   type ProjectionLog,

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '@ledgerline/database';
 import type { Actor, GlobalPosition } from '@ledgerline/kernel';
-import type { ConversationEvent } from '../domain/conversation.events';
+import type { ConversationEvent, MessageSent } from '../domain/conversation.events';
 
 /** One conversation event as a projection sees it. */
 export interface ProjectedEvent {
@@ -33,6 +33,18 @@ export interface ConversationProjection {
   /** The tables it owns, emptied by a rebuild. */
   readonly tables: readonly string[];
   apply(tx: SqlExecutor, event: ProjectedEvent): Promise<void>;
+  /**
+   * Optional: `apply` for a run of messages sent one after another (nothing else between them in
+   * the batch), in one statement per table: the same rows as `apply` on each in turn.
+   */
+  applySent?(tx: SqlExecutor, run: readonly SentMessage[]): Promise<void>;
+}
+
+/** A message sent, as the projections see it (its data key not shredded). */
+export type SentMessage = ProjectedEvent & { readonly event: MessageSent };
+
+export function isSentMessage(p: ProjectedEvent): p is SentMessage {
+  return p.event?.type === 'MessageSent';
 }
 
 /** The `$all` position as the two columns read models store it. */

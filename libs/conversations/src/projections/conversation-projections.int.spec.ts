@@ -339,6 +339,61 @@ for (const kind of availableDatabases()) {
       expect((await queries.reactions(t.alice, s.g, s.m1.messageId)).reactions).toHaveLength(1);
     });
 
+    it('messages applied as one batch leave exactly the rows of one event at a time', async () => {
+      const t = newTenant();
+      const s = await scenario(t);
+      const d = t.conversationId();
+      await run(t.alice, {
+        type: 'CreateGroupConversation',
+        data: {
+          conversationId: d,
+          title: TITLE,
+          members: [
+            { id: 'bob', kind: 'user', role: 'member' },
+            { id: 'carol', kind: 'user', role: 'member' },
+          ],
+        },
+      });
+      // A burst over two conversations: runs of sends (replies to one root, mentions), broken by
+      // a read mark and an edit, so the batch path meets run boundaries as well as long runs.
+      const burst = (n: number, at: string) =>
+        Promise.all(
+          Array.from({ length: n }, (_, i) => {
+            const who = [t.alice, t.bob, t.carol][i % 3]!;
+            return run(who, {
+              type: 'SendMessage',
+              data: {
+                conversationId: i % 2 === 0 ? s.g : d,
+                clientMessageId: `${at}-${i}`,
+                text: `burst ${i} <@carol>`,
+                ...(i % 4 === 2 ? { threadRootId: s.m1.messageId } : {}),
+              },
+            });
+          }),
+        );
+      const first = await burst(24, 'a');
+      await run(t.carol, {
+        type: 'MarkRead',
+        data: { conversationId: s.g, upToMessageId: first[4]!.messageId },
+      });
+      await run(t.carol, {
+        type: 'EditMessage',
+        data: { conversationId: s.g, messageId: s.m2.messageId, text: 'second (edited again)' },
+      });
+      await burst(24, 'b');
+      await caughtUp();
+
+      // The default processor rebuilds in batches of up to 256 events (runs of sends in one
+      // statement per table); one with batches of one applies every event alone.
+      await projections.rebuildProjections();
+      const batched = await dumpReadModels(f);
+      const oneByOne = await f.newProjections({ batchMax: 1 });
+      await oneByOne.rebuildProjections();
+      expect(await dumpReadModels(f)).toEqual(batched);
+      const unread = batched['ll_conv_list_members']!.filter((r) => r.includes(d));
+      expect(unread.some((r) => /"unread_count":[1-9]/.test(r))).toBe(true);
+    });
+
     it('a second node reading the same log applies nothing twice (checkpoints commit with rows)', async () => {
       await scenario(newTenant());
       const before = await dumpReadModels(f);

@@ -2,6 +2,7 @@ import { type SqlClient } from '@ledgerline/database';
 import { ValidationError, type GlobalPosition } from '@ledgerline/kernel';
 import type { Ledger, OpenedEvent } from '@ledgerline/ledger';
 import {
+  inRuns,
   ProjectionProcessor,
   type Projection,
   type ProjectionProcessorOptions,
@@ -10,7 +11,11 @@ import {
 import { openConversationEvent } from '../application/conversation-events.codec';
 import { CONVERSATION_STREAM_CATEGORY, parseConversationStreamId } from '../domain/stream-ids';
 import { conversationListProjection } from './conversation-list.projection';
-import type { ConversationProjection, ProjectedEvent } from './conversation-projection';
+import {
+  isSentMessage,
+  type ConversationProjection,
+  type ProjectedEvent,
+} from './conversation-projection';
 import { messageEditsProjection } from './message-edits.projection';
 import { messageHistoryProjection } from './message-history.projection';
 import { reactionsProjection } from './reactions.projection';
@@ -67,6 +72,20 @@ function onThePipeline(projection: ConversationProjection): Projection {
       const event = projectedEventOf(opened);
       if (event) await projection.apply(tx, event);
     },
+    ...(projection.applySent
+      ? {
+          // Runs of messages sent in one statement per table; everything else as `apply`.
+          async applyBatch(tx, opened) {
+            const events = opened.flatMap((o) => projectedEventOf(o) ?? []);
+            await inRuns(
+              events,
+              isSentMessage,
+              (run) => projection.applySent!(tx, run),
+              (event) => projection.apply(tx, event),
+            );
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,5 +1,9 @@
 import type { SqlExecutor } from '@ledgerline/database';
-import type { ConversationProjection, ProjectedEvent } from './conversation-projection';
+import type {
+  ConversationProjection,
+  ProjectedEvent,
+  SentMessage,
+} from './conversation-projection';
 
 /**
  * Every version of every message: the original (edit 0) and each edit, by reference to the sealed
@@ -51,5 +55,22 @@ export const messageEditsProjection: ConversationProjection = {
       case 'MessagesRead':
         return;
     }
+  },
+  async applySent(tx: SqlExecutor, run: readonly SentMessage[]): Promise<void> {
+    await tx.query(
+      `insert into ll_conv_message_edits (tenant_id, conversation_id, message_id, edit_number, revision,
+         edited_at, editor_id)
+       select t, c, m, 0, r, at, a
+       from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::text[])
+         as u(t, c, m, r, at, a)`,
+      [
+        run.map((p) => p.tenantId),
+        run.map((p) => p.conversationId),
+        run.map((p) => p.event.data.messageId),
+        run.map((p) => p.revision.toString()),
+        run.map((p) => p.event.data.at),
+        run.map((p) => p.event.data.actor.id),
+      ],
+    );
   },
 };

@@ -3,6 +3,7 @@ import {
   positionParams,
   type ConversationProjection,
   type ProjectedEvent,
+  type SentMessage,
 } from './conversation-projection';
 
 /**
@@ -72,5 +73,45 @@ export const messageHistoryProjection: ConversationProjection = {
       case 'MessagesRead':
         return;
     }
+  },
+  async applySent(tx: SqlExecutor, run: readonly SentMessage[]): Promise<void> {
+    await tx.query(
+      `insert into ll_conv_messages (tenant_id, conversation_id, message_id, revision, commit_position,
+         prepare_position, sequence, author_id, author_kind, thread_root_id, sent_at, text_revision)
+       select t, c, m, r, cp, pp, s, a, ak, th, at, r
+       from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::bigint[],
+         $7::integer[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])
+         as u(t, c, m, r, cp, pp, s, a, ak, th, at)`,
+      [
+        run.map((p) => p.tenantId),
+        run.map((p) => p.conversationId),
+        run.map((p) => p.event.data.messageId),
+        run.map((p) => p.revision.toString()),
+        run.map((p) => p.position.commit.toString()),
+        run.map((p) => p.position.prepare.toString()),
+        run.map((p) => p.event.data.sequence),
+        run.map((p) => p.event.data.actor.id),
+        run.map((p) => p.event.data.actor.kind),
+        run.map((p) => p.event.data.threadRootId ?? null),
+        run.map((p) => p.event.data.at),
+      ],
+    );
+    const replies = run.filter((p) => p.event.data.threadRootId !== undefined);
+    if (replies.length === 0) return;
+    // Each reply adds one to its root's count; the last reply of the run sets its time.
+    await tx.query(
+      `update ll_conv_messages x set reply_count = x.reply_count + r.n, last_reply_at = r.at
+       from (select t, c, root, count(*)::integer as n, (array_agg(at order by ord desc))[1] as at
+             from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+               with ordinality as u(t, c, root, at, ord)
+             group by t, c, root) r
+       where x.tenant_id = r.t and x.conversation_id = r.c and x.message_id = r.root`,
+      [
+        replies.map((p) => p.tenantId),
+        replies.map((p) => p.conversationId),
+        replies.map((p) => p.event.data.threadRootId!),
+        replies.map((p) => p.event.data.at),
+      ],
+    );
   },
 };

@@ -1,7 +1,7 @@
 import type { SqlClient, SqlExecutor } from '@ledgerline/database';
 import { ValidationError, comparePositions, type GlobalPosition } from '@ledgerline/kernel';
 import type { Ledger, OpenedEvent } from '@ledgerline/ledger';
-import { projects, type Projection } from './projection';
+import { applyAll, projects, type Projection } from './projection';
 import { loadCheckpoints } from './projection-checkpoints';
 
 export interface RebuildOutcome {
@@ -68,7 +68,7 @@ export async function rebuildBlueGreen(
     if (batch.length > 0) {
       await client.transaction(async (tx) => {
         await tx.exec(`set local search_path to ${shadow}, ${live}`);
-        for (const event of batch) await projection.apply(tx, event);
+        await applyAll(tx, projection, batch);
       });
       applied += batch.length;
     }

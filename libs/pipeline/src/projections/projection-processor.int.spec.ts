@@ -173,6 +173,69 @@ for (const kind of availableDatabases()) {
       expect(await rows(tb)).toEqual([1, 2, 3, 4, 5]);
     });
 
+    it('takes a batch in one applyBatch; when it throws, one event at a time pins the failure', async () => {
+      const [ta, tb] = [await table(), await table()];
+      const prefix = `pd${randomUUID().slice(0, 6)}:`;
+      /** Writes a batch in one multi-row insert, and throws on the batch holding `failOn`. */
+      const batching = (t: string) => {
+        const base = noteProjection(prefix, t);
+        const projection = {
+          ...base,
+          name: `batches-${t}`,
+          batches: [] as number[],
+          failOn: undefined as number | undefined,
+          apply: (tx: SqlExecutor, event: OpenedEvent) => {
+            base.failOn = projection.failOn;
+            return base.apply(tx, event);
+          },
+          async applyBatch(tx: SqlExecutor, events: readonly OpenedEvent[]) {
+            const ns = events.map(
+              (e) =>
+                (
+                  JSON.parse((e.body as { payload: Buffer }).payload.toString('utf8')) as {
+                    n: number;
+                  }
+                ).n,
+            );
+            if (projection.failOn !== undefined && ns.includes(projection.failOn)) {
+              throw new Error('the batch path failed');
+            }
+            projection.batches.push(events.length);
+            await tx.query(
+              `insert into ${t} (stream_id, n) select * from unnest($1::text[], $2::integer[])`,
+              [events.map((e) => e.streamId), ns],
+            );
+          },
+        } satisfies Projection & { batches: number[] };
+        return projection;
+      };
+      const whole = batching(ta);
+      const broken = batching(tb);
+      broken.failOn = 3;
+      const first = await note(`${prefix}x`, [1, 2, 3, 4]);
+      const log = new CollectedLog();
+      const p = await processor(f.db.client, log);
+      p.register(whole);
+      p.register(broken);
+      p.start();
+      await p.waitFor(first, { names: [whole.name], timeoutMs: 30_000 });
+      expect(await rows(ta)).toEqual([1, 2, 3, 4]);
+      // One call for the whole batch in each attempt of the transaction (the broken one's failures
+      // roll the attempts back; only the last commits).
+      expect(whole.batches.length).toBeGreaterThan(0);
+      expect(whole.batches.every((n) => n === 4)).toBe(true);
+      // The batch path threw: one at a time, 1 and 2 went in and it stopped at 3, alone.
+      expect(await rows(tb)).toEqual([1, 2]);
+      expect(log.errors.find((e) => e['alert'] === true)).toMatchObject({
+        projection: broken.name,
+      });
+      broken.failOn = undefined;
+      const more = await note(`${prefix}y`, [5]);
+      await p.waitFor(more, { timeoutMs: 30_000 });
+      expect(await rows(tb)).toEqual([1, 2, 3, 4, 5]);
+      expect(await rows(ta)).toEqual([1, 2, 3, 4, 5]);
+    });
+
     it('two processors on one database apply every event once', async () => {
       const t = await table();
       const prefix = `pc${randomUUID().slice(0, 6)}:`;

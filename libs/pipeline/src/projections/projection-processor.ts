@@ -1,4 +1,4 @@
-import { type SqlClient } from '@ledgerline/database';
+import { type SqlClient, type SqlExecutor } from '@ledgerline/database';
 import type { Subscription } from '@ledgerline/event-store';
 import {
   LedgerlineError,
@@ -11,7 +11,7 @@ import {
   type GlobalPosition,
 } from '@ledgerline/kernel';
 import type { Ledger, OpenedEvent } from '@ledgerline/ledger';
-import { projects, type Projection } from './projection';
+import { applyAll, projects, type Projection } from './projection';
 import { rebuildBlueGreen, type RebuildOutcome } from './blue-green-rebuild';
 import {
   loadCheckpoints,
@@ -86,6 +86,45 @@ class ApplyFailed extends LedgerlineError {
     override readonly cause: unknown,
   ) {
     super('a projection could not apply an event', { cause });
+  }
+}
+
+/**
+ * A projection's `applyBatch` threw: the batch is applied again with that projection taking its
+ * events one at a time, so that a failure names its event (ApplyFailed) or, when the batch path
+ * was at fault, the one-by-one path applies it.
+ */
+class BatchFailed extends LedgerlineError {
+  readonly code = 'projection_batch_failed';
+  constructor(
+    readonly slot: Slot,
+    override readonly cause: unknown,
+  ) {
+    super('a projection could not apply a batch', { cause });
+  }
+}
+
+/** Applies a projection's events of a batch: in one `applyBatch` when it may, else one by one. */
+async function applyTo(
+  tx: SqlExecutor,
+  slot: Slot,
+  events: readonly OpenedEvent[],
+  batched: boolean,
+): Promise<void> {
+  if (batched && slot.projection.applyBatch && events.length > 1) {
+    try {
+      await applyAll(tx, slot.projection, events);
+    } catch (error) {
+      throw new BatchFailed(slot, error);
+    }
+    return;
+  }
+  for (const event of events) {
+    try {
+      await slot.projection.apply(tx, event);
+    } catch (error) {
+      throw new ApplyFailed(slot, event, error);
+    }
   }
 }
 
@@ -369,6 +408,8 @@ export class ProjectionProcessor {
     const last = batch[batch.length - 1]!;
     /** Projections stopped during this batch: they take only the events before these positions. */
     const stoppedAt = new Map<Slot, GlobalPosition>();
+    /** Projections whose `applyBatch` threw on this batch: they take it one event at a time. */
+    const oneByOne = new Set<Slot>();
     for (;;) {
       const slots = [...this.active(), ...stoppedAt.keys()];
       if (slots.length === 0) return;
@@ -384,21 +425,17 @@ export class ProjectionProcessor {
           for (const slot of slots) {
             const done = committed.get(slot.projection.name);
             const before = stoppedAt.get(slot);
-            let count = 0;
+            const pending: OpenedEvent[] = [];
             let to: GlobalPosition | undefined = before ? undefined : last.position;
             for (const event of batch) {
               if (before && comparePositions(event.position, before) >= 0) break;
               if (before) to = event.position;
               if (!projects(slot.projection, event)) continue;
               if (done && comparePositions(event.position, done) <= 0) continue;
-              try {
-                await slot.projection.apply(tx, event);
-              } catch (error) {
-                throw new ApplyFailed(slot, event, error);
-              }
-              count += 1;
+              pending.push(event);
             }
-            applied.set(slot, { count, to });
+            await applyTo(tx, slot, pending, !oneByOne.has(slot));
+            applied.set(slot, { count: pending.length, to });
           }
           await saveCheckpoints(
             tx,
@@ -407,6 +444,11 @@ export class ProjectionProcessor {
           return applied;
         });
       } catch (error) {
+        if (error instanceof BatchFailed) {
+          if (isOutage(error.cause)) throw error.cause;
+          oneByOne.add(error.slot);
+          continue; // the batch again, that projection one event at a time to find the event
+        }
         if (!(error instanceof ApplyFailed)) throw error;
         // The database went away under the projection: everything waits and resumes.
         if (isOutage(error.cause)) throw error.cause;

@@ -26,6 +26,48 @@ export interface Projection {
    */
   readonly tables: readonly string[];
   apply(tx: SqlExecutor, event: OpenedEvent): Promise<void>;
+  /**
+   * Optional: what `apply` on each of `events` in turn would do, in fewer statements (multi-row
+   * writes for runs of one kind of event). It must leave exactly the rows `apply` one by one would
+   * leave, under the same rules. When it throws (not a database outage), the processor applies the
+   * batch again one event at a time, so that a failure is pinned to its event.
+   */
+  applyBatch?(tx: SqlExecutor, events: readonly OpenedEvent[]): Promise<void>;
+}
+
+/** Applies `events` (already the projection's own) in order: as one batch when it takes batches. */
+export async function applyAll(
+  tx: SqlExecutor,
+  projection: Projection,
+  events: readonly OpenedEvent[],
+): Promise<void> {
+  if (events.length === 0) return;
+  if (projection.applyBatch && events.length > 1) return projection.applyBatch(tx, events);
+  for (const event of events) await projection.apply(tx, event);
+}
+
+/**
+ * Walks `items` in order, handing each maximal run of consecutive items that `inRun` accepts to
+ * `run` in one call and every other item to `one`: how a projection's `applyBatch` writes a run of
+ * one kind of event (messages sent) with multi-row statements and everything else as `apply` does.
+ */
+export async function inRuns<T, R extends T>(
+  items: readonly T[],
+  inRun: (item: T) => item is R,
+  run: (items: readonly R[]) => Promise<void>,
+  one: (item: T) => Promise<void>,
+): Promise<void> {
+  let pending: R[] = [];
+  for (const item of items) {
+    if (inRun(item)) {
+      pending.push(item);
+      continue;
+    }
+    if (pending.length > 0) await run(pending);
+    pending = [];
+    await one(item);
+  }
+  if (pending.length > 0) await run(pending);
 }
 
 /** True when the event belongs to one of the projection's streams. */

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '@ledgerline/identity';
 import { conversationStreamId, encodeConversationEvent } from '@ledgerline/conversations';
+import type { SqlExecutor } from '@ledgerline/database';
+import { comparePositions } from '@ledgerline/kernel';
 import { availableDatabases } from '@ledgerline/testing';
 import { InvalidPushInput, PushDeviceNotFoundError } from '../domain/push.errors';
 import { LogPushProvider } from '../adapters/log-push-provider.adapter';
@@ -11,7 +13,10 @@ import {
   PUSH_CANARY,
   type PushFixture,
 } from '../testing/push-fixture';
+import { pushProjection } from '../projections/push.projection';
 import { PushForServicesRefusedError } from './push.errors';
+
+class RolledBack extends Error {}
 
 jest.setTimeout(120_000);
 
@@ -377,6 +382,76 @@ for (const kind of availableDatabases()) {
         };
         expect(body.ll).toMatchObject({ kind: 'mention', count: 5 });
         expect(body.aps.alert.body).toBe('You were mentioned 5 times');
+      });
+
+      it('a burst applied as one batch queues exactly what one message at a time queues', async () => {
+        const t = newTenant();
+        await register(t.alice);
+        await register(t.bob);
+        await register(t.carol);
+        const one = await group(t.alice, ['bob', 'carol']);
+        const two = await group(t.bob, ['alice', 'carol']);
+        await x.caughtUp(
+          (
+            await x.push.execute(t.carol, {
+              type: 'MuteConversation',
+              data: { conversationId: two },
+            })
+          ).position,
+        );
+        const senders = [t.alice, t.bob, t.carol];
+        const sent = await Promise.all(
+          Array.from({ length: 18 }, (_, i) =>
+            x.conversations.execute(senders[i % 3]!, {
+              type: 'SendMessage',
+              data: {
+                conversationId: i % 2 === 0 ? one : two,
+                clientMessageId: randomUUID(),
+                text: i % 5 === 0 ? 'ping <@carol> <@bob>' : `${PUSH_CANARY} ${i}`,
+              },
+            }),
+          ),
+        );
+        for (const r of sent) await x.caughtUp(r.position);
+        // Both conversations' events in $all order: the creations break the runs of sends.
+        const events = (
+          await Promise.all(
+            [one, two].map((c) => x.f.ledger.readStream(conversationStreamId(t.tenantId, c))),
+          )
+        )
+          .flat()
+          .sort((a, b) => comparePositions(a.position, b.position));
+        const projection = pushProjection();
+        /** The tenant's outbox after applying the events to an empty outbox (rolled back). */
+        const outboxAfter = async (apply: (tx: SqlExecutor) => Promise<void>) => {
+          let rows: unknown[] = [];
+          await x.f.db.client
+            .transaction(async (tx) => {
+              await tx.query('delete from ll_push_outbox where tenant_id = $1', [t.tenantId]);
+              await apply(tx);
+              rows = await tx.query(
+                `select push_id, device_id, user_id, conversation_id, kind, event_count,
+                   first_event_id, last_event_id, event_at, next_attempt_at
+                 from ll_push_outbox where tenant_id = $1 order by push_id`,
+                [t.tenantId],
+              );
+              throw new RolledBack();
+            })
+            .catch((error: unknown) => {
+              // The client wraps what is not its own error; the rollback is the point.
+              const cause = error instanceof Error ? error.cause : undefined;
+              if (!(error instanceof RolledBack) && !(cause instanceof RolledBack)) throw error;
+            });
+          return rows;
+        };
+        const batched = await outboxAfter((tx) => projection.applyBatch!(tx, events));
+        const oneByOne = await outboxAfter(async (tx) => {
+          for (const event of events) await projection.apply(tx, event);
+        });
+        expect(batched).toEqual(oneByOne);
+        // Carol muted the second conversation: her device is queued for the first only.
+        expect(batched.length).toBe(5);
+        expect(batched).toContainEqual(expect.objectContaining({ kind: 'mention' }));
       });
 
       it('a muted conversation, or do-not-disturb, pushes nothing', async () => {

@@ -1,12 +1,13 @@
 import {
   isConversationEventType,
+  type ConversationEvent,
   openConversationEvent,
   parseConversationStreamId,
   CONVERSATION_STREAM_CATEGORY,
 } from '@ledgerline/conversations';
 import type { SqlExecutor } from '@ledgerline/database';
 import type { OpenedEvent } from '@ledgerline/ledger';
-import type { Projection } from '@ledgerline/pipeline';
+import { inRuns, type Projection } from '@ledgerline/pipeline';
 import { openPushEvent } from '../application/push-events.codec';
 import { PUSH_STREAM_PREFIX } from '../domain/push-stream';
 
@@ -33,15 +34,92 @@ export interface PushProjectionOptions {
  */
 export function pushProjection(options: PushProjectionOptions = {}): Projection {
   const maxAgeSeconds = Math.round((options.maxEventAgeMs ?? 3_600_000) / 1000);
+  const apply = async (tx: SqlExecutor, opened: OpenedEvent): Promise<void> => {
+    if (opened.streamId.startsWith(PUSH_STREAM_PREFIX)) await applyPushEvent(tx, opened);
+    else await applyConversationEvent(tx, opened, maxAgeSeconds);
+  };
   return {
     name: PUSH_PROJECTION,
     streamPrefixes: [PUSH_STREAM_PREFIX, `${CONVERSATION_STREAM_CATEGORY}:`],
     tables: ['ll_push_devices', 'll_push_mutes', 'll_push_dnd', 'll_push_members'],
-    async apply(tx, opened) {
-      if (opened.streamId.startsWith(PUSH_STREAM_PREFIX)) await applyPushEvent(tx, opened);
-      else await applyConversationEvent(tx, opened, maxAgeSeconds);
+    apply,
+    async applyBatch(tx, events) {
+      // Runs of messages sent queue their pushes in one statement; everything else as `apply`.
+      await inRuns(
+        events.map((opened) => ({ opened, sent: sentMessageOf(opened) })),
+        (e): e is { opened: OpenedEvent; sent: SentMessage } => e.sent !== undefined,
+        (run) => queuePushes(tx, run, maxAgeSeconds),
+        ({ opened }) => apply(tx, opened),
+      );
     },
   };
+}
+
+interface SentMessage {
+  readonly tenantId: string;
+  readonly conversationId: string;
+  readonly event: Extract<ConversationEvent, { type: 'MessageSent' }>;
+}
+
+/** The message a conversation event sends; undefined for anything else (or a shredded one). */
+function sentMessageOf(opened: OpenedEvent): SentMessage | undefined {
+  if (opened.type !== 'MessageSent' || opened.streamId.startsWith(PUSH_STREAM_PREFIX)) return;
+  const ids = parseConversationStreamId(opened.streamId);
+  if (!ids || ids.tenantId !== opened.tenantId) return;
+  const event = openConversationEvent(opened);
+  if (event?.type !== 'MessageSent') return;
+  return { tenantId: ids.tenantId, conversationId: ids.conversationId, event };
+}
+
+/**
+ * The outbox rows of a run of messages sent: per device and conversation, what the single-message
+ * statement in `applyConversationEvent` leaves after each message in turn (the first message names
+ * the push and its time, the last is its last event, any mention makes it a mention).
+ */
+async function queuePushes(
+  tx: SqlExecutor,
+  run: readonly { readonly opened: OpenedEvent; readonly sent: SentMessage }[],
+  maxAgeSeconds: number,
+): Promise<void> {
+  const rows = run.map(({ opened, sent }, ord) => ({
+    ord,
+    tenant_id: sent.tenantId,
+    conversation_id: sent.conversationId,
+    author_id: sent.event.data.actor.id,
+    event_id: opened.eventId,
+    mentions: sent.event.data.mentions,
+    at: sent.event.data.at,
+  }));
+  await tx.query(
+    `insert into ll_push_outbox (push_id, tenant_id, device_id, user_id, conversation_id, kind,
+       event_count, first_event_id, last_event_id, event_at, next_attempt_at)
+     select md5(d.device_id::text || (array_agg(e.event_id order by e.ord))[1])::uuid,
+       d.tenant_id, d.device_id, d.user_id, e.conversation_id,
+       case when bool_or(d.user_id = any(e.mentions)) then 'mention' else 'message' end,
+       count(*), (array_agg(e.event_id order by e.ord))[1]::uuid,
+       (array_agg(e.event_id order by e.ord desc))[1]::uuid,
+       (array_agg(e.at order by e.ord))[1], (array_agg(e.at order by e.ord))[1]
+     from jsonb_to_recordset($1::jsonb) as e(ord integer, tenant_id text, conversation_id text,
+       author_id text, event_id text, mentions text[], at timestamptz)
+     join ll_push_members m on m.tenant_id = e.tenant_id and m.conversation_id = e.conversation_id
+       and m.member_id <> e.author_id
+     join ll_push_devices d on d.tenant_id = m.tenant_id and d.user_id = m.member_id
+     where e.at > now() - make_interval(secs => $2)
+       and not exists (
+         select 1 from ll_push_mutes u
+         where u.tenant_id = m.tenant_id and u.user_id = m.member_id
+           and u.conversation_id = m.conversation_id and (u.until is null or u.until > e.at))
+       and not exists (
+         select 1 from ll_push_dnd n
+         where n.tenant_id = m.tenant_id and n.user_id = m.member_id
+           and (n.until is null or n.until > e.at))
+     group by d.tenant_id, d.device_id, d.user_id, e.conversation_id
+     on conflict (tenant_id, device_id, conversation_id) where lease_until is null
+     do update set event_count = ll_push_outbox.event_count + excluded.event_count,
+       last_event_id = excluded.last_event_id,
+       kind = case when excluded.kind = 'mention' then 'mention' else ll_push_outbox.kind end`,
+    [JSON.stringify(rows), maxAgeSeconds],
+  );
 }
 
 async function applyPushEvent(tx: SqlExecutor, opened: OpenedEvent): Promise<void> {

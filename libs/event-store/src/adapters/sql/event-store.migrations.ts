@@ -164,4 +164,46 @@ begin
 end $$;
 `,
   },
+  {
+    version: 3,
+    name: 'append-notifies',
+    // The append's own transaction wakes the subscribers: no NOTIFY statement (and commit) of its
+    // own after each group.
+    sql: `
+create or replace function ll_append_many(p_appends jsonb)
+returns table (o_index integer, o_event_id uuid, o_revision bigint, o_tx_id xid8, o_position bigint,
+               o_duplicate boolean, o_error text, o_detail text, o_constraint text)
+language plpgsql as $$
+declare
+  v_append jsonb;
+  v_index integer := 0;
+  v_row record;
+  v_stored boolean := false;
+begin
+  for v_append in select value from jsonb_array_elements(p_appends) loop
+    begin
+      for v_row in
+        select * from ll_append(v_append->>'stream', v_append->>'expected',
+                                (v_append->>'at')::timestamptz, v_append->'events')
+      loop
+        o_index := v_index; o_event_id := v_row.o_event_id; o_revision := v_row.o_revision;
+        o_tx_id := v_row.o_tx_id; o_position := v_row.o_position; o_duplicate := v_row.o_duplicate;
+        o_error := null; o_detail := null; o_constraint := null;
+        v_stored := v_stored or not v_row.o_duplicate;
+        return next;
+      end loop;
+    exception when sqlstate 'LL001' or sqlstate 'LL002' or unique_violation then
+      o_index := v_index; o_event_id := null; o_revision := null; o_tx_id := null;
+      o_position := null; o_duplicate := null;
+      get stacked diagnostics o_error = returned_sqlstate, o_detail = pg_exception_detail,
+                              o_constraint = constraint_name;
+      return next;
+    end;
+    v_index := v_index + 1;
+  end loop;
+  -- Subscribers in every process wake when this commits (NOTIFY is sent at commit, never before).
+  if v_stored then perform pg_notify('ll_events', ''); end if;
+end $$;
+`,
+  },
 ];

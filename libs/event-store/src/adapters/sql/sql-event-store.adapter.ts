@@ -101,8 +101,6 @@ const READ_ALL_FILTERED = `select ${COLUMNS}, case when ${MATCH} then data end a
 export class SqlEventStore implements EventStore {
   private readonly subscriptions = new Set<PollingSubscription>();
   private unlisten: Promise<() => Promise<void>> | undefined;
-  private notifying = false;
-  private notifyAgain = false;
 
   private readonly groups: AppendGroups<AppendResult>;
 
@@ -164,7 +162,6 @@ export class SqlEventStore implements EventStore {
     );
     const last = new Map<number, AppendRow>();
     for (const row of rows) last.set(Number(row.o_index), row);
-    let stored = false;
     group.forEach((append, index) => {
       const row = last.get(index);
       if (!row) {
@@ -174,7 +171,6 @@ export class SqlEventStore implements EventStore {
           new SqlError(row.o_error, row.o_detail ?? undefined, row.o_constraint ?? undefined),
         );
       } else {
-        if (!row.o_duplicate) stored = true;
         append.resolve({
           nextExpectedRevision: BigInt(row.o_revision!),
           position: { commit: BigInt(row.o_tx_id!), prepare: BigInt(row.o_position!) },
@@ -182,28 +178,6 @@ export class SqlEventStore implements EventStore {
         });
       }
     });
-    if (stored) this.notifyCommitted();
-  }
-
-  /**
-   * Wakes subscribers in every process listening on the database, after the append committed.
-   * Concurrent appends share one NOTIFY: while one is in flight, later ones only ask for another.
-   * A lost notification costs latency, never an event: subscriptions also poll.
-   */
-  private notifyCommitted(): void {
-    if (this.notifying) {
-      this.notifyAgain = true;
-      return;
-    }
-    this.notifying = true;
-    this.notifyAgain = false;
-    this.client
-      .query(`select pg_notify('${CHANNEL}', '')`, [], { name: 'll_notify' })
-      .catch(() => undefined)
-      .finally(() => {
-        this.notifying = false;
-        if (this.notifyAgain) this.notifyCommitted();
-      });
   }
 
   private appendError(
