@@ -68,37 +68,8 @@ export const conversationListProjection: ConversationProjection = {
           [...key, e.type === 'ConversationArchived'],
         );
         return;
-      case 'MessageSent': {
-        const author = e.data.actor.id;
-        await tx.query(
-          `insert into ll_conv_list_messages (tenant_id, conversation_id, sequence, message_id, author_id)
-           values ($1, $2, $3, $4, $5)`,
-          [...key, e.data.sequence, e.data.messageId, author],
-        );
-        await tx.query(
-          `update ll_conv_list_conversations set last_sequence = greatest(last_sequence, $3),
-             last_message_id = $4, last_message_author_id = $5, last_message_text_revision = $6,
-             last_message_redacted = false, last_message_at = $7,
-             activity_commit = $8, activity_prepare = $9
-           where tenant_id = $1 and conversation_id = $2`,
-          [
-            ...key,
-            e.data.sequence,
-            e.data.messageId,
-            author,
-            p.revision.toString(),
-            e.data.at,
-            ...positionParams(p.position),
-          ],
-        );
-        await tx.query(
-          `update ll_conv_list_members set unread_count = unread_count + 1
-           where tenant_id = $1 and conversation_id = $2 and member_id <> $3
-             and greatest(read_up_to_sequence, joined_sequence) < $4`,
-          [...key, author, e.data.sequence],
-        );
-        return;
-      }
+      case 'MessageSent':
+        return writeSent(tx, [{ ...p, event: e }]);
       case 'MessageEdited':
         await tx.query(
           `update ll_conv_list_conversations set last_message_text_revision = $4
@@ -147,65 +118,7 @@ export const conversationListProjection: ConversationProjection = {
         return;
     }
   },
-  async applySent(tx: SqlExecutor, run: readonly SentMessage[]): Promise<void> {
-    await tx.query(
-      `insert into ll_conv_list_messages (tenant_id, conversation_id, sequence, message_id, author_id)
-       select * from unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[])`,
-      [
-        run.map((p) => p.tenantId),
-        run.map((p) => p.conversationId),
-        run.map((p) => p.event.data.sequence),
-        run.map((p) => p.event.data.messageId),
-        run.map((p) => p.event.data.actor.id),
-      ],
-    );
-    // Per conversation: the last message of the run is its last message; the highest sequence wins.
-    const lastOf = new Map<string, { last: SentMessage; top: number }>();
-    for (const p of run) {
-      const key = `${p.tenantId}\u0000${p.conversationId}`;
-      const top = Math.max(lastOf.get(key)?.top ?? 0, p.event.data.sequence);
-      lastOf.set(key, { last: p, top });
-    }
-    const lasts = [...lastOf.values()];
-    await tx.query(
-      `update ll_conv_list_conversations x set last_sequence = greatest(x.last_sequence, u.top),
-         last_message_id = u.m, last_message_author_id = u.a, last_message_text_revision = u.r,
-         last_message_redacted = false, last_message_at = u.at,
-         activity_commit = u.cp, activity_prepare = u.pp
-       from unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::bigint[],
-         $7::timestamptz[], $8::numeric[], $9::bigint[]) as u(t, c, top, m, a, r, at, cp, pp)
-       where x.tenant_id = u.t and x.conversation_id = u.c`,
-      [
-        lasts.map(({ last }) => last.tenantId),
-        lasts.map(({ last }) => last.conversationId),
-        lasts.map(({ top }) => top),
-        lasts.map(({ last }) => last.event.data.messageId),
-        lasts.map(({ last }) => last.event.data.actor.id),
-        lasts.map(({ last }) => last.revision.toString()),
-        lasts.map(({ last }) => last.event.data.at),
-        lasts.map(({ last }) => last.position.commit.toString()),
-        lasts.map(({ last }) => last.position.prepare.toString()),
-      ],
-    );
-    // Each message is unread for every other member whose read mark (or join) is before it: with
-    // no read marks in the run, the same counts as one update per message.
-    await tx.query(
-      `update ll_conv_list_members x set unread_count = x.unread_count + n.count
-       from (select m.tenant_id, m.conversation_id, m.member_id, count(*)::integer as count
-             from unnest($1::text[], $2::text[], $3::text[], $4::integer[]) as u(t, c, a, s)
-             join ll_conv_list_members m on m.tenant_id = u.t and m.conversation_id = u.c
-               and m.member_id <> u.a and greatest(m.read_up_to_sequence, m.joined_sequence) < u.s
-             group by m.tenant_id, m.conversation_id, m.member_id) n
-       where x.tenant_id = n.tenant_id and x.conversation_id = n.conversation_id
-         and x.member_id = n.member_id`,
-      [
-        run.map((p) => p.tenantId),
-        run.map((p) => p.conversationId),
-        run.map((p) => p.event.data.actor.id),
-        run.map((p) => p.event.data.sequence),
-      ],
-    );
-  },
+  applySent: writeSent,
 };
 
 async function addMember(tx: SqlExecutor, key: string[], member: Member): Promise<void> {
@@ -218,5 +131,60 @@ async function addMember(tx: SqlExecutor, key: string[], member: Member): Promis
        role = excluded.role, joined_sequence = excluded.joined_sequence, read_up_to_sequence = 0,
        unread_count = 0, muted = false`,
     [...key, member.id, member.kind, member.role],
+  );
+}
+
+/**
+ * Messages sent, in one statement: their rows in the list's messages; per conversation, the run's
+ * last message as its last (the highest sequence kept); and per member, one unread for each
+ * message by someone else after their read mark (or join). A run holds no read marks or membership
+ * changes, so the counts are those of one update per message. The three writes touch different
+ * tables, so their common snapshot is the one each would have seen alone.
+ */
+async function writeSent(tx: SqlExecutor, run: readonly SentMessage[]): Promise<void> {
+  const lastOf = new Map<string, { last: SentMessage; top: number }>();
+  for (const p of run) {
+    const key = `${p.tenantId}\u0000${p.conversationId}`;
+    const top = Math.max(lastOf.get(key)?.top ?? 0, p.event.data.sequence);
+    lastOf.set(key, { last: p, top });
+  }
+  const lasts = [...lastOf.values()];
+  await tx.query(
+    `with messages as (
+       insert into ll_conv_list_messages (tenant_id, conversation_id, sequence, message_id, author_id)
+       select * from unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[])
+     ), lasts as (
+       update ll_conv_list_conversations x set last_sequence = greatest(x.last_sequence, u.top),
+         last_message_id = u.m, last_message_author_id = u.a, last_message_text_revision = u.r,
+         last_message_redacted = false, last_message_at = u.at,
+         activity_commit = u.cp, activity_prepare = u.pp
+       from unnest($6::text[], $7::text[], $8::integer[], $9::text[], $10::text[], $11::bigint[],
+         $12::timestamptz[], $13::numeric[], $14::bigint[]) as u(t, c, top, m, a, r, at, cp, pp)
+       where x.tenant_id = u.t and x.conversation_id = u.c
+     )
+     update ll_conv_list_members x set unread_count = x.unread_count + n.count
+     from (select m.tenant_id, m.conversation_id, m.member_id, count(*)::integer as count
+           from unnest($1::text[], $2::text[], $5::text[], $3::integer[]) as u(t, c, a, s)
+           join ll_conv_list_members m on m.tenant_id = u.t and m.conversation_id = u.c
+             and m.member_id <> u.a and greatest(m.read_up_to_sequence, m.joined_sequence) < u.s
+           group by m.tenant_id, m.conversation_id, m.member_id) n
+     where x.tenant_id = n.tenant_id and x.conversation_id = n.conversation_id
+       and x.member_id = n.member_id`,
+    [
+      run.map((p) => p.tenantId),
+      run.map((p) => p.conversationId),
+      run.map((p) => p.event.data.sequence),
+      run.map((p) => p.event.data.messageId),
+      run.map((p) => p.event.data.actor.id),
+      lasts.map(({ last }) => last.tenantId),
+      lasts.map(({ last }) => last.conversationId),
+      lasts.map(({ top }) => top),
+      lasts.map(({ last }) => last.event.data.messageId),
+      lasts.map(({ last }) => last.event.data.actor.id),
+      lasts.map(({ last }) => last.revision.toString()),
+      lasts.map(({ last }) => last.event.data.at),
+      lasts.map(({ last }) => last.position.commit.toString()),
+      lasts.map(({ last }) => last.position.prepare.toString()),
+    ],
   );
 }

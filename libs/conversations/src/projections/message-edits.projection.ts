@@ -19,6 +19,7 @@ export const messageEditsProjection: ConversationProjection = {
     const key = [p.tenantId, p.conversationId];
     switch (e.type) {
       case 'MessageSent':
+        return writeSent(tx, [{ ...p, event: e }]);
       case 'MessageEdited':
         await tx.query(
           `insert into ll_conv_message_edits (tenant_id, conversation_id, message_id, edit_number, revision,
@@ -27,7 +28,7 @@ export const messageEditsProjection: ConversationProjection = {
           [
             ...key,
             e.data.messageId,
-            e.type === 'MessageSent' ? 0 : e.data.editNumber,
+            e.data.editNumber,
             p.revision.toString(),
             e.data.at,
             e.data.actor.id,
@@ -56,21 +57,24 @@ export const messageEditsProjection: ConversationProjection = {
         return;
     }
   },
-  async applySent(tx: SqlExecutor, run: readonly SentMessage[]): Promise<void> {
-    await tx.query(
-      `insert into ll_conv_message_edits (tenant_id, conversation_id, message_id, edit_number, revision,
+  applySent: writeSent,
+};
+
+/** The original version (edit 0) of each message sent, in one insert. */
+async function writeSent(tx: SqlExecutor, run: readonly SentMessage[]): Promise<void> {
+  await tx.query(
+    `insert into ll_conv_message_edits (tenant_id, conversation_id, message_id, edit_number, revision,
          edited_at, editor_id)
        select t, c, m, 0, r, at, a
        from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::text[])
          as u(t, c, m, r, at, a)`,
-      [
-        run.map((p) => p.tenantId),
-        run.map((p) => p.conversationId),
-        run.map((p) => p.event.data.messageId),
-        run.map((p) => p.revision.toString()),
-        run.map((p) => p.event.data.at),
-        run.map((p) => p.event.data.actor.id),
-      ],
-    );
-  },
-};
+    [
+      run.map((p) => p.tenantId),
+      run.map((p) => p.conversationId),
+      run.map((p) => p.event.data.messageId),
+      run.map((p) => p.revision.toString()),
+      run.map((p) => p.event.data.at),
+      run.map((p) => p.event.data.actor.id),
+    ],
+  );
+}

@@ -1,9 +1,8 @@
 import type { SqlExecutor } from '@ledgerline/database';
-import {
-  positionParams,
-  type ConversationProjection,
-  type ProjectedEvent,
-  type SentMessage,
+import type {
+  ConversationProjection,
+  ProjectedEvent,
+  SentMessage,
 } from './conversation-projection';
 
 /**
@@ -20,30 +19,7 @@ export const messageHistoryProjection: ConversationProjection = {
     const key = [p.tenantId, p.conversationId];
     switch (e.type) {
       case 'MessageSent':
-        await tx.query(
-          `insert into ll_conv_messages (tenant_id, conversation_id, message_id, revision, commit_position,
-             prepare_position, sequence, author_id, author_kind, thread_root_id, sent_at, text_revision)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $4)`,
-          [
-            ...key,
-            e.data.messageId,
-            p.revision.toString(),
-            ...positionParams(p.position),
-            e.data.sequence,
-            e.data.actor.id,
-            e.data.actor.kind,
-            e.data.threadRootId ?? null,
-            e.data.at,
-          ],
-        );
-        if (e.data.threadRootId !== undefined) {
-          await tx.query(
-            `update ll_conv_messages set reply_count = reply_count + 1, last_reply_at = $4
-             where tenant_id = $1 and conversation_id = $2 and message_id = $3`,
-            [...key, e.data.threadRootId, e.data.at],
-          );
-        }
-        return;
+        return writeSent(tx, [{ ...p, event: e }]);
       case 'MessageEdited':
         await tx.query(
           `update ll_conv_messages set text_revision = $4, edit_count = $5, edited_at = $6
@@ -74,44 +50,47 @@ export const messageHistoryProjection: ConversationProjection = {
         return;
     }
   },
-  async applySent(tx: SqlExecutor, run: readonly SentMessage[]): Promise<void> {
-    await tx.query(
-      `insert into ll_conv_messages (tenant_id, conversation_id, message_id, revision, commit_position,
+  applySent: writeSent,
+};
+
+/** Messages sent, in one insert (and one update of the roots their replies count on). */
+async function writeSent(tx: SqlExecutor, run: readonly SentMessage[]): Promise<void> {
+  await tx.query(
+    `insert into ll_conv_messages (tenant_id, conversation_id, message_id, revision, commit_position,
          prepare_position, sequence, author_id, author_kind, thread_root_id, sent_at, text_revision)
        select t, c, m, r, cp, pp, s, a, ak, th, at, r
        from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::bigint[],
          $7::integer[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])
          as u(t, c, m, r, cp, pp, s, a, ak, th, at)`,
-      [
-        run.map((p) => p.tenantId),
-        run.map((p) => p.conversationId),
-        run.map((p) => p.event.data.messageId),
-        run.map((p) => p.revision.toString()),
-        run.map((p) => p.position.commit.toString()),
-        run.map((p) => p.position.prepare.toString()),
-        run.map((p) => p.event.data.sequence),
-        run.map((p) => p.event.data.actor.id),
-        run.map((p) => p.event.data.actor.kind),
-        run.map((p) => p.event.data.threadRootId ?? null),
-        run.map((p) => p.event.data.at),
-      ],
-    );
-    const replies = run.filter((p) => p.event.data.threadRootId !== undefined);
-    if (replies.length === 0) return;
-    // Each reply adds one to its root's count; the last reply of the run sets its time.
-    await tx.query(
-      `update ll_conv_messages x set reply_count = x.reply_count + r.n, last_reply_at = r.at
+    [
+      run.map((p) => p.tenantId),
+      run.map((p) => p.conversationId),
+      run.map((p) => p.event.data.messageId),
+      run.map((p) => p.revision.toString()),
+      run.map((p) => p.position.commit.toString()),
+      run.map((p) => p.position.prepare.toString()),
+      run.map((p) => p.event.data.sequence),
+      run.map((p) => p.event.data.actor.id),
+      run.map((p) => p.event.data.actor.kind),
+      run.map((p) => p.event.data.threadRootId ?? null),
+      run.map((p) => p.event.data.at),
+    ],
+  );
+  const replies = run.filter((p) => p.event.data.threadRootId !== undefined);
+  if (replies.length === 0) return;
+  // Each reply adds one to its root's count; the last reply of the run sets its time.
+  await tx.query(
+    `update ll_conv_messages x set reply_count = x.reply_count + r.n, last_reply_at = r.at
        from (select t, c, root, count(*)::integer as n, (array_agg(at order by ord desc))[1] as at
              from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
                with ordinality as u(t, c, root, at, ord)
              group by t, c, root) r
        where x.tenant_id = r.t and x.conversation_id = r.c and x.message_id = r.root`,
-      [
-        replies.map((p) => p.tenantId),
-        replies.map((p) => p.conversationId),
-        replies.map((p) => p.event.data.threadRootId!),
-        replies.map((p) => p.event.data.at),
-      ],
-    );
-  },
-};
+    [
+      replies.map((p) => p.tenantId),
+      replies.map((p) => p.conversationId),
+      replies.map((p) => p.event.data.threadRootId!),
+      replies.map((p) => p.event.data.at),
+    ],
+  );
+}

@@ -206,7 +206,7 @@ for (const kind of availableDatabases()) {
               [events.map((e) => e.streamId), ns],
             );
           },
-        } satisfies Projection & { batches: number[] };
+        } satisfies Projection & { batches: number[]; failOn: number | undefined };
         return projection;
       };
       const whole = batching(ta);

@@ -72,9 +72,10 @@ function sentMessageOf(opened: OpenedEvent): SentMessage | undefined {
 }
 
 /**
- * The outbox rows of a run of messages sent: per device and conversation, what the single-message
- * statement in `applyConversationEvent` leaves after each message in turn (the first message names
- * the push and its time, the last is its last event, any mention makes it a mention).
+ * The outbox rows of messages sent, in one statement: every member's device but the sender's, not
+ * where the member muted the conversation or is in do-not-disturb at the message's time; one row
+ * per device and conversation while it waits (the first message names the push and its time, the
+ * last is its last event, any mention makes it a mention), as one message at a time would leave.
  */
 async function queuePushes(
   tx: SqlExecutor,
@@ -232,38 +233,7 @@ async function applyConversationEvent(
       await removeMember(event.data.memberId);
       return;
     case 'MessageSent':
-      await tx.query(
-        `insert into ll_push_outbox (push_id, tenant_id, device_id, user_id, conversation_id, kind,
-           event_count, first_event_id, last_event_id, event_at, next_attempt_at)
-         select md5(d.device_id::text || $4)::uuid, d.tenant_id, d.device_id, d.user_id, $2,
-           case when d.user_id = any($5::text[]) then 'mention' else 'message' end,
-           1, $4::uuid, $4::uuid, $6, $6
-         from ll_push_members m
-         join ll_push_devices d on d.tenant_id = m.tenant_id and d.user_id = m.member_id
-         where m.tenant_id = $1 and m.conversation_id = $2 and m.member_id <> $3
-           and $6::timestamptz > now() - make_interval(secs => $7)
-           and not exists (
-             select 1 from ll_push_mutes u
-             where u.tenant_id = m.tenant_id and u.user_id = m.member_id
-               and u.conversation_id = m.conversation_id and (u.until is null or u.until > $6))
-           and not exists (
-             select 1 from ll_push_dnd n
-             where n.tenant_id = m.tenant_id and n.user_id = m.member_id
-               and (n.until is null or n.until > $6))
-         on conflict (tenant_id, device_id, conversation_id) where lease_until is null
-         do update set event_count = ll_push_outbox.event_count + 1,
-           last_event_id = excluded.last_event_id,
-           kind = case when excluded.kind = 'mention' then 'mention' else ll_push_outbox.kind end`,
-        [
-          tenantId,
-          conversationId,
-          event.data.actor.id,
-          opened.eventId,
-          event.data.mentions,
-          event.data.at,
-          maxAgeSeconds,
-        ],
-      );
+      await queuePushes(tx, [{ opened, sent: { tenantId, conversationId, event } }], maxAgeSeconds);
       return;
     default:
       return;
