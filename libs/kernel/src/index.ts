@@ -16,6 +16,7 @@ export {
 export { type IdGenerator, uuidV7Generator, isUuid, isValidTenantId } from './ids';
 export { type Clock, systemClock, ManualClock } from './clock';
 export { Pause } from './pause';
+export { GroupCommit, type GroupCommitOptions, type PendingItem } from './group-commit';
 export {
   LedgerlineError,
   describeError,
