@@ -27,6 +27,9 @@ export interface GroupCommitOptions<I> {
  * item goes at once, alone); a busy one pays one statement (and one commit) per group instead of
  * per item. `send` answers every item of its group (resolve or reject); if it throws, every item
  * of the group that it has not answered is rejected with the error.
+ *
+ * The event store's AppendGroups (libs/event-store) is this loop specialised to appends, written
+ * before it; it can become a user of this one.
  */
 export class GroupCommit<I, R> {
   private queue: PendingItem<I, R>[] = [];
