@@ -17,6 +17,7 @@ export { type AsOf, LATEST, parseAsOf, formatAsOf } from './as-of';
 export { type IdGenerator, uuidV7Generator, isUuid, isValidTenantId } from './ids';
 export { type Clock, systemClock, ManualClock } from './clock';
 export { Pause } from './pause';
+export { GroupCommit, type GroupCommitOptions, type PendingItem } from './group-commit';
 export {
   LedgerlineError,
   describeError,

@@ -1,11 +1,35 @@
-import type { SqlExecutor } from '@ledgerline/database';
+import type { SqlClient } from '@ledgerline/database';
+import { GroupCommit, type PendingItem } from '@ledgerline/kernel';
 import type { DeviceRef } from '../domain/call.events';
 import type { CallReads, DeviceCall, DueCallTimers } from '../application/call-reads.port';
 import type { CallHistoryEntry } from '../application/call-views';
 
+interface DeviceLookup {
+  readonly tenantId: string;
+  readonly device: DeviceRef;
+}
+
+/** Devices looked up in one statement at most. */
+const DEVICES_PER_STATEMENT = 500;
+
 /** CallReads over `ll_calls` and `ll_call_devices`. */
 export class SqlCallReads implements CallReads {
-  constructor(private readonly client: SqlExecutor) {}
+  /**
+   * A device's calls are looked up as it connects and disconnects: devices doing so together (a
+   * crowd reconnecting) are looked up in one statement per group. One loop per variant.
+   */
+  private readonly lookups: Record<'all' | 'inGrace', GroupCommit<DeviceLookup, DeviceCall[]>>;
+
+  constructor(private readonly client: SqlClient) {
+    const options = {
+      maxInFlight: client.kind === 'pglite' ? 1 : 2,
+      maxItems: DEVICES_PER_STATEMENT,
+    };
+    this.lookups = {
+      all: new GroupCommit((group) => this.lookUp(group, false), options),
+      inGrace: new GroupCommit((group) => this.lookUp(group, true), options),
+    };
+  }
 
   async latestSequence(tenantId: string, conversationId: string): Promise<number> {
     const [row] = await this.client.query<{ latest: number }>(
@@ -71,18 +95,49 @@ export class SqlCallReads implements CallReads {
     }));
   }
 
-  async callsOfDevice(
+  callsOfDevice(
     tenantId: string,
     device: DeviceRef,
     options: { readonly inGraceOnly: boolean },
   ): Promise<DeviceCall[]> {
-    const rows = await this.client.query<{ call_id: string; conversation_id: string }>(
-      `select d.call_id, k.conversation_id from ll_call_devices d
+    return this.lookups[options.inGraceOnly ? 'inGrace' : 'all'].submit({ tenantId, device });
+  }
+
+  private async lookUp(
+    group: readonly PendingItem<DeviceLookup, DeviceCall[]>[],
+    inGraceOnly: boolean,
+  ): Promise<void> {
+    const rows = await this.client.query<{
+      tenant_id: string;
+      user_id: string;
+      device_id: string;
+      call_id: string;
+      conversation_id: string;
+    }>(
+      `select d.tenant_id, d.user_id, d.device_id, d.call_id, k.conversation_id
+       from ll_call_devices d
        join ll_calls k on k.tenant_id = d.tenant_id and k.call_id = d.call_id
-       where d.tenant_id = $1 and d.user_id = $2 and d.device_id = $3
-         and k.status <> 'ended' ${options.inGraceOnly ? 'and d.grace_until is not null' : ''}`,
-      [tenantId, device.userId, device.deviceId],
+       where (d.tenant_id, d.user_id, d.device_id) in (
+           select t, u, v from unnest($1::text[], $2::text[], $3::text[]) as x(t, u, v))
+         and k.status <> 'ended' ${inGraceOnly ? 'and d.grace_until is not null' : ''}`,
+      [
+        group.map((p) => p.item.tenantId),
+        group.map((p) => p.item.device.userId),
+        group.map((p) => p.item.device.deviceId),
+      ],
     );
-    return rows.map((r) => ({ callId: r.call_id, conversationId: r.conversation_id }));
+    const byDevice = new Map<string, DeviceCall[]>();
+    for (const r of rows) {
+      const key = JSON.stringify([r.tenant_id, r.user_id, r.device_id]);
+      const calls = byDevice.get(key) ?? [];
+      calls.push({ callId: r.call_id, conversationId: r.conversation_id });
+      byDevice.set(key, calls);
+    }
+    for (const { item, resolve } of group) {
+      resolve(
+        byDevice.get(JSON.stringify([item.tenantId, item.device.userId, item.device.deviceId])) ??
+          [],
+      );
+    }
   }
 }

@@ -1,7 +1,14 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { DataKeys } from '@ledgerline/crypto';
 import { ChannelListener, type SqlClient } from '@ledgerline/database';
-import { describeError, type Clock, type IdGenerator } from '@ledgerline/kernel';
+import {
+  describeError,
+  GroupCommit,
+  isUuid,
+  type Clock,
+  type IdGenerator,
+  type PendingItem,
+} from '@ledgerline/kernel';
 import type { DeviceRef } from '../domain/call.events';
 import { signalStreamId } from '../domain/call-stream';
 import type { CallSignalRelay, RelayedSignal } from '../application/call-signal-relay.port';
@@ -21,8 +28,14 @@ interface Notification {
   readonly d: string;
 }
 
+/** What one claim deletes: a signal by id (announced), or whatever waits for a device. */
+type Claim =
+  { readonly signalId: string } | { readonly tenantId: string; readonly device: DeviceRef };
+
 const NONCE = 12;
 const TAG = 16;
+/** Claims sent in one statement at most. */
+const CLAIMS_PER_STATEMENT = 500;
 
 /**
  * CallSignalRelay over PostgreSQL/PGlite (`ll_call_signals` and NOTIFY). Relays WebRTC signalling to one device on whichever node it is connected to, storing nothing in
@@ -36,6 +49,12 @@ const TAG = 16;
 export class SqlCallSignalRelay implements CallSignalRelay {
   private readonly devices = new Map<string, Set<(signal: RelayedSignal) => void>>();
   private readonly listener: ChannelListener;
+  /**
+   * Claims, one at a time in arrival order (so a device is handed its signals in the order they
+   * were claimed), those that arrived meanwhile together: a crowd of devices attaching at once
+   * costs one statement per group, not one each.
+   */
+  private readonly claims: GroupCommit<Claim, void>;
   private delivering: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -51,6 +70,10 @@ export class SqlCallSignalRelay implements CallSignalRelay {
     this.listener = new ChannelListener(this.client, CALL_SIGNAL_CHANNEL, (payload) =>
       this.onNotify(payload),
     );
+    this.claims = new GroupCommit((group) => this.claimGroup(group), {
+      maxInFlight: 1,
+      maxItems: CLAIMS_PER_STATEMENT,
+    });
   }
 
   static create(
@@ -139,7 +162,7 @@ export class SqlCallSignalRelay implements CallSignalRelay {
     this.start().catch((error: unknown) =>
       this.options.log.warn({ msg: 'call signals not listened to', ...describeError(error) }),
     );
-    this.queue(() => this.claimWaiting(tenantId, device));
+    this.queue({ tenantId, device });
     const listeners = set;
     return () => {
       listeners.delete(deliver);
@@ -161,33 +184,34 @@ export class SqlCallSignalRelay implements CallSignalRelay {
       // (Re)connected: notifications may have been missed; claim whatever waits for our devices.
       for (const key of this.devices.keys()) {
         const [tenantId, userId, deviceId] = JSON.parse(key) as [string, string, string];
-        this.queue(() => this.claimWaiting(tenantId, { userId, deviceId }));
+        this.queue({ tenantId, device: { userId, deviceId } });
       }
       return;
     }
     const note = parseNotification(payload);
-    if (!note) return;
+    if (!note || !isUuid(note.i)) return;
     if (!this.devices.has(deviceKeyOf(note.t, note.u, note.d))) return; // not on this node
-    this.queue(() => this.claim(`signal_id = $1`, [note.i]));
+    this.queue({ signalId: note.i });
   }
 
-  private queue(work: () => Promise<void>): void {
-    this.delivering = this.delivering.then(() =>
-      work().catch((error: unknown) =>
+  private queue(claim: Claim): void {
+    // Claims finish in the order they were queued (one group at a time): the last one queued
+    // settles last, which is what `stop` waits for.
+    this.delivering = this.claims
+      .submit(claim)
+      .catch((error: unknown) =>
         this.options.log.warn({ msg: 'call signal not delivered', ...describeError(error) }),
-      ),
-    );
+      );
   }
 
-  private claimWaiting(tenantId: string, device: DeviceRef): Promise<void> {
-    return this.claim(`tenant_id = $1 and to_user = $2 and to_device = $3`, [
-      tenantId,
-      device.userId,
-      device.deviceId,
-    ]);
-  }
-
-  private async claim(where: string, params: readonly unknown[]): Promise<void> {
+  /** Deleting is claiming: of two nodes (or two connections) only one gets a row. */
+  private async claimGroup(group: readonly PendingItem<Claim, void>[]): Promise<void> {
+    const ids: string[] = [];
+    const devices: { tenantId: string; device: DeviceRef }[] = [];
+    for (const { item } of group) {
+      if ('signalId' in item) ids.push(item.signalId);
+      else devices.push(item);
+    }
     const rows = await this.client.query<{
       signal_id: string;
       tenant_id: string;
@@ -198,18 +222,34 @@ export class SqlCallSignalRelay implements CallSignalRelay {
       sealed: Uint8Array;
       expires_at: Date | string;
     }>(
-      // Deleting is claiming: of two nodes (or two connections) only one gets the row.
-      `delete from ll_call_signals where ${where} returning *`,
-      params,
+      `delete from ll_call_signals
+       where signal_id = any($1::uuid[])
+          or (tenant_id, to_user, to_device) in (
+            select t, u, d from unnest($2::text[], $3::text[], $4::text[]) as v(t, u, d))
+       returning *`,
+      [
+        ids,
+        devices.map((d) => d.tenantId),
+        devices.map((d) => d.device.userId),
+        devices.map((d) => d.device.deviceId),
+      ],
     );
     const now = this.options.clock.now().getTime();
     for (const row of rows.sort((a, b) => a.signal_id.localeCompare(b.signal_id))) {
       if (new Date(row.expires_at).getTime() < now) continue;
       const listeners = this.devices.get(deviceKeyOf(row.tenant_id, row.to_user, row.to_device));
       if (!listeners || listeners.size === 0) continue;
-      const signal = await this.open(row);
+      // One signal that cannot be opened does not keep the others of the group from their devices.
+      let signal: RelayedSignal;
+      try {
+        signal = await this.open(row);
+      } catch (error) {
+        this.options.log.warn({ msg: 'call signal not delivered', ...describeError(error) });
+        continue;
+      }
       for (const deliver of listeners) deliver(signal);
     }
+    for (const pending of group) pending.resolve();
   }
 
   private async open(row: {

@@ -10,8 +10,9 @@ export interface RecordedConnection {
  * Which node holds which device's realtime connection, leased: a node renews its records, and a
  * record not renewed in time is its dead node's, to be expired by any other node's sweep.
  *
- * Every adapter guarantees: each method is one statement; `connect` is an upsert (a device
- * connected twice on one node is one record, renewed); `releaseNode` and `expire` remove the
+ * Every adapter guarantees: each method is one statement (`connect` may share its statement with
+ * other devices connecting at the same time); `connect` is an upsert (a device connected twice on
+ * one node is one record, renewed); `releaseNode` and `expire` remove the
  * records they answer, so two sweeps never both answer the same record.
  */
 export interface CallConnections {

@@ -189,6 +189,51 @@ describe.each(availableDatabases())('CallService on %s', (kind) => {
     late.stop();
   });
 
+  it('devices attaching together claim in one go, each only what waited for it (same ids in another tenant included)', async () => {
+    const tenants = [newTenant(), newTenant()];
+    for (const [i, t] of tenants.entries()) {
+      const conversationId = await f.conversation(t.alice, ['bob']);
+      const { call } = await node.startCall(t.alice, {
+        conversationId,
+        kind: 'direct',
+        media: 'audio',
+        deviceId: 'a',
+      });
+      await node.acceptCall(t.bob, { callId: call.callId, deviceId: 'b' });
+      for (const candidate of [`candidate:${i} 1 udp 1 192.0.2.${i} 9 typ host`, 'second']) {
+        await node.signal(t.alice, {
+          callId: call.callId,
+          deviceId: 'a',
+          toUserId: 'bob',
+          toDeviceId: 'b',
+          kind: 'candidate',
+          candidate: { candidate },
+        });
+      }
+    }
+    // In one turn: the claims share a statement.
+    const bobs = tenants.map((t) => device(node, t.bob, 'b'));
+    const carol = device(node, tenants[0]!.carol, 'c');
+    for (const [i, bob] of bobs.entries()) {
+      const signals = await bob.signals.until((s) => s.length === 2, `bob ${i} claims both`);
+      expect(signals.map((s) => s.tenantId)).toEqual([tenants[i]!.tenantId, tenants[i]!.tenantId]);
+      expect(
+        signals.map((s) => (s.payload as { candidate: { candidate: string } }).candidate.candidate),
+      ).toEqual([`candidate:${i} 1 udp 1 192.0.2.${i} 9 typ host`, 'second']);
+    }
+    await f.settled();
+    expect(carol.signals.items).toEqual([]);
+    for (const t of tenants) {
+      expect(
+        await f.ledgerFixture.db.client.query(
+          `select 1 from ll_call_signals where tenant_id = $1`,
+          [t.tenantId],
+        ),
+      ).toEqual([]);
+    }
+    for (const d of [...bobs, carol]) d.stop();
+  });
+
   it('refuses bad signals and changes nothing', async () => {
     const { alice, bob, carol } = newTenant();
     const other = newTenant();

@@ -153,6 +153,8 @@ export class CallService {
   private readonly inflight = new Set<Promise<unknown>>();
   /** SFU participants the engine reported gone (their media session is recorded already). */
   private readonly gone = new Set<string>();
+  /** When this node last renewed its connection records (its clock). */
+  private renewedAt: number | undefined;
 
   constructor(
     private readonly runner: Pick<CommandRunner, 'run'>,
@@ -981,7 +983,12 @@ export class CallService {
   private async sweepConnections(now: Date): Promise<void> {
     const leased = this.leased;
     if (!leased) return;
-    await this.connections.renew(leased.nodeId, now);
+    // Every third of the lease is enough (as presence renews its own rows): renewing every node's
+    // row at every sweep (each second) rewrote every connected device's row each time.
+    if (this.renewedAt === undefined || now.getTime() - this.renewedAt >= leased.leaseMs / 3) {
+      await this.connections.renew(leased.nodeId, now);
+      this.renewedAt = now.getTime();
+    }
     const expired = await this.connections.expire(new Date(now.getTime() - leased.leaseMs));
     for (const { tenantId, device } of expired) {
       if (await this.liveElsewhere(tenantId, device)) continue;

@@ -66,6 +66,13 @@ for (const kind of availableDatabases()) {
       expect(await memberships.sharingWith(t.tenantId, 'dave', ['alice', 'bob'])).toEqual(
         new Set(),
       );
+      expect(await memberships.contactsOf(t.tenantId, 'bob')).toEqual(
+        new Set(['alice', 'bob', 'carol']),
+      );
+      expect(await memberships.contactsOf(t.tenantId, 'dave')).toEqual(new Set());
+      expect(await memberships.contactsOf(other.tenantId, 'dave')).toEqual(
+        new Set(['alice', 'dave']),
+      );
       expect(await memberships.membersAmong(t.tenantId, group, ['carol', 'dave'])).toEqual(
         new Set(['carol']),
       );
@@ -87,6 +94,7 @@ for (const kind of availableDatabases()) {
       expect(await memberships.sharingWith(t.tenantId, 'carol', ['alice', 'bob'])).toEqual(
         new Set(),
       );
+      expect(await memberships.contactsOf(t.tenantId, 'carol')).toEqual(new Set());
     });
   });
 }

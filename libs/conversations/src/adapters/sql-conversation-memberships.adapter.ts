@@ -51,6 +51,18 @@ export class SqlConversationMemberships implements ConversationMemberships {
     return found;
   }
 
+  /** Everyone who shares at least one conversation with `memberId` (itself, when it is in one). */
+  async contactsOf(tenantId: string, memberId: string): Promise<Set<string>> {
+    const rows = await this.db.query<{ member_id: string }>(
+      `select distinct y.member_id from ll_conv_list_members x
+       join ll_conv_list_members y
+         on y.tenant_id = x.tenant_id and y.conversation_id = x.conversation_id
+       where x.tenant_id = $1 and x.member_id = $2`,
+      [tenantId, memberId],
+    );
+    return new Set(rows.map((r) => r.member_id));
+  }
+
   /** Every member of the conversation now. */
   async membersOf(tenantId: string, conversationId: string): Promise<Set<string>> {
     const rows = await this.db.query<{ member_id: string }>(

@@ -1,4 +1,5 @@
 import { type SqlClient, type SqlExecutor } from '@ledgerline/database';
+import { GroupCommit, type PendingItem } from '@ledgerline/kernel';
 import type { PresenceSubjectKind } from '../domain/presence.events';
 import type {
   ConnectionObservation,
@@ -19,25 +20,65 @@ const subjectOf = (r: SubjectRow): ConnectionSubject => ({
   userKind: r.user_kind,
 });
 
+interface Opening {
+  readonly ref: ConnectionRef;
+  readonly subject: ConnectionSubject;
+  readonly at: Date;
+}
+
+/** Connections opened together (a crowd reconnecting) are written in one statement per group. */
+const OPENS_PER_STATEMENT = 500;
+
 /** The connection table in PostgreSQL (or PGlite): `ll_presence_connections`. */
 export class SqlPresenceConnections implements PresenceConnections {
-  private constructor(private readonly db: SqlExecutor) {}
+  private readonly opens: GroupCommit<Opening, void>;
+
+  private constructor(
+    private readonly db: SqlExecutor,
+    maxInFlight: number,
+  ) {
+    this.opens = new GroupCommit((group) => this.openGroup(group), {
+      maxInFlight,
+      maxItems: OPENS_PER_STATEMENT,
+      // Rows locked in one order, so two groups in flight cannot deadlock.
+      order: (a, b) => compareRefs(a.ref, b.ref),
+    });
+  }
 
   /** The adapter over the migrated `presence` namespace. */
   static create(client: SqlClient): SqlPresenceConnections {
-    return new SqlPresenceConnections(client);
+    return new SqlPresenceConnections(client, client.kind === 'pglite' ? 1 : 2);
   }
 
-  async open(ref: ConnectionRef, subject: ConnectionSubject, at: Date): Promise<void> {
+  open(ref: ConnectionRef, subject: ConnectionSubject, at: Date): Promise<void> {
+    return this.opens.submit({ ref, subject, at });
+  }
+
+  /** One upsert for the group; a connection named twice in it is written as its later open. */
+  private async openGroup(group: readonly PendingItem<Opening, void>[]): Promise<void> {
+    const byRef = new Map<string, Opening>();
+    for (const { item } of group)
+      byRef.set(JSON.stringify([item.ref.nodeId, item.ref.connectionId]), item);
+    const rows = [...byRef.values()];
     await this.db.query(
       `insert into ll_presence_connections
          (node_id, connection_id, tenant_id, user_id, user_kind, opened_at, renewed_at)
-       values ($1, $2, $3, $4, $5, $6, $6)
+       select n, c, t, u, k, a, a
+       from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+         as v(n, c, t, u, k, a)
        on conflict (node_id, connection_id) do update set
          tenant_id = excluded.tenant_id, user_id = excluded.user_id,
          user_kind = excluded.user_kind, renewed_at = excluded.renewed_at, closed_at = null`,
-      [ref.nodeId, ref.connectionId, subject.tenantId, subject.userId, subject.userKind, at],
+      [
+        rows.map((r) => r.ref.nodeId),
+        rows.map((r) => r.ref.connectionId),
+        rows.map((r) => r.subject.tenantId),
+        rows.map((r) => r.subject.userId),
+        rows.map((r) => r.subject.userKind),
+        rows.map((r) => r.at.toISOString()),
+      ],
     );
+    for (const pending of group) pending.resolve();
   }
 
   async close(ref: ConnectionRef, at: Date): Promise<ConnectionSubject | undefined> {
@@ -110,4 +151,9 @@ export class SqlPresenceConnections implements PresenceConnections {
     );
     return rows.map(subjectOf);
   }
+}
+
+function compareRefs(a: ConnectionRef, b: ConnectionRef): number {
+  if (a.nodeId !== b.nodeId) return a.nodeId < b.nodeId ? -1 : 1;
+  return a.connectionId < b.connectionId ? -1 : a.connectionId > b.connectionId ? 1 : 0;
 }

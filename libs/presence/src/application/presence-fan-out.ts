@@ -13,13 +13,16 @@ import {
   type PresenceLog,
 } from './presence-views';
 
-/** Which of `candidates` share a conversation with `userId` (ConversationMemberships has it). */
+/** Who shares a conversation with `userId` (ConversationMemberships has it). */
 export interface PresenceAudience {
+  /** Which of `candidates` share a conversation with `userId`. */
   sharingWith(
     tenantId: string,
     userId: string,
     candidates: readonly string[],
   ): Promise<ReadonlySet<string>>;
+  /** Everyone who shares a conversation with `userId`. */
+  contactsOf(tenantId: string, userId: string): Promise<ReadonlySet<string>>;
 }
 
 export interface PresenceFanOutOptions {
@@ -33,6 +36,19 @@ interface Watcher {
   readonly onChange: (change: PresenceChange) => void;
 }
 
+/** A tenant's watchers: services (who see everyone) apart, the others by viewer id. */
+interface TenantWatchers {
+  readonly services: Map<number, Watcher>;
+  readonly byViewer: Map<string, Map<number, Watcher>>;
+}
+
+/**
+ * Up to this many viewers (besides the user and services), a change asks which of them share a
+ * conversation with the user; above it, whom the user shares one with, so that neither the query
+ * nor the routing grows with every connection of the tenant.
+ */
+const CANDIDATES_AT_MOST = 64;
+
 /**
  * Presence changes for watchers, fed by ONE ledger subscription per process over the `presence:`
  * streams, from the end of the log as it was at start: every node runs its own, so a change
@@ -45,7 +61,7 @@ interface Watcher {
  * `$all` order. A failed subscription restarts from the last event routed: a delay, not a gap.
  */
 export class PresenceFanOut {
-  private readonly byTenant = new Map<string, Map<number, Watcher>>();
+  private readonly byTenant = new Map<string, TenantWatchers>();
   private readonly log: PresenceLog;
   private readonly feed: LiveLedgerFeed;
   private nextWatcherId = 1;
@@ -89,14 +105,28 @@ export class PresenceFanOut {
     const id = this.nextWatcherId++;
     let tenant = this.byTenant.get(viewer.tenantId);
     if (!tenant) {
-      tenant = new Map();
+      tenant = { services: new Map(), byViewer: new Map() };
       this.byTenant.set(viewer.tenantId, tenant);
     }
-    tenant.set(id, { viewer, onChange });
+    let group: Map<number, Watcher>;
+    if (viewer.kind === 'service') {
+      group = tenant.services;
+    } else {
+      group = tenant.byViewer.get(viewer.id) ?? new Map<number, Watcher>();
+      tenant.byViewer.set(viewer.id, group);
+    }
+    group.set(id, { viewer, onChange });
     const watchers = tenant;
     return () => {
-      watchers.delete(id);
-      if (watchers.size === 0 && this.byTenant.get(viewer.tenantId) === watchers) {
+      group.delete(id);
+      if (group.size === 0 && group !== watchers.services) {
+        if (watchers.byViewer.get(viewer.id) === group) watchers.byViewer.delete(viewer.id);
+      }
+      if (
+        watchers.services.size === 0 &&
+        watchers.byViewer.size === 0 &&
+        this.byTenant.get(viewer.tenantId) === watchers
+      ) {
         this.byTenant.delete(viewer.tenantId);
       }
     };
@@ -104,13 +134,16 @@ export class PresenceFanOut {
 
   get watcherCount(): number {
     let n = 0;
-    for (const tenant of this.byTenant.values()) n += tenant.size;
+    for (const tenant of this.byTenant.values()) {
+      n += tenant.services.size;
+      for (const group of tenant.byViewer.values()) n += group.size;
+    }
     return n;
   }
 
   private async route(opened: OpenedEvent): Promise<void> {
     const watchers = this.byTenant.get(opened.tenantId);
-    if (!watchers?.size) return; // nobody to tell: not even decrypted
+    if (!watchers) return; // nobody to tell: not even decrypted
     const event = openPresenceEvent(opened);
     if (!event || event.data.tenantId !== opened.tenantId) return;
     const { userId } = event.data;
@@ -118,23 +151,35 @@ export class PresenceFanOut {
       tenantId: opened.tenantId,
       ...presenceView(userId, evolvePresence(initialPresenceState(), event), opened.position),
     };
-    const targets = [...watchers.values()];
-    const others = targets
-      .filter((w) => w.viewer.kind !== 'service' && w.viewer.id !== userId)
-      .map((w) => w.viewer.id);
-    const sharing =
-      others.length === 0
-        ? new Set<string>()
-        : await this.audience.sharingWith(opened.tenantId, userId, others);
+    const targets: Watcher[] = [...watchers.services.values()];
+    for (const w of watchers.byViewer.get(userId)?.values() ?? []) targets.push(w);
+    for (const viewerId of await this.sharing(opened.tenantId, userId, watchers.byViewer)) {
+      for (const w of watchers.byViewer.get(viewerId)?.values() ?? []) targets.push(w);
+    }
     for (const w of targets) {
-      const allowed =
-        w.viewer.kind === 'service' || w.viewer.id === userId || sharing.has(w.viewer.id);
-      if (!allowed) continue;
       try {
         w.onChange(change);
       } catch (error) {
         this.log.warn({ msg: 'presence watcher threw', ...describeError(error) });
       }
     }
+  }
+
+  /** The viewers other than `userId` who share a conversation with them: one query at most. */
+  private async sharing(
+    tenantId: string,
+    userId: string,
+    byViewer: ReadonlyMap<string, unknown>,
+  ): Promise<string[]> {
+    const others = byViewer.size - (byViewer.has(userId) ? 1 : 0);
+    if (others === 0) return [];
+    if (others <= CANDIDATES_AT_MOST) {
+      const candidates = [...byViewer.keys()].filter((id) => id !== userId);
+      const sharing = await this.audience.sharingWith(tenantId, userId, candidates);
+      return candidates.filter((id) => sharing.has(id));
+    }
+    const contacts = await this.audience.contactsOf(tenantId, userId);
+    // Watchers registered while the query ran are looked up now: they see this change too.
+    return [...contacts].filter((id) => id !== userId && byViewer.has(id));
   }
 }

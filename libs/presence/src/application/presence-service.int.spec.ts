@@ -119,6 +119,41 @@ for (const kind of availableDatabases()) {
       for (const stop of stops) stop();
     });
 
+    it('with more watchers in the tenant than a change asks about by name, still only those who share a conversation see it', async () => {
+      const t = newTenant();
+      const node = await f.newNode();
+      await f.createGroup(t.alice, ['bob', 'viewer-3']);
+      const crowd = Array.from({ length: 80 }, (_, i) => ({
+        principal: { ...t.bob, id: `viewer-${i}` },
+        seen: new Collected<PresenceChange>(),
+      }));
+      const bob = new Collected<PresenceChange>();
+      const alice = new Collected<PresenceChange>();
+      const stops = [
+        ...crowd.map((c) => node.presence.watch(c.principal, c.seen.push)),
+        // Two watches of one viewer: both are told.
+        node.presence.watch(t.bob, bob.push),
+        node.presence.watch(t.bob, bob.push),
+        node.presence.watch(t.alice, alice.push),
+      ];
+      await node.presence.connectionOpened(t.alice, 'conn-crowd');
+      await bob.until((c) => statuses(c).length === 2, 'both of bob’s watches see alice');
+      await crowd[3]!.seen.until((c) => statuses(c).includes('online'), 'viewer-3 sees alice');
+      await alice.until((c) => statuses(c).includes('online'), 'alice sees herself');
+      // Carol's change comes after alice's: once it is routed, alice's was too, everywhere.
+      const carol = new Collected<PresenceChange>();
+      stops.push(node.presence.watch(t.carol, carol.push));
+      await node.presence.connectionOpened(t.carol, 'conn-crowd-carol');
+      await carol.until((c) => statuses(c, 'carol').includes('online'), 'carol sees herself');
+      for (const [i, c] of crowd.entries()) {
+        expect(statuses(c.seen.items)).toEqual(i === 3 ? ['online'] : []);
+      }
+      expect(statuses(bob.items, 'carol')).toEqual([]);
+      for (const stop of stops) stop();
+      await node.presence.connectionClosed(t.alice, 'conn-crowd');
+      await node.presence.connectionClosed(t.carol, 'conn-crowd-carol');
+    });
+
     it('writes no event for a connection that flaps within the grace period, nor for a repeated status', async () => {
       const t = newTenant();
       const node = await f.newNode();

@@ -126,6 +126,8 @@ export class PresenceService {
   private readonly maxAttempts: number;
   /** This node's open connections, by connection id. */
   private readonly local = new Map<string, ConnectionSubject>();
+  /** Those of them whose row is being written: the sweep leaves them to their own open. */
+  private readonly opening = new Set<string>();
   /** Users whose reconciliation failed here; the next sweep tries again. */
   private readonly retry = new Map<string, ConnectionSubject>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -210,6 +212,7 @@ export class PresenceService {
     if (!this.hasPresence(principal)) return;
     const subject = subjectOf(principal);
     this.local.set(connectionId, subject);
+    this.opening.add(connectionId);
     try {
       await this.connections.open(
         { nodeId: this.options.nodeId, connectionId },
@@ -219,8 +222,12 @@ export class PresenceService {
     } catch (error) {
       this.local.delete(connectionId);
       throw error;
+    } finally {
+      this.opening.delete(connectionId);
     }
-    await this.reconcileOrRetry(subject);
+    // The row just written is live (its close waits for this open), so the decision needs no
+    // look at the table: online unless already online or away.
+    await this.reconcileOrRetry(subject, { liveHere: true });
   }
 
   /** It closed; the user goes offline only after the grace period if no connection on any node remains. */
@@ -307,11 +314,14 @@ export class PresenceService {
   private async runSweep(): Promise<void> {
     try {
       const now = this.options.clock.now();
+      // Rows still being written are not the renewal's to find (their open renews them): taking
+      // them for lost re-opened and reconciled every connection that arrived during a sweep.
+      const written = [...this.local].filter(([connectionId]) => !this.opening.has(connectionId));
       const renewed = await this.connections.renew(this.options.nodeId, now);
       const again = new Map(this.retry);
       this.retry.clear();
-      for (const [connectionId, subject] of this.local) {
-        if (renewed.has(connectionId)) continue;
+      for (const [connectionId, subject] of written) {
+        if (renewed.has(connectionId) || !this.local.has(connectionId)) continue;
         // Taken for a dead node's (this process stalled past its lease): live again.
         await this.connections.open({ nodeId: this.options.nodeId, connectionId }, subject, now);
         again.set(keyOf(subject), subject);
@@ -330,9 +340,12 @@ export class PresenceService {
 
   // ---- deciding ---------------------------------------------------------------------------------
 
-  private async reconcileOrRetry(subject: ConnectionSubject): Promise<void> {
+  private async reconcileOrRetry(
+    subject: ConnectionSubject,
+    known: { liveHere?: boolean } = {},
+  ): Promise<void> {
     try {
-      await this.reconcile(subject);
+      await this.reconcile(subject, known);
     } catch (error) {
       this.retry.set(keyOf(subject), subject);
       throw error;
@@ -340,12 +353,19 @@ export class PresenceService {
   }
 
   /** Brings the user's stream in line with their connections; schedules the offline check. */
-  private async reconcile(subject: ConnectionSubject): Promise<void> {
+  private async reconcile(
+    subject: ConnectionSubject,
+    known: { liveHere?: boolean },
+  ): Promise<void> {
     const graceMs = this.options.graceMs;
-    const outcome = await this.decideAndAppend(subject, (observed, at) => ({
-      type: 'ReconcilePresence',
-      data: { ...subject, ...observed, at, graceMs },
-    }));
+    const outcome = await this.decideAndAppend(
+      subject,
+      (observed, at) => ({
+        type: 'ReconcilePresence',
+        data: { ...subject, ...observed, at, graceMs },
+      }),
+      known,
+    );
     this.schedule(
       subject,
       offlineDueAt(outcome.state, { ...outcome.observed, at: outcome.at, graceMs }),
@@ -360,12 +380,13 @@ export class PresenceService {
   private async decideAndAppend(
     subject: ConnectionSubject,
     commandOf: (observed: ConnectionObservation, at: Date) => PresenceCommand,
+    known: { liveHere?: boolean } = {},
   ): Promise<{ state: PresenceState; observed: ConnectionObservation; at: Date }> {
     const decision = (async () => {
       for (let round = 1; round <= this.maxAttempts; round++) {
         const outcome = await this.runner.run(
           this.handler(commandOf),
-          this.loader(subject),
+          this.loader(subject, known),
           subject,
         );
         const { state, observed, at, liveAfter } = outcome;
@@ -427,14 +448,22 @@ export class PresenceService {
 
   /**
    * The user's state (their stream's last event: offline when there is none, or it was shredded)
-   * together with what the connection table says now: both are read for every decision.
+   * together with what the connection table says now: both are read for every decision, but the
+   * table not for one made as a connection of this node opened (it is live, which settles it).
    */
-  private loader(subject: ConnectionSubject): StateLoader<PresenceState, Loaded> {
+  private loader(
+    subject: ConnectionSubject,
+    known: { liveHere?: boolean },
+  ): StateLoader<PresenceState, Loaded> {
     return {
       load: async (tenantId, streamId) => {
         const at = this.options.clock.now();
         const liveAfter = new Date(at.getTime() - this.options.connectionLeaseMs);
-        const observed = await this.connections.observe(tenantId, subject.userId, liveAfter);
+        // A live connection of this node decides alone: with one, the count and the last-seen
+        // time of the others change nothing (decidePresence, offlineDueAt).
+        const observed = known.liveHere
+          ? { liveConnections: 1, lastConnectedAt: undefined }
+          : await this.connections.observe(tenantId, subject.userId, liveAfter);
         const { state, revision } = await this.current(streamId);
         return { streamId, state, revision, observed, at, liveAfter };
       },

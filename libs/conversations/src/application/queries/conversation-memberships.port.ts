@@ -21,6 +21,11 @@ export interface ConversationMemberships {
     memberId: string,
     candidates: readonly string[],
   ): Promise<Set<string>>;
+  /**
+   * Everyone who shares at least one conversation with `memberId`, itself included when it is in
+   * one: for a caller with more candidates than the member has contacts (presence fan-out).
+   */
+  contactsOf(tenantId: string, memberId: string): Promise<Set<string>>;
   /** Every member of the conversation now. */
   membersOf(tenantId: string, conversationId: string): Promise<Set<string>>;
   /** Which of `candidates` are members of the conversation. */
