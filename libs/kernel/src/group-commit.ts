@@ -28,8 +28,8 @@ export interface GroupCommitOptions<I> {
  * per item. `send` answers every item of its group (resolve or reject); if it throws, every item
  * of the group that it has not answered is rejected with the error.
  *
- * The event store's AppendGroups (libs/event-store) is this loop specialised to appends, written
- * before it; it can become a user of this one.
+ * Users: the event store's appends (one `ll_append_many` per group), presence and call connection
+ * writes, call signal claims.
  */
 export class GroupCommit<I, R> {
   private queue: PendingItem<I, R>[] = [];

@@ -1,11 +1,13 @@
 import { SqlError, type SqlClient } from '@ledgerline/database';
 import {
+  GroupCommit,
   LedgerlineError,
   START_POSITION,
   type Clock,
   type EventStoreLimits,
   type EventToAppend,
   type GlobalPosition,
+  type PendingItem,
   type RecordedEvent,
 } from '@ledgerline/kernel';
 import { assertValidStreamId, validateAppend } from '../../append-validation';
@@ -27,7 +29,6 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../../event-store.port';
-import { AppendGroups, type PendingAppend } from './append-groups';
 import { PollingSubscription } from './polling-subscription';
 
 export interface SqlEventStoreOptions {
@@ -57,6 +58,12 @@ interface EventRow {
   metadata: Record<string, unknown>;
   data: Uint8Array | null;
   matches?: boolean;
+}
+
+/** One append waiting for its group: its stream (the group's lock order) and what `ll_append_many` takes. */
+interface PendingAppend {
+  readonly streamId: string;
+  readonly json: string;
 }
 
 interface AppendRow {
@@ -102,18 +109,21 @@ export class SqlEventStore implements EventStore {
   private readonly subscriptions = new Set<PollingSubscription>();
   private unlisten: Promise<() => Promise<void>> | undefined;
 
-  private readonly groups: AppendGroups<AppendResult>;
+  private readonly groups: GroupCommit<PendingAppend, AppendResult>;
 
   private constructor(
     private readonly client: SqlClient,
     private readonly options: SqlEventStoreOptions,
   ) {
-    this.groups = new AppendGroups((group) => this.appendGroup(group), {
+    this.groups = new GroupCommit((group) => this.appendGroup(group), {
       maxInFlight: options.appendGroupsInFlight ?? (client.kind === 'pglite' ? 1 : 2),
       // Each append of a group is a subtransaction; past 64 in one transaction PostgreSQL's
       // snapshots overflow their subtransaction cache and every other session pays for it.
-      maxAppends: 60,
-      maxBytes: 4 * options.limits.maxBatchBytes,
+      maxItems: 60,
+      maxWeight: 4 * options.limits.maxBatchBytes,
+      weigh: (append) => append.json.length,
+      // Concurrent groups lock stream rows in one order, so they cannot deadlock.
+      order: (a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0),
     });
   }
 
@@ -124,7 +134,7 @@ export class SqlEventStore implements EventStore {
 
   /**
    * Validated here; written with the appends that arrive meanwhile, to any streams, in one
-   * statement and one commit (group commit, see AppendGroups). Acknowledged after that commit.
+   * statement and one commit (group commit, see GroupCommit). Acknowledged after that commit.
    */
   async appendToStream(
     streamId: string,
@@ -154,10 +164,12 @@ export class SqlEventStore implements EventStore {
   }
 
   /** One statement for the whole group; each append's rows (or its refusal) go back to its caller. */
-  private async appendGroup(group: readonly PendingAppend<AppendResult>[]): Promise<void> {
+  private async appendGroup(
+    group: readonly PendingItem<PendingAppend, AppendResult>[],
+  ): Promise<void> {
     const rows = await this.client.query<AppendRow>(
       APPEND_MANY,
-      [`[${group.map((a) => a.json).join(',')}]`],
+      [`[${group.map((a) => a.item.json).join(',')}]`],
       { name: 'll_append_many' },
     );
     const last = new Map<number, AppendRow>();
@@ -165,7 +177,7 @@ export class SqlEventStore implements EventStore {
     group.forEach((append, index) => {
       const row = last.get(index);
       if (!row) {
-        append.reject(new EventStoreUnavailableError(`stream ${append.streamId}: no result`));
+        append.reject(new EventStoreUnavailableError(`stream ${append.item.streamId}: no result`));
       } else if (row.o_error !== null) {
         append.reject(
           new SqlError(row.o_error, row.o_detail ?? undefined, row.o_constraint ?? undefined),
