@@ -10,7 +10,7 @@ import { decideConversation } from '../domain/conversation.decider';
 import type { ConversationEvent } from '../domain/conversation.events';
 import {
   findMessageIdByClientMessageId,
-  foldConversation,
+  foldOwnedConversation,
   type ConversationState,
 } from '../domain/conversation.state';
 import { conversationStreamId } from '../domain/stream-ids';
@@ -169,7 +169,9 @@ export class ConversationCommands {
     const revision = appended.nextExpectedRevision;
     const decided: LoadedConversation = {
       streamId: loaded.streamId,
-      state: foldConversation(events, loaded.state),
+      // The cache holds the only reference to the loaded state (commands on a stream run one at a
+      // time): it is advanced in place, not copied.
+      state: foldOwnedConversation(events, loaded.state),
       revision,
       lastEventId: eventIds[eventIds.length - 1],
       snapshotRevision: loaded.snapshotRevision,

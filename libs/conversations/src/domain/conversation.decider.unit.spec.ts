@@ -31,6 +31,7 @@ import {
   findMember,
   findMessageIdByClientMessageId,
   foldConversation,
+  foldOwnedConversation,
   initialConversationState,
   type Conversation,
   type ConversationState,
@@ -1261,6 +1262,21 @@ describe('conversation state', () => {
     const half = rebuild(history.slice(0, 6));
     expect(foldConversation(history.slice(6), half)).toEqual(rebuild(history));
     expect(half).toEqual(rebuild(history.slice(0, 6)));
+  });
+
+  it('folds an owned state in place to the same state, reusing its maps instead of copying', () => {
+    const owned = rebuild(history.slice(0, 6));
+    if (!owned.exists) throw new Error('the history creates the conversation');
+    const messages = owned.messages;
+    const advanced = foldOwnedConversation(history.slice(6), owned);
+    expect(advanced).toEqual(rebuild(history));
+    if (!advanced.exists) throw new Error('still there');
+    expect(advanced.messages).toBe(messages); // the same map, advanced: no copy per event
+    // The copying fold leaves its input alone.
+    const kept = rebuild(history.slice(0, 6));
+    const before = JSON.stringify(serializeConversationState(kept));
+    foldConversation(history.slice(6), kept);
+    expect(JSON.stringify(serializeConversationState(kept))).toBe(before);
   });
 
   it('survives a snapshot round trip through JSON', () => {

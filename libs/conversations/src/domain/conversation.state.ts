@@ -136,6 +136,29 @@ export function foldConversation(
 }
 
 /**
+ * The same as `foldConversation`, on a state its caller owns and hands over (a command handler's
+ * cache, the only holder of it): the state's maps are updated in place instead of copied, so a send
+ * to a conversation of 100,000 messages costs what a send to a new one costs. The state passed in
+ * must not be used afterwards.
+ */
+export function foldOwnedConversation(
+  events: Iterable<ConversationEvent>,
+  owned: ConversationState,
+): ConversationState {
+  const ownership = new Ownership();
+  if (owned.exists) {
+    ownership.adopt(owned.members as Map<string, Member>);
+    ownership.adopt(owned.messages as Map<string, MessageState>);
+    ownership.adopt(owned.messageIdsByClientId as Map<string, string>);
+    ownership.adopt(owned.readUpTo as Map<string, number>);
+    ownership.adopt(owned.deliveredUpTo as Map<string, DeliveryMark>);
+  }
+  let state = owned;
+  for (const event of events) state = apply(state, event, ownership);
+  return state;
+}
+
+/**
  * Copy-on-write for the state's maps: the first write within one fold copies a map, later writes
  * reuse the copy. Maps of the state passed in are never written.
  */
