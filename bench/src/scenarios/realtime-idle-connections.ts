@@ -4,6 +4,8 @@ import {
   clientLimit,
   connectFigure,
   connectMeasured,
+  reconnectFigure,
+  reconnectMeasured,
   type MeasuredConnections,
 } from './realtime/connection-memory';
 import { BENCH_TENANT, startLedgerline } from './realtime/ledgerline-child';
@@ -33,7 +35,8 @@ export const realtimeIdleConnections: Scenario = {
     `${CLIENTS.toLocaleString('en-US')} idle realtime clients (x BENCH_SCALE), each its own user ` +
     'and device, said hello and synced to no conversation, then silent (answering pings); server ' +
     'memory per connection, the server compiled and started in a process of its own on a fresh ' +
-    'schema of the bench PostgreSQL, vs the bare ws broadcast server with the same clients',
+    'schema of the bench PostgreSQL, vs the bare ws broadcast server with the same clients; then ' +
+    'the same clients close and connect again at once (what a node restart asks of the server)',
   async run(context: ScenarioContext): Promise<ScenarioResult> {
     if (!context.db.openSibling) {
       context.progress(`${NAME}: skipped, it needs PostgreSQL (the server cannot share PGlite)`);
@@ -43,7 +46,7 @@ export const realtimeIdleConnections: Scenario = {
 
     context.progress(`${NAME}: ${clients} clients against the ${REFERENCE} server`);
     const referenceServer = await startServerChild(BROADCAST_SERVER_MAIN, {});
-    let reference: MeasuredConnections;
+    let reference: Measured;
     try {
       reference = await measure(
         context,
@@ -57,7 +60,7 @@ export const realtimeIdleConnections: Scenario = {
 
     context.progress(`${NAME}: ${clients} clients against the Ledgerline server`);
     const db = await context.db.openSibling();
-    let subject: MeasuredConnections;
+    let subject: Measured;
     try {
       const identity = await BenchIdentityProvider.start();
       try {
@@ -102,10 +105,23 @@ export const realtimeIdleConnections: Scenario = {
           subjectComplete: true,
           referenceComplete: true,
         },
+        {
+          scenario: NAME,
+          figure: reconnectFigure(clients - WARM_CLIENTS),
+          subjectMs: subject.reconnectMs,
+          referenceMs: reference.reconnectMs,
+          subjectComplete: true,
+          referenceComplete: true,
+        },
       ],
     };
   },
 };
+
+interface Measured extends MeasuredConnections {
+  /** Connecting the measured clients again right after they all closed. */
+  readonly reconnectMs: number;
+}
 
 function clientCount(context: ScenarioContext): number {
   const wanted = Math.max(2 * WARM_CLIENTS, Math.round(CLIENTS * context.scale));
@@ -125,6 +141,22 @@ function idleSpecs(clients: number, token: (client: number) => string | undefine
 }
 
 async function measure(
+  context: ScenarioContext,
+  label: string,
+  server: ServerChild,
+  specs: readonly ClientSpec[],
+): Promise<Measured> {
+  const connected = await connectOnce(context, label, server, specs);
+  // The same clients again, as after a restart of the node they were on.
+  const reconnectMs = await reconnectMeasured(
+    RealtimeClientPool.for(server.url),
+    specs.slice(WARM_CLIENTS),
+    { label, signal: context.signal, progress: (line) => context.progress(`${NAME}: ${line}`) },
+  );
+  return { ...connected, reconnectMs };
+}
+
+async function connectOnce(
   context: ScenarioContext,
   label: string,
   server: ServerChild,

@@ -85,3 +85,34 @@ export async function connectMeasured(
   };
   return { memory, connectMs };
 }
+
+/** The timing figure of reconnecting `clients` clients that had just closed. */
+export function reconnectFigure(clients: number): string {
+  return (
+    `reconnecting ${clients.toLocaleString('en-US')} clients (the same users and devices, ` +
+    `right after all closed: upgrade, hello, sync; ${CONNECT_CONCURRENCY} at a time)`
+  );
+}
+
+/**
+ * Connects `specs` again on a fresh pool (the users, devices and their keys exist: what a node's
+ * clients do after it restarts) and returns how long it took; the pool is closed afterwards.
+ */
+export async function reconnectMeasured(
+  pool: RealtimeClientPool,
+  specs: readonly ClientSpec[],
+  options: Pick<MeasureOptions, 'label' | 'signal' | 'progress'>,
+): Promise<number> {
+  const start = performance.now();
+  try {
+    await pool.connect(specs, { concurrency: CONNECT_CONCURRENCY, signal: options.signal });
+  } finally {
+    await pool.close();
+  }
+  const ms = performance.now() - start;
+  options.progress(
+    `${options.label}: ${specs.length} clients reconnected in ${(ms / 1000).toFixed(1)} s ` +
+      `(${Math.round(specs.length / (ms / 1000))}/s)`,
+  );
+  return ms;
+}
