@@ -175,8 +175,9 @@ export class CallBrowserRig {
 
 /**
  * Reads the page's `mediaStats()` (its getStats figures) until `done` says media flows, or for
- * at most two minutes, then answers the last reading (for the test's assertions to show): a
- * backstop on a busy machine, not a measure of how soon media flows.
+ * at most two minutes (a backstop on a busy machine, not a measure of how soon media flows). Past
+ * that it fails with the last reading and, where the page has `mediaDiagnostics()`, its errors and
+ * each receiver's connection state and inbound figures: why the media did not arrive.
  */
 export async function statsWhen<T>(page: Page, done: (stats: T) => boolean): Promise<T> {
   const deadline = Date.now() + STATS_WAIT_MS;
@@ -184,7 +185,18 @@ export async function statsWhen<T>(page: Page, done: (stats: T) => boolean): Pro
     const stats = await page.evaluate(() =>
       (globalThis as unknown as { mediaStats(): Promise<T> }).mediaStats(),
     );
-    if (done(stats) || Date.now() > deadline) return stats;
+    if (done(stats)) return stats;
+    if (Date.now() > deadline) {
+      const diagnostics = await page.evaluate(() => {
+        const diagnose = (globalThis as { mediaDiagnostics?: () => Promise<unknown> })
+          .mediaDiagnostics;
+        return diagnose ? diagnose() : 'the page has no mediaDiagnostics()';
+      });
+      throw new Error(
+        `media did not flow within ${STATS_WAIT_MS / 1000} s: last stats ` +
+          `${JSON.stringify(stats)}; the page's diagnostics ${JSON.stringify(diagnostics)}`,
+      );
+    }
     await page.waitForTimeout(250);
   }
 }

@@ -282,6 +282,41 @@ export function sfuContract(subject: SfuContractSubject): void {
       if (gone.kind === 'participant-gone') expect(gone.stats.bytesSent).toBeGreaterThan(0);
     });
 
+    media(
+      'closes the subscriptions to what a participant published when it leaves, saying so',
+      async () => {
+        const roomId = room();
+        await port.createRoom(roomId, { maxParticipants: 4 });
+        const publisher = await join(roomId, 'pub');
+        const subscriber = await join(roomId, 'sub');
+        const { audioProducerId } = await publisher.publish();
+        await subscriber.connectRecv();
+        const audio = await subscriber.consume(audioProducerId);
+        await subscriber.until(() => audio.packets > 0, 'audio flows');
+        await port.leave(publisher.ref);
+        const closed = await events.next(
+          (e) =>
+            e.kind === 'signal' && e.ref.roomId === roomId && e.data['type'] === 'consumer-closed',
+          'consumer-closed',
+        );
+        // `producer-closed`: what it carried is gone (a `transport-closed` one may be subscribed again).
+        expect(closed).toMatchObject({
+          ref: { participantId: 'sub' },
+          data: {
+            consumerId: audio.consumerId,
+            producerId: audioProducerId,
+            reason: 'producer-closed',
+          },
+        });
+        await expect(
+          port.request(subscriber.ref, {
+            method: 'pause-consumer',
+            data: { consumerId: audio.consumerId },
+          }),
+        ).rejects.toBeInstanceOf(SfuRequestError);
+      },
+    );
+
     it('returns final counters on leave, and leave and closeRoom are idempotent', async () => {
       const roomId = room();
       await port.createRoom(roomId, { maxParticipants: 4 });

@@ -76,8 +76,14 @@ export class JanusTestPeer {
     return Promise.resolve();
   }
 
-  /** Publishes audio and three-layer VP8 and sends RTP until closed. */
-  async publish(): Promise<{ audioProducerId: string; videoProducerId: string }> {
+  /**
+   * Publishes audio and three-layer VP8 and sends RTP until closed. `beforeConnect` runs once
+   * Janus answered the offer and before this side takes the answer (so before its connection can
+   * come up): what a test checks of a publish whose media is not up yet.
+   */
+  async publish(
+    beforeConnect?: () => Promise<void>,
+  ): Promise<{ audioProducerId: string; videoProducerId: string }> {
     if (this.sendTransportId === undefined) throw new Error('listen-only: nothing to publish');
     const pc = newPeerConnection();
     this.publisher = pc;
@@ -92,6 +98,7 @@ export class JanusTestPeer {
       data: { jsep: { type: 'offer', sdp: offer } },
     });
     const answer = reply.data['jsep'] as Jsep;
+    await beforeConnect?.();
     await pc.setRemoteDescription(answer);
     // Every candidate was in the offer: without this Janus waits for more before giving up on ICE.
     await this.port.request(this.ref, {
@@ -167,6 +174,13 @@ export class JanusTestPeer {
     const all = [this.publisher, ...this.subscribers].filter((pc) => pc !== undefined);
     await Promise.all(all.map((pc) => sendCloseNotify(pc)));
     await Promise.all(all.map((pc) => pc.close()));
+  }
+
+  /** Loses one subscription's connection without a word (as a lost path would), the rest staying up. */
+  async loseSubscription(consumerId: string): Promise<void> {
+    const pc = this.subscribers[this.received.findIndex((m) => m.consumerId === consumerId)];
+    if (!pc) throw new Error(`no subscription ${consumerId}`);
+    await pc.close();
   }
 
   /** Closes every peer connection without a word, as a crashed client or a lost network would. */

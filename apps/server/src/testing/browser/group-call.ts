@@ -1,4 +1,4 @@
-import type { ReceivedMedia, SfuClient } from './sfu-client';
+import type { ReceivedMedia, ReceiverDiagnostics, SfuClient } from './sfu-client';
 import { SFU_CLIENTS } from './sfu-clients';
 
 /**
@@ -138,3 +138,8 @@ page['join'] = async (id: string): Promise<string> =>
 
 page['mediaStats'] = async (): Promise<Record<string, ReceivedMedia>> =>
   client ? client.received() : {};
+
+page['mediaDiagnostics'] = async (): Promise<{
+  errors: string[];
+  receivers: ReceiverDiagnostics[];
+}> => ({ errors: ll.errors, receivers: client ? await client.diagnostics() : [] });

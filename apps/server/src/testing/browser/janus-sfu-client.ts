@@ -1,5 +1,6 @@
 import {
   addInbound,
+  inboundFigures,
   type ReceivedMedia,
   type SfuClient,
   type SfuClientFactory,
@@ -41,6 +42,7 @@ function gathered(pc: RTCPeerConnection): Promise<void> {
 interface Subscription {
   readonly consumerId: string;
   readonly participantId: string;
+  readonly kind: 'audio' | 'video';
   readonly pc: RTCPeerConnection;
   track?: MediaStreamTrack;
 }
@@ -66,6 +68,7 @@ export const startJanusClient: SfuClientFactory = async (payload, context) => {
     const subscription: Subscription = {
       consumerId: reply['consumerId'] as string,
       participantId: reply['participantId'] as string,
+      kind: producer.kind,
       pc,
     };
     subscriptions.set(subscription.consumerId, subscription);
@@ -109,6 +112,16 @@ export const startJanusClient: SfuClientFactory = async (payload, context) => {
         subscriptions.delete(subscription.consumerId);
         subscription.pc.close();
         showParticipant(subscription.participantId);
+        // Its own connection went (ICE or DTLS failed), not what it carried: subscribe again.
+        const producerId = data['producerId'];
+        if (data['reason'] === 'transport-closed' && typeof producerId === 'string') {
+          seen.delete(producerId);
+          await consume({
+            producerId,
+            participantId: subscription.participantId,
+            kind: subscription.kind,
+          });
+        }
       }
     },
     async received() {
@@ -117,6 +130,16 @@ export const startJanusClient: SfuClientFactory = async (payload, context) => {
         addInbound(out, subscription.participantId, await subscription.pc.getStats());
       }
       return out;
+    },
+    async diagnostics() {
+      return Promise.all(
+        [...subscriptions.values()].map(async (s) => ({
+          participantId: s.participantId,
+          kind: s.kind,
+          connection: `${s.pc.connectionState}/ice ${s.pc.iceConnectionState}`,
+          inbound: inboundFigures(await s.pc.getStats()),
+        })),
+      );
     },
     close() {
       publisher?.close();

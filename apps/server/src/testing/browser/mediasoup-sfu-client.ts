@@ -1,6 +1,7 @@
 import { Device, type types } from 'mediasoup-client';
 import {
   addInbound,
+  inboundFigures,
   type ReceivedMedia,
   type SfuClient,
   type SfuClientFactory,
@@ -116,6 +117,16 @@ export const startMediasoupClient: SfuClientFactory = async (payload, context) =
         addInbound(out, participantId, await consumer.getStats());
       }
       return out;
+    },
+    async diagnostics() {
+      return Promise.all(
+        [...consumers.values()].map(async (c) => ({
+          participantId: c.appData['participantId'] as string,
+          kind: c.kind,
+          connection: recv.connectionState,
+          inbound: inboundFigures(await c.getStats()),
+        })),
+      );
     },
     close() {
       send?.close();

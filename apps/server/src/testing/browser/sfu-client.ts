@@ -28,7 +28,44 @@ export interface SfuClient {
   onSignal(frame: Record<string, unknown>): Promise<void>;
   /** Received media per remote participant id (the engine's participant ids). */
   received(): Promise<Record<string, ReceivedMedia>>;
+  /** Each receiver's connection state and inbound figures: what a failing test reports. */
+  diagnostics(): Promise<ReceiverDiagnostics[]>;
   close(): void;
+}
+
+/** One receiver as a failing test reports it: why media from a participant did not arrive. */
+export interface ReceiverDiagnostics {
+  readonly participantId: string;
+  readonly kind: string;
+  /** The receiving connection's state (connectionState, and ICE's where the engine has it). */
+  readonly connection: string;
+  /** Its inbound-rtp figures (packets, frames, key frames, PLI/FIR/NACK sent), when it has one. */
+  readonly inbound: Record<string, unknown> | undefined;
+}
+
+const INBOUND_FIGURES = [
+  'packetsReceived',
+  'packetsLost',
+  'bytesReceived',
+  'framesReceived',
+  'framesDecoded',
+  'keyFramesDecoded',
+  'framesDropped',
+  'pliCount',
+  'firCount',
+  'nackCount',
+  'totalSamplesReceived',
+] as const;
+
+/** The inbound-rtp figures of a receiver's stats report, for its diagnostics. */
+export function inboundFigures(report: RTCStatsReport): Record<string, unknown> | undefined {
+  let figures: Record<string, unknown> | undefined;
+  report.forEach((s: Record<string, unknown>) => {
+    if (s['type'] !== 'inbound-rtp') return;
+    figures = {};
+    for (const key of INBOUND_FIGURES) if (s[key] !== undefined) figures[key] = s[key];
+  });
+  return figures;
 }
 
 /** Starts an engine's client from its join `payload` (the engine's own shape). */

@@ -61,6 +61,14 @@ interface Participant {
   publisher?: number;
   /** Published streams: mid → kind. */
   readonly published: Map<string, string>;
+  /**
+   * The publisher's PeerConnection is up (Janus's `webrtcup` on its handle). Only then does
+   * VideoRoom take subscriptions to its streams (before, a subscribe is refused: "No such feed"),
+   * so only then are they announced (`producer-added`) and listed to others.
+   */
+  mediaUp: boolean;
+  /** Its published streams were announced to the others (once per publish). */
+  announced: boolean;
   readonly consumers: Map<string, Consumer>;
   connectTimer?: NodeJS.Timeout;
   carriedSent: number;
@@ -173,6 +181,8 @@ export class JanusSfu implements SfuPort {
         joinedAt: this.now().toISOString(),
         feed: 0,
         published: new Map(),
+        mediaUp: false,
+        announced: false,
         consumers: new Map(),
         carriedSent: 0,
         carriedReceived: 0,
@@ -304,25 +314,19 @@ export class JanusSfu implements SfuPort {
             continue;
           }
           participant.published.set(stream.mid, stream.type!);
-          const producer = {
+          producers.push({
             producerId: `${participant.feed}:${stream.mid}`,
             kind: stream.type,
             mid: stream.mid,
-          };
-          producers.push(producer);
-          this.broadcast(room, participant, {
-            type: 'producer-added',
-            producerId: producer.producerId,
-            participantId: participant.ref.participantId,
-            kind: producer.kind,
           });
         }
+        this.announce(room, participant); // now if its media is up already, else on webrtcup
         return { jsep: reply.jsep, producers };
       }
       case 'unpublish': {
         if (!participant.publisher) throw new SfuRequestError('nothing published');
         await this.message(participant.publisher, { request: 'unpublish' });
-        participant.published.clear();
+        forgetPublished(participant);
         return {};
       }
       case 'consume':
@@ -393,11 +397,7 @@ export class JanusSfu implements SfuPort {
     producerId: string,
   ): Promise<Record<string, unknown>> {
     const wanted = parseProducerId(producerId);
-    const owner = wanted
-      ? [...room.participants.values()].find(
-          (p) => p.publisher && p.feed === wanted.feed && p.published.has(wanted.mid),
-        )
-      : undefined;
+    const owner = this.publisherOf(room, producerId);
     if (!wanted || !owner) throw new SfuRequestError('no such producer in this room');
     if (owner === participant) throw new SfuRequestError('a participant does not consume itself');
     const consumer: Consumer = {
@@ -452,6 +452,10 @@ export class JanusSfu implements SfuPort {
       case 'webrtcup':
         clearTimeout(participant.connectTimer);
         participant.connectTimer = undefined;
+        if (message.sender === participant.publisher) {
+          participant.mediaUp = true;
+          this.announce(room, participant);
+        }
         return;
       case 'media':
         // Media started on this handle: read its counters now, so that a connection that closes
@@ -465,10 +469,20 @@ export class JanusSfu implements SfuPort {
           if (!participant.consumers.has(consumer.id)) return;
           participant.consumers.delete(consumer.id);
           void this.dropHandle(participant, consumer.handle);
+          // Either what it carried went (its publisher is leaving), or the subscription's own
+          // connection did (ICE or DTLS failed, or the client hung up): then the client may
+          // subscribe to it again.
           this.emit({
             kind: 'signal',
             ref: participant.ref,
-            data: { type: 'consumer-closed', consumerId: consumer.id },
+            data: {
+              type: 'consumer-closed',
+              consumerId: consumer.id,
+              producerId: consumer.producerId,
+              reason: this.publisherOf(room, consumer.producerId)
+                ? 'transport-closed'
+                : 'producer-closed',
+            },
           });
           // The client's side went (ICE or DTLS) and it has no connection left: it is gone.
           const reason = typeof message['reason'] === 'string' ? message['reason'] : '';
@@ -538,7 +552,12 @@ export class JanusSfu implements SfuPort {
           this.emit({
             kind: 'signal',
             ref: other.ref,
-            data: { type: 'consumer-closed', consumerId: consumer.id },
+            data: {
+              type: 'consumer-closed',
+              consumerId: consumer.id,
+              producerId: consumer.producerId,
+              reason: 'producer-closed',
+            },
           });
         }
       }
@@ -560,7 +579,7 @@ export class JanusSfu implements SfuPort {
       ...[...participant.consumers.values()].map((c) => c.handle),
     ];
     participant.publisher = undefined;
-    participant.published.clear();
+    forgetPublished(participant);
     participant.consumers.clear();
     await Promise.all(handles.map((handle) => this.dropHandle(participant, handle)));
   }
@@ -693,7 +712,7 @@ export class JanusSfu implements SfuPort {
         }
         participant.polled.clear();
         participant.publisher = undefined;
-        participant.published.clear();
+        forgetPublished(participant);
         participant.consumers.clear();
         clearTimeout(participant.connectTimer);
       }
@@ -848,7 +867,7 @@ export class JanusSfu implements SfuPort {
 
   private producersFor(room: Room, participant: Participant): Record<string, unknown>[] {
     return [...room.participants.values()]
-      .filter((other) => other !== participant)
+      .filter((other) => other !== participant && other.mediaUp)
       .flatMap((other) =>
         [...other.published.entries()].map(([mid, kind]) => ({
           producerId: `${other.feed}:${mid}`,
@@ -858,9 +877,29 @@ export class JanusSfu implements SfuPort {
       );
   }
 
-  private broadcast(room: Room, from: Participant, data: Record<string, unknown>): void {
-    for (const other of room.participants.values()) {
-      if (other !== from) this.emit({ kind: 'signal', ref: other.ref, data });
+  /** The participant in the room whose producer this is, while it can be subscribed to. */
+  private publisherOf(room: Room, producerId: string): Participant | undefined {
+    const wanted = parseProducerId(producerId);
+    if (!wanted) return undefined;
+    return [...room.participants.values()].find(
+      (p) => p.publisher && p.mediaUp && p.feed === wanted.feed && p.published.has(wanted.mid),
+    );
+  }
+
+  /** Announces the participant's published streams to the others, once its media is up. */
+  private announce(room: Room, participant: Participant): void {
+    if (!participant.mediaUp || participant.announced || participant.published.size === 0) return;
+    participant.announced = true;
+    for (const [mid, kind] of participant.published) {
+      const data = {
+        type: 'producer-added',
+        producerId: `${participant.feed}:${mid}`,
+        participantId: participant.ref.participantId,
+        kind,
+      };
+      for (const other of room.participants.values()) {
+        if (other !== participant) this.emit({ kind: 'signal', ref: other.ref, data });
+      }
     }
   }
 
@@ -883,4 +922,11 @@ export class JanusSfu implements SfuPort {
     }
     return new SfuUnavailableError(`Janus: ${(error as Error).message.slice(0, 200)}`);
   }
+}
+
+/** The participant publishes nothing (any more): a new publish is announced when its media is up. */
+function forgetPublished(participant: Participant): void {
+  participant.published.clear();
+  participant.mediaUp = false;
+  participant.announced = false;
 }

@@ -39,8 +39,8 @@ sfuContract({
   },
 });
 
-// What the contract cannot say engine-neutrally: Janus down, gone for good, and a listen-only
-// participant's SDP offer.
+// What the contract cannot say engine-neutrally: Janus down, gone for good, a listen-only
+// participant's SDP offer, and VideoRoom taking subscriptions only once a publisher is connected.
 (unavailable ? describe.skip : describe)(
   `JanusSfu beyond the contract${unavailable ? ` [skipped: ${unavailable}]` : ''}`,
   () => {
@@ -61,7 +61,63 @@ sfuContract({
       await expect(start).rejects.toMatchObject({ retryable: true });
     });
 
-    it('closes the subscriptions to what a participant published when it leaves', async () => {
+    it('announces and lists what a participant publishes only once its connection is up (VideoRoom refuses subscriptions before)', async () => {
+      lone = await startJanus();
+      const sfu = await JanusSfu.start({ url: lone.url, connectTimeoutMs: 30_000 });
+      const peers: JanusTestPeer[] = [];
+      try {
+        const events = new Arrivals<SfuEvent>();
+        sfu.onEvent((event) => events.push(event));
+        await sfu.createRoom('r', { maxParticipants: 4 });
+        const publisher = await JanusTestPeer.join(sfu, { roomId: 'r', participantId: 'pub' });
+        const early = await JanusTestPeer.join(sfu, { roomId: 'r', participantId: 'early' });
+        peers.push(publisher, early);
+        const announced = () =>
+          events.items.filter((e) => e.kind === 'signal' && e.data['type'] === 'producer-added');
+        let late: JanusTestPeer | undefined;
+        const { audioProducerId, videoProducerId } = await publisher.publish(async () => {
+          // Janus answered, but the publisher's connection is not up: nothing is announced or
+          // listed yet, and a subscription is refused as the client's error (not Janus's 428).
+          late = await JanusTestPeer.join(sfu, { roomId: 'r', participantId: 'late' });
+          peers.push(late);
+          expect(late.join.payload['producers']).toEqual([]);
+          expect(announced()).toEqual([]);
+          const listed = await sfu.request(early.ref, { method: 'list-producers', data: {} });
+          expect(listed.data['producers']).toEqual([]);
+          await expect(
+            sfu.request(early.ref, {
+              method: 'consume',
+              data: { producerId: `${publisher.sendTransportId}:0` },
+            }),
+          ).rejects.toBeInstanceOf(SfuRequestError);
+        });
+        for (const kind of ['audio', 'video']) {
+          await events.next(
+            (e) =>
+              e.kind === 'signal' &&
+              e.ref.participantId === 'early' &&
+              e.data['type'] === 'producer-added' &&
+              e.data['kind'] === kind,
+            `producer-added (${kind}) at early`,
+          );
+        }
+        const atLate = announced().filter(
+          (e) => e.kind === 'signal' && e.ref.participantId === 'late',
+        );
+        expect(atLate.map((e) => e.kind === 'signal' && e.data['producerId']).sort()).toEqual(
+          [audioProducerId, videoProducerId].sort(),
+        );
+        const video = await early.consume(videoProducerId);
+        const audio = await late!.consume(audioProducerId);
+        await early.until(() => video.packets > 0, 'video flows to early');
+        await late!.until(() => audio.packets > 0, 'audio flows to late');
+      } finally {
+        await Promise.all(peers.map((peer) => peer.close()));
+        await sfu.close();
+      }
+    });
+
+    it('says a subscription whose own connection is lost (ICE keep-alive checks fail) is transport-closed, and takes it again', async () => {
       lone = await startJanus();
       const sfu = await JanusSfu.start({ url: lone.url, connectTimeoutMs: 30_000 });
       const peers: JanusTestPeer[] = [];
@@ -73,23 +129,24 @@ sfuContract({
         const subscriber = await JanusTestPeer.join(sfu, { roomId: 'r', participantId: 'sub' });
         peers.push(publisher, subscriber);
         const { audioProducerId } = await publisher.publish();
-        const audio = await subscriber.consume(audioProducerId);
-        await subscriber.until(() => audio.packets > 0, 'audio flows');
-        await sfu.leave(publisher.ref);
+        const first = await subscriber.consume(audioProducerId);
+        await subscriber.until(() => first.packets > 0, 'audio flows');
+        await subscriber.loseSubscription(first.consumerId);
         const closed = await events.next(
           (e) => e.kind === 'signal' && e.data['type'] === 'consumer-closed',
           'consumer-closed',
         );
         expect(closed).toMatchObject({
           ref: { participantId: 'sub' },
-          data: { consumerId: audio.consumerId },
+          data: {
+            consumerId: first.consumerId,
+            producerId: audioProducerId,
+            reason: 'transport-closed',
+          },
         });
-        await expect(
-          sfu.request(subscriber.ref, {
-            method: 'pause-consumer',
-            data: { consumerId: audio.consumerId },
-          }),
-        ).rejects.toBeInstanceOf(SfuRequestError);
+        const again = await subscriber.consume(audioProducerId);
+        expect(again.consumerId).not.toBe(first.consumerId);
+        await subscriber.until(() => again.packets > 0, 'audio flows again');
       } finally {
         await Promise.all(peers.map((peer) => peer.close()));
         await sfu.close();

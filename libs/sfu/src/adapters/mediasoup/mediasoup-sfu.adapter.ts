@@ -385,7 +385,7 @@ export class MediasoupSfu implements SfuPort {
     consumer.observer.once('close', () => participant.consumers.delete(consumer.id));
     consumer.on('producerclose', () => {
       participant.consumers.delete(consumer.id);
-      signal({ type: 'consumer-closed' });
+      signal({ type: 'consumer-closed', producerId, reason: 'producer-closed' });
     });
     consumer.on('producerpause', () => signal({ type: 'consumer-paused' }));
     consumer.on('producerresume', () => signal({ type: 'consumer-resumed' }));
