@@ -30,7 +30,7 @@ export const kmsCalls: Scenario = {
     `key ring, per ${TALLY_EVENTS.toLocaleString('en-US')} events, with the server's default ` +
     'data-key limits. generateDataKey: one per stream per epoch (UTC month), and again every ' +
     'LEDGERLINE_DEK_MAX_EVENTS (1,000,000) events of one stream. unwrap: one per data key per ' +
-    'process while the key stays cached (LEDGERLINE_DEK_CACHE_MAX_KEYS 1,000 keys, least ' +
+    'process while the key stays cached (LEDGERLINE_DEK_CACHE_MAX_KEYS 20,000 keys, least ' +
     'recently used out first; MAX_AGE_MS 5 min; MAX_USES); the process that made a key has it ' +
     'cached already. rewrap: KEK rotation only, never appends or reads',
   async run(context: ScenarioContext): Promise<ScenarioResult> {

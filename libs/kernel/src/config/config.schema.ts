@@ -64,7 +64,7 @@ export const envSchema = z.object({
   LEDGERLINE_KMS_MAX_ATTEMPTS: int(1, 10).default(4),
 
   /** Unwrapped data keys kept in memory: how many, how long, how many uses each. */
-  LEDGERLINE_DEK_CACHE_MAX_KEYS: int(1, 1_000_000).default(1_000),
+  LEDGERLINE_DEK_CACHE_MAX_KEYS: int(1, 1_000_000).default(20_000),
   LEDGERLINE_DEK_CACHE_MAX_AGE_MS: int(1_000, 86_400_000).default(300_000),
   LEDGERLINE_DEK_CACHE_MAX_USES: int(1, 1_000_000_000).default(1_000_000),
   /** Events sealed with one data key before a new one is generated (random 96-bit nonces: keep far below 2^32). */
