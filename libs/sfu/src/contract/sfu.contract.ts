@@ -91,6 +91,19 @@ export function sfuContract(subject: SfuContractSubject): void {
       return peer;
     };
 
+    /** A room where a subscriber receives a publisher's audio. */
+    const audioFlowing = async () => {
+      const roomId = room();
+      await port.createRoom(roomId, { maxParticipants: 4 });
+      const publisher = await join(roomId, 'pub');
+      const subscriber = await join(roomId, 'sub');
+      const { audioProducerId } = await publisher.publish();
+      await subscriber.connectRecv();
+      const audio = await subscriber.consume(audioProducerId);
+      await subscriber.until(() => audio.packets >= FLOWING, 'audio flows');
+      return { roomId, publisher, subscriber, audioProducerId, audio };
+    };
+
     beforeAll(async () => {
       port = await subject.open({ connectTimeoutMs: 8_000 });
     });
@@ -191,14 +204,7 @@ export function sfuContract(subject: SfuContractSubject): void {
     });
 
     media('stops and restarts forwarding when a consumer is paused and resumed', async () => {
-      const roomId = room();
-      await port.createRoom(roomId, { maxParticipants: 4 });
-      const publisher = await join(roomId, 'pub');
-      const subscriber = await join(roomId, 'sub');
-      const { audioProducerId } = await publisher.publish();
-      await subscriber.connectRecv();
-      const audio = await subscriber.consume(audioProducerId);
-      await subscriber.until(() => audio.packets >= FLOWING, 'audio flows');
+      const { publisher, subscriber, audio } = await audioFlowing();
       await port.request(subscriber.ref, {
         method: 'pause-consumer',
         data: { consumerId: audio.consumerId },
@@ -285,14 +291,7 @@ export function sfuContract(subject: SfuContractSubject): void {
     media(
       'closes the subscriptions to what a participant published when it leaves, saying so',
       async () => {
-        const roomId = room();
-        await port.createRoom(roomId, { maxParticipants: 4 });
-        const publisher = await join(roomId, 'pub');
-        const subscriber = await join(roomId, 'sub');
-        const { audioProducerId } = await publisher.publish();
-        await subscriber.connectRecv();
-        const audio = await subscriber.consume(audioProducerId);
-        await subscriber.until(() => audio.packets > 0, 'audio flows');
+        const { roomId, publisher, subscriber, audioProducerId, audio } = await audioFlowing();
         await port.leave(publisher.ref);
         const closed = await events.next(
           (e) =>

@@ -51,6 +51,33 @@ sfuContract({
       lone = undefined;
     });
 
+    /** A Janus of the test's own with room `r`, its events, and its peers closed at the end. */
+    const inLoneRoom = async (
+      test: (room: {
+        sfu: JanusSfu;
+        events: Arrivals<SfuEvent>;
+        join(participantId: string): Promise<JanusTestPeer>;
+      }) => Promise<void>,
+    ) => {
+      lone = await startJanus();
+      const sfu = await JanusSfu.start({ url: lone.url, connectTimeoutMs: 30_000 });
+      const peers: JanusTestPeer[] = [];
+      try {
+        const events = new Arrivals<SfuEvent>();
+        sfu.onEvent((event) => events.push(event));
+        await sfu.createRoom('r', { maxParticipants: 4 });
+        const join = async (participantId: string) => {
+          const peer = await JanusTestPeer.join(sfu, { roomId: 'r', participantId });
+          peers.push(peer);
+          return peer;
+        };
+        await test({ sfu, events, join });
+      } finally {
+        await Promise.all(peers.map((peer) => peer.close()));
+        await sfu.close();
+      }
+    };
+
     it('is unavailable (retryable) when Janus does not answer', async () => {
       lone = await startJanus();
       const url = lone.url;
@@ -62,24 +89,16 @@ sfuContract({
     });
 
     it('announces and lists what a participant publishes only once its connection is up (VideoRoom refuses subscriptions before)', async () => {
-      lone = await startJanus();
-      const sfu = await JanusSfu.start({ url: lone.url, connectTimeoutMs: 30_000 });
-      const peers: JanusTestPeer[] = [];
-      try {
-        const events = new Arrivals<SfuEvent>();
-        sfu.onEvent((event) => events.push(event));
-        await sfu.createRoom('r', { maxParticipants: 4 });
-        const publisher = await JanusTestPeer.join(sfu, { roomId: 'r', participantId: 'pub' });
-        const early = await JanusTestPeer.join(sfu, { roomId: 'r', participantId: 'early' });
-        peers.push(publisher, early);
+      await inLoneRoom(async ({ sfu, events, join }) => {
+        const publisher = await join('pub');
+        const early = await join('early');
         const announced = () =>
           events.items.filter((e) => e.kind === 'signal' && e.data['type'] === 'producer-added');
         let late: JanusTestPeer | undefined;
         const { audioProducerId, videoProducerId } = await publisher.publish(async () => {
           // Janus answered, but the publisher's connection is not up: nothing is announced or
           // listed yet, and a subscription is refused as the client's error (not Janus's 428).
-          late = await JanusTestPeer.join(sfu, { roomId: 'r', participantId: 'late' });
-          peers.push(late);
+          late = await join('late');
           expect(late.join.payload['producers']).toEqual([]);
           expect(announced()).toEqual([]);
           const listed = await sfu.request(early.ref, { method: 'list-producers', data: {} });
@@ -111,23 +130,13 @@ sfuContract({
         const audio = await late!.consume(audioProducerId);
         await early.until(() => video.packets > 0, 'video flows to early');
         await late!.until(() => audio.packets > 0, 'audio flows to late');
-      } finally {
-        await Promise.all(peers.map((peer) => peer.close()));
-        await sfu.close();
-      }
+      });
     });
 
     it('says a subscription whose own connection is lost (ICE keep-alive checks fail) is transport-closed, and takes it again', async () => {
-      lone = await startJanus();
-      const sfu = await JanusSfu.start({ url: lone.url, connectTimeoutMs: 30_000 });
-      const peers: JanusTestPeer[] = [];
-      try {
-        const events = new Arrivals<SfuEvent>();
-        sfu.onEvent((event) => events.push(event));
-        await sfu.createRoom('r', { maxParticipants: 4 });
-        const publisher = await JanusTestPeer.join(sfu, { roomId: 'r', participantId: 'pub' });
-        const subscriber = await JanusTestPeer.join(sfu, { roomId: 'r', participantId: 'sub' });
-        peers.push(publisher, subscriber);
+      await inLoneRoom(async ({ events, join }) => {
+        const publisher = await join('pub');
+        const subscriber = await join('sub');
         const { audioProducerId } = await publisher.publish();
         const first = await subscriber.consume(audioProducerId);
         await subscriber.until(() => first.packets > 0, 'audio flows');
@@ -147,10 +156,7 @@ sfuContract({
         const again = await subscriber.consume(audioProducerId);
         expect(again.consumerId).not.toBe(first.consumerId);
         await subscriber.until(() => again.packets > 0, 'audio flows again');
-      } finally {
-        await Promise.all(peers.map((peer) => peer.close()));
-        await sfu.close();
-      }
+      });
     });
 
     it('reports a participant that vanishes without closing as gone (ICE keep-alive checks fail)', async () => {
